@@ -1,0 +1,1 @@
+"""Larder's launcher: command line, server, (later) window and worker."""

@@ -1,0 +1,170 @@
+"""`python -m desktop` (and the `larder` executable): click commands.
+
+Bad arguments or files end with exit code 2 and one readable line on stderr.
+"""
+import os
+import secrets
+import signal
+import sys
+
+import click
+
+from webapp import __version__
+
+
+class CliError(click.ClickException):
+    exit_code = 2
+
+
+def fail(message):
+    raise CliError(message)
+
+
+def _app(ctx, **config):
+    from webapp import create_app
+    from webapp.config import ConfigError
+
+    try:
+        return create_app(config or None, data_dir=ctx.obj["data_dir"])
+    except (ConfigError, OSError) as exc:
+        fail(f"cannot open the data dir: {exc}")
+
+
+@click.group(invoke_without_command=True)
+@click.version_option(__version__, "--version", prog_name="larder")
+@click.option("--data-dir", type=click.Path(file_okay=False), envvar="LARDER_DATA_DIR",
+              help="Where Larder keeps its data (default: the user data dir).")
+@click.pass_context
+def cli(ctx, data_dir):
+    """Larder: an offline back-office for a small shop or restaurant."""
+    from webapp.config import resolve_data_dir
+
+    ctx.ensure_object(dict)
+    ctx.obj["data_dir"] = str(resolve_data_dir(data_dir))
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="0: a free port.")
+@click.pass_context
+def serve(ctx, host, port):
+    """Run the app with Waitress (no window) and print its URL with the launch token."""
+    from desktop.server import make_server, remove_server_file, server_url, write_server_file
+
+    token = secrets.token_urlsafe(32)
+    app = _app(ctx, LARDER_TOKEN=token)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        allowed = app.config["LARDER_ALLOWED_HOSTS"]
+        if not allowed:
+            fail(f"--host {host} serves the LAN: name the allowed host names in "
+                 "LARDER_ALLOWED_HOSTS first")
+    try:
+        server = make_server(app, host, port)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    url = server_url(host if host != "0.0.0.0" else "127.0.0.1", server.effective_port)
+    data_dir = ctx.obj["data_dir"]
+    write_server_file(data_dir, url, server.effective_port, token)
+    click.echo(f"Larder {__version__} serving {data_dir}")
+    click.echo(f"Open {url}/?token={token}", nl=True)
+    sys.stdout.flush()
+
+    def stop(signum, frame):
+        server.close()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.run()
+    except (KeyboardInterrupt, OSError):
+        pass
+    finally:
+        server.close()
+        remove_server_file(data_dir)
+
+
+@cli.command("import")
+@click.argument("kind", type=click.Choice(["products", "customers", "orders"]))
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_context
+def import_cmd(ctx, kind, file):
+    """Import a CSV file of products, customers or orders (all rows or none)."""
+    from webapp import csv_import
+
+    try:
+        with open(file, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}")
+    app = _app(ctx)
+    with app.app_context():
+        try:
+            result = csv_import.import_csv(kind, data)
+        except csv_import.ImportFailed as exc:
+            for line in exc.errors:
+                click.echo(f"{file}: {line}", err=True)
+            fail(f"{file}: {len(exc.errors)} bad row(s), nothing imported")
+    click.echo(f"{kind}: {result.rows} rows, {result.created} new, {result.updated} updated, "
+               f"{result.unchanged} unchanged")
+
+
+@cli.command()
+@click.option("--orders", default=20000, show_default=True, type=click.IntRange(0, 5_000_000))
+@click.option("--days", default=730, show_default=True, type=click.IntRange(1, 36500))
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--replace", is_flag=True, help="Delete existing products, customers and orders first.")
+@click.pass_context
+def demo(ctx, orders, days, seed, replace):
+    """Load deterministic demo data (about ORDERS orders over DAYS days ending today)."""
+    from webapp import demo_data
+
+    app = _app(ctx)
+    with app.app_context():
+        try:
+            counts = demo_data.load_demo(orders=orders, seed=seed, days=days, replace=replace)
+        except demo_data.DemoError as exc:
+            fail(str(exc))
+    click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@cli.group()
+def user():
+    """Staff accounts."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              envvar="LARDER_PASSWORD", help="Prompted for when not given.")
+@click.pass_context
+def user_add(ctx, name, password):
+    """Add a staff account NAME (the password is stored hashed)."""
+    from webapp.auth import add_user
+
+    app = _app(ctx)
+    with app.app_context():
+        try:
+            add_user(name, password)
+        except ValueError as exc:
+            fail(str(exc))
+    click.echo(f"added user {name}")
+
+
+def main(argv=None):
+    """Entry point: one readable line and exit 2 for any usage or input error."""
+    try:
+        rv = cli.main(args=argv, prog_name="larder", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("larder: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"larder: error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Larder's Flask app: create_app() factory, extensions bound with init_app."""
+import logging
+import secrets
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(test_config=None, data_dir=None):
+    from . import auth, caching, errors
+    from .config import build_config
+    from .extensions import cache, csrf, db
+
+    app = Flask(__name__)
+    app.config.from_mapping(build_config(data_dir, test_config))
+    if not app.config.get("LARDER_TOKEN"):
+        # Every launch has a token; `serve` passes its own, others get a fresh one.
+        app.config["LARDER_TOKEN"] = secrets.token_urlsafe(32)
+
+    db.init_app(app)
+    cache.init_app(app)
+    csrf.init_app(app)
+    caching.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+
+    from .views import api, cache_admin, customers, dashboard, data_import, orders, products
+
+    for module in (auth, dashboard, products, customers, orders, api, cache_admin, data_import):
+        app.register_blueprint(module.bp)
+
+    @app.get("/health")
+    def health():
+        return {"status": "ok"}
+
+    @app.context_processor
+    def inject_version():
+        return {"larder_version": __version__}
+
+    with app.app_context():
+        db.create_all()
+    logging.getLogger(__name__).debug("app created on %s", app.config["DATA_DIR"])
+    return app

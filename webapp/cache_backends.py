@@ -1,0 +1,88 @@
+"""The default "filesystem cache": a Flask-Caching backend on diskcache.
+
+Why not the stock FileSystemCache: it loses concurrent updates between the web server and
+the worker (get-then-set), its file-count bookkeeping drifts, and past its threshold every
+set scans the whole folder (see docs/caching.md and bench/cache_backends.py). diskcache
+keeps entries in SQLite with atomic increments and a size limit with cheap culling.
+"""
+import diskcache
+from flask_caching.backends.base import BaseCache
+
+
+class DiskCache(BaseCache):
+    def __init__(self, directory, default_timeout=300, key_prefix="", size_limit=2**28,
+                 ignore_delete_many_errors=False):
+        super().__init__(default_timeout=default_timeout,
+                         ignore_delete_many_errors=ignore_delete_many_errors)
+        self.key_prefix = key_prefix
+        self._cache = diskcache.Cache(
+            directory,
+            size_limit=size_limit,
+            eviction_policy="least-recently-stored",  # no write on every read
+            timeout=60,  # SQLite busy timeout: a worker and a server share the file
+        )
+
+    @classmethod
+    def factory(cls, app, config, args, kwargs):
+        kwargs.update(
+            directory=config["CACHE_DIR"],
+            default_timeout=config["CACHE_DEFAULT_TIMEOUT"],
+            key_prefix=config.get("CACHE_KEY_PREFIX") or "",
+            size_limit=config.get("LARDER_CACHE_SIZE_LIMIT", 2**28),
+        )
+        return cls(*args, **kwargs)
+
+    def _expire(self, timeout):
+        timeout = self._normalize_timeout(timeout)
+        return None if timeout == 0 else timeout  # Flask-Caching: 0 means forever
+
+    def _key(self, key):
+        return self.key_prefix + key
+
+    def get(self, key):
+        return self._cache.get(self._key(key))
+
+    def set(self, key, value, timeout=None):
+        return self._cache.set(self._key(key), value, expire=self._expire(timeout))
+
+    def add(self, key, value, timeout=None):
+        return self._cache.add(self._key(key), value, expire=self._expire(timeout))
+
+    def delete(self, key):
+        return self._cache.delete(self._key(key))
+
+    def has(self, key):
+        return self._key(key) in self._cache
+
+    def get_many(self, *keys):
+        return [self.get(k) for k in keys]
+
+    def set_many(self, mapping, timeout=None):
+        expire = self._expire(timeout)
+        with self._cache.transact():
+            for key, value in mapping.items():
+                self._cache.set(self._key(key), value, expire=expire)
+        return list(mapping)
+
+    def delete_many(self, *keys):
+        return [k for k in keys if self.delete(k)]
+
+    def clear(self):
+        self._cache.clear()
+        return True
+
+    def inc(self, key, delta=1):
+        # Atomic across threads and processes (one SQLite transaction).
+        return self._cache.incr(self._key(key), delta, default=0)
+
+    def dec(self, key, delta=1):
+        return self._cache.decr(self._key(key), delta, default=0)
+
+    # Used by the cache page: what this backend can tell about itself.
+    def stats(self):
+        self._cache.expire()
+        return {"entries": len(self._cache), "size_bytes": self._cache.volume()}
+
+    def expire_old(self):
+        """Drop expired entries now (the daily cleanup calls this)."""
+        return self._cache.expire()

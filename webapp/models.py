@@ -1,0 +1,143 @@
+"""Database models. Money is integer cents everywhere; times are naive local shop time."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, DateTime, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+from .money import cents_to_str
+
+
+def now():
+    return datetime.now().replace(microsecond=0)
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(100), index=True)
+    price_cents: Mapped[int] = mapped_column(Integer)
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=now, onupdate=now)
+
+    __table_args__ = (Index("ix_products_name", "name"),)
+
+    def to_dict(self):
+        return {
+            "sku": self.sku,
+            "name": self.name,
+            "category": self.category,
+            "price": cents_to_str(self.price_cents),
+            "stock": self.stock,
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+class Customer(db.Model):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(100), index=True)
+    city: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now, index=True)
+
+    def to_dict(self):
+        return {
+            "email": self.email,
+            "name": self.name,
+            "country": self.country,
+            "city": self.city,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    # pending -> processed | failed (imported history is "imported")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status_reason: Mapped[str] = mapped_column(String(300), default="")
+    total_cents: Mapped[int] = mapped_column(Integer, default=0)
+
+    customer: Mapped[Customer] = relationship(lazy="joined")
+    lines: Mapped[list["OrderLine"]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+
+    # Dashboards and reports filter by date and status and sum totals: a covering index.
+    __table_args__ = (
+        Index("ix_orders_created_status_total", "created_at", "status", "total_cents"),
+        Index("ix_orders_status", "status"),
+    )
+
+    def to_dict(self):
+        return {
+            "id": self.id,
+            "ref": self.ref,
+            "customer_email": self.customer.email,
+            "created_at": self.created_at.isoformat(),
+            "status": self.status,
+            "status_reason": self.status_reason,
+            "total": cents_to_str(self.total_cents),
+            "lines": [
+                {
+                    "sku": line.product.sku,
+                    "quantity": line.quantity,
+                    "unit_price": cents_to_str(line.unit_price_cents),
+                }
+                for line in self.lines
+            ],
+        }
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_cents: Mapped[int] = mapped_column(Integer)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship(lazy="joined")
+
+    # Top products and per-product reports group lines by product; lines load by order.
+    __table_args__ = (
+        Index("ix_order_lines_order", "order_id"),
+        Index("ix_order_lines_product", "product_id", "quantity", "unit_price_cents"),
+    )
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256), default="")
+    role: Mapped[str] = mapped_column(String(20), default="staff")  # owner | staff
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+
+class Activity(db.Model):
+    """What a user did, shown on that user's own dashboard."""
+
+    __tablename__ = "activities"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    text: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_activities_user_time", "user_id", "created_at"),)
+

@@ -1,0 +1,86 @@
+"""Recording and processing orders.
+
+An order is saved at once as `pending`; processing (stock, status) is a separate step so
+that it can run in the background. Processing is idempotent: only a pending order is
+processed, in one transaction, so stock is never decremented twice.
+"""
+import secrets
+from datetime import datetime
+
+from . import caching
+from .catalog import ValidationError
+from .extensions import db
+from .models import Customer, Order, OrderLine, Product, now
+
+MAX_LINES = 500
+
+
+def new_ref():
+    return f"W{datetime.now():%y%m%d}-{secrets.token_hex(4).upper()}"
+
+
+def create_order(customer_email, lines):
+    """Validate and save a pending order; raises ValidationError({field: reason})."""
+    errors = {}
+    email = str(customer_email or "").strip().lower()
+    customer = None
+    if not email:
+        errors["customer_email"] = "is required"
+    else:
+        customer = db.session.execute(db.select(Customer).filter_by(email=email)).scalar()
+        if customer is None:
+            errors["customer_email"] = f"no customer with email {email!r}"
+    if not isinstance(lines, list) or not lines:
+        errors["lines"] = "at least one line is required"
+        lines = []
+    elif len(lines) > MAX_LINES:
+        errors["lines"] = f"at most {MAX_LINES} lines"
+        lines = []
+    parsed = []
+    for i, line in enumerate(lines):
+        if not isinstance(line, dict):
+            errors[f"lines[{i}]"] = "must be an object with sku and quantity"
+            continue
+        sku = str(line.get("sku") or "").strip()
+        product = db.session.execute(db.select(Product).filter_by(sku=sku)).scalar() if sku else None
+        if product is None:
+            errors[f"lines[{i}].sku"] = f"unknown sku {sku!r}" if sku else "is required"
+        quantity = line.get("quantity")
+        if isinstance(quantity, str) and quantity.strip().isdigit():
+            quantity = int(quantity)
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 0 < quantity <= 100_000:
+            errors[f"lines[{i}].quantity"] = "a whole number from 1 to 100000"
+        elif product is not None:
+            parsed.append((product, quantity))
+    if errors:
+        raise ValidationError(errors)
+    order = Order(ref=new_ref(), customer_id=customer.id, created_at=now(), status="pending")
+    order.lines = [
+        OrderLine(product_id=p.id, quantity=q, unit_price_cents=p.price_cents) for p, q in parsed
+    ]
+    order.total_cents = sum(p.price_cents * q for p, q in parsed)
+    db.session.add(order)
+    db.session.commit()
+    caching.orders_changed()
+    return order
+
+
+def process_order(order_id):
+    """Decrement stock or mark the order failed. Safe to call twice."""
+    order = db.session.get(Order, order_id)
+    if order is None or order.status != "pending":
+        return order
+    short = []
+    for line in order.lines:
+        if line.product.stock < line.quantity:
+            short.append(f"{line.product.sku}: {line.quantity} ordered, {line.product.stock} in stock")
+    if short:
+        order.status = "failed"
+        order.status_reason = "not enough stock: " + "; ".join(short)
+    else:
+        for line in order.lines:
+            line.product.stock -= line.quantity
+        order.status = "processed"
+    db.session.commit()
+    caching.orders_changed()
+    return order

@@ -1,0 +1,40 @@
+"""Customers: a cached list (versioned keys per query string) and a form to add one."""
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from .. import catalog
+from ..auth import record_activity
+from ..caching import only_ok, query_key
+from ..extensions import cache, db
+from ..models import Customer
+from .paging import page_arg, search_pattern
+
+bp = Blueprint("customers", __name__, url_prefix="/customers")
+
+
+@bp.get("/")
+@cache.cached(make_cache_key=lambda *a, **k: query_key("customers"), response_filter=only_ok)
+def index():
+    q = request.args.get("q", "").strip()
+    select = db.select(Customer).order_by(Customer.name, Customer.id)
+    if q:
+        pattern = search_pattern(q)
+        select = select.where(Customer.name.ilike(pattern, escape="\\")
+                              | Customer.email.ilike(pattern, escape="\\"))
+    page = db.paginate(select, page=page_arg(), per_page=50, error_out=False)
+    return render_template("customers/list.html", page=page, q=q, cached_page=True)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create():
+    errors, form = {}, {}
+    if request.method == "POST":
+        form = request.form.to_dict()
+        try:
+            customer = catalog.create_customer(form)
+        except catalog.ValidationError as exc:
+            errors = exc.errors
+        else:
+            record_activity(f"Added customer {customer.email}")
+            return redirect(url_for(".index", q=customer.email))
+    return render_template("customers/form.html", form=form, errors=errors), (
+        400 if errors else 200)

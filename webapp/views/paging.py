@@ -1,0 +1,14 @@
+"""Small request helpers shared by the list pages."""
+from flask import request
+
+
+def page_arg():
+    """?page= as a positive int; anything else is page 1 (no error page for a bad link)."""
+    page = request.args.get("page", 1, type=int)
+    return page if page and page > 0 else 1
+
+
+def search_pattern(q):
+    """A LIKE pattern that matches q literally (its % and _ escaped)."""
+    q = q[:100].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{q}%"
