@@ -64,3 +64,40 @@ def require_binary(name):
             pytest.fail(f"{name} is required in CI (.ci/run installs it)")
         pytest.skip(f"{name} is not installed")
     return path
+
+
+@pytest.fixture
+def shop(app):
+    """A small shop: 30 products over 3 categories, 3 customers."""
+    from webapp import catalog
+
+    with app.app_context():
+        for i in range(30):
+            catalog.create_product({
+                "sku": f"SKU-{i:03d}", "name": f"Product {i:03d}",
+                "category": ["Bakery", "Dairy", "Produce"][i % 3],
+                "price": f"{i + 1}.50", "stock": "10",
+            })
+        for name in ("ann", "bob", "cy"):
+            catalog.create_customer({"email": f"{name}@example.com", "name": name.title(),
+                                     "country": "France", "city": "Lyon"})
+    return app
+
+
+def csrf_from(client, url):
+    """Load a page that holds a form and return its CSRF token (as a browser would)."""
+    import re
+
+    html = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+@pytest.fixture
+def owner_browser(app):
+    """A cookie client signed in the way the desktop window is: ?token= once."""
+    client = app.test_client()
+    response = client.get(f"/?token={TOKEN}")
+    assert response.status_code == 302
+    return client

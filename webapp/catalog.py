@@ -80,9 +80,19 @@ def get_product(sku):
     return product
 
 
+def _sku_taken(sku):
+    return db.session.execute(db.select(Product.id).filter_by(sku=sku)).scalar() is not None
+
+
 def create_product(data):
-    values = clean_product(data)
-    if db.session.execute(db.select(Product.id).filter_by(sku=values["sku"])).scalar():
+    try:
+        values = clean_product(data)
+    except ValidationError as exc:
+        sku = str(data.get("sku", "")).strip()
+        if "sku" not in exc.errors and _sku_taken(sku):
+            exc.errors["sku"] = "already exists"
+        raise
+    if _sku_taken(values["sku"]):
         raise ValidationError({"sku": "already exists"})
     product = Product(**values)
     db.session.add(product)
@@ -95,7 +105,7 @@ def update_product(sku, data, partial=True):
     product = get_product(sku)
     values = clean_product(data, partial=partial)
     if values.get("sku", sku) != sku:
-        if db.session.execute(db.select(Product.id).filter_by(sku=values["sku"])).scalar():
+        if _sku_taken(values["sku"]):
             raise ValidationError({"sku": "already exists"})
     changed = False
     for key, value in values.items():

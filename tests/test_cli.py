@@ -1,0 +1,98 @@
+"""The command line: serve, import, demo, user add, --version; exit 2 on bad input."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+from webapp import __version__
+
+
+def larder(data_dir, *args, input=None, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "desktop", "--data-dir", str(data_dir), *args],
+        capture_output=True, text=True, input=input, timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def one_line_error(result):
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("larder: error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[-1]
+
+
+def test_version(data_dir):
+    result = larder(data_dir, "--version")
+    assert result.returncode == 0 and __version__ in result.stdout
+
+
+def test_bad_arguments_exit_2_with_one_line(data_dir, tmp_path):
+    assert "No such command" in one_line_error(larder(data_dir, "frobnicate"))
+    assert "'things' is not one of" in one_line_error(larder(data_dir, "import", "things", "x.csv"))
+    error = one_line_error(larder(data_dir, "import", "products", str(tmp_path / "missing.csv")))
+    assert "cannot read" in error and "missing.csv" in error
+    assert len(larder(data_dir, "serve", "--port", "70000").stderr.strip().splitlines()) == 1
+
+
+def test_import_via_cli(data_dir, tmp_path):
+    good = tmp_path / "products.csv"
+    good.write_text("sku,name,category,price,stock\nA-1,Apple,Produce,0.50,10\n")
+    result = larder(data_dir, "import", "products", str(good))
+    assert result.returncode == 0 and "1 new" in result.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku,name,category,price,stock\nB-1,Bread,Bakery,abc,3\n")
+    result = larder(data_dir, "import", "products", str(bad))
+    assert one_line_error(result).endswith("1 bad row(s), nothing imported")
+    assert "line 2: price:" in result.stderr
+
+
+def test_demo_and_user_add(data_dir):
+    result = larder(data_dir, "demo", "--orders", "300")
+    assert result.returncode == 0 and "300 orders" in result.stdout
+    assert "use --replace" in one_line_error(larder(data_dir, "demo", "--orders", "10"))
+    result = larder(data_dir, "user", "add", "sam", "--password", "longpassword")
+    assert result.returncode == 0
+    assert "already exists" in one_line_error(
+        larder(data_dir, "user", "add", "sam", "--password", "longpassword"))
+    assert "8 characters" in one_line_error(
+        larder(data_dir, "user", "add", "kim", input="short\nshort\n"))
+
+
+def test_serve_writes_server_json_and_stops_cleanly(data_dir):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "desktop", "--data-dir", str(data_dir), "serve"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        info_file = data_dir / "server.json"
+        deadline = time.time() + 30
+        while not info_file.exists() and time.time() < deadline:
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.05)
+        info = json.loads(info_file.read_text())
+        assert set(info) == {"url", "port", "token", "pid"} and info["pid"] == proc.pid
+        assert info["url"] == f"http://127.0.0.1:{info['port']}"
+        assert oct(info_file.stat().st_mode & 0o777) == "0o600"
+        assert oct(data_dir.stat().st_mode & 0o777) == "0o700"
+        line = proc.stdout.readline() + proc.stdout.readline()
+        assert f"{info['url']}/?token={info['token']}" in line
+        assert requests.get(f"{info['url']}/health", timeout=5).status_code == 200
+        assert requests.get(f"{info['url']}/api/stats", timeout=5).status_code == 401
+        authed = requests.get(f"{info['url']}/api/stats", timeout=5,
+                              headers={"Authorization": f"Bearer {info['token']}"})
+        assert authed.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+    assert proc.returncode == 0
+    assert not (data_dir / "server.json").exists()
+
+
+def test_serve_refuses_lan_without_allowed_hosts(data_dir):
+    error = one_line_error(larder(data_dir, "serve", "--host", "0.0.0.0"))
+    assert "LARDER_ALLOWED_HOSTS" in error
