@@ -51,7 +51,10 @@ def cli(ctx, data_dir):
 @click.pass_context
 def serve(ctx, host, port):
     """Run the app with Waitress (no window) and print its URL with the launch token."""
-    from desktop.server import make_server, remove_server_file, server_url, write_server_file
+    import threading
+
+    from desktop.server import (make_server, remove_server_file, serve_until, server_url,
+                                write_server_file)
 
     token = secrets.token_urlsafe(32)
     app = _app(ctx, LARDER_TOKEN=token)
@@ -71,16 +74,11 @@ def serve(ctx, host, port):
     click.echo(f"Open {url}/?token={token}", nl=True)
     sys.stdout.flush()
 
-    def stop(signum, frame):
-        server.close()
-
-    signal.signal(signal.SIGTERM, stop)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
-        server.run()
-    except (KeyboardInterrupt, OSError):
-        pass
+        serve_until(server, stop)
     finally:
-        server.close()
         remove_server_file(data_dir)
 
 

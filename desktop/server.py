@@ -4,6 +4,7 @@ import json
 import os
 import threading
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 THREADS = 8
@@ -20,6 +21,25 @@ def server_url(host, port):
     return f"http://{host}:{port}"
 
 
+def serve_until(server, stop_event, tick=0.2):
+    """Run Waitress's loop until stop_event is set, then close every connection.
+
+    server.close() alone leaves keep-alive connections in the loop's map (so run() never
+    returns) and the worker threads running: we loop in short ticks and tidy up here, on
+    the loop's own thread.
+    """
+    try:
+        while not stop_event.is_set():
+            server.asyncore.loop(timeout=tick, map=server._map,
+                                 use_poll=server.adj.asyncore_use_poll, count=1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        wasyncore.close_all(server._map)
+        server.task_dispatcher.shutdown(timeout=5)
+
+
 class ServerThread:
     """Waitress in a background thread: used by the desktop window and the tests."""
 
@@ -29,20 +49,16 @@ class ServerThread:
         self.host = host
         self.port = self.server.effective_port
         self.url = server_url(host, self.port)
-        self._thread = threading.Thread(target=self._run, name="waitress", daemon=True)
-
-    def _run(self):
-        try:
-            self.server.run()
-        except OSError:  # closed under us by stop()
-            pass
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=serve_until, args=(self.server, self._stop),
+                                        name="waitress", daemon=True)
 
     def start(self):
         self._thread.start()
         return self
 
     def stop(self, timeout=5):
-        self.server.close()
+        self._stop.set()
         self._thread.join(timeout)
 
 

@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session,
                    url_for)
 
+from werkzeug.local import LocalProxy
+
 from .extensions import csrf, db
 from .models import Activity, User
 
@@ -48,11 +50,31 @@ def owner_user():
     return user
 
 
+def _owner_id(app):
+    # Looked up once per process: a cache hit should not pay for a query.
+    if "larder_owner_id" not in app.extensions:
+        app.extensions["larder_owner_id"] = owner_user().id
+    return app.extensions["larder_owner_id"]
+
+
+def current_user_by_id(user_id):
+    g.user_id = user_id
+    g.pop("user", None)
+    return current_user()
+
+
+def current_user():
+    """The signed-in User, loaded on first use (most cached pages never need it)."""
+    if "user" not in g:
+        g.user = db.session.get(User, g.user_id) if g.get("user_id") is not None else None
+    return g.user
+
+
 def record_activity(text, user=None):
     """Note what the signed-in user did; it shows on their own dashboard."""
     from .caching import invalidate_user_dashboard
 
-    user = user or g.get("user")
+    user = user or current_user()
     if user is None:
         return
     db.session.add(Activity(user_id=user.id, text=text))
@@ -61,14 +83,14 @@ def record_activity(text, user=None):
 
 
 def _authenticate(app):
-    """Sets g.user and g.bearer; returns a response to send instead, or None."""
+    """Sets g.user_id and g.bearer; returns a response to send instead, or None."""
     token = app.config["LARDER_TOKEN"]
     g.bearer = False
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         if hmac.compare_digest(header[7:].strip(), token):
             g.bearer = True
-            g.user = owner_user()
+            g.user_id = _owner_id(app)
             return None
         abort(401, "The launch token is wrong.")
     given = request.args.get("token")
@@ -81,12 +103,11 @@ def _authenticate(app):
         rest = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
         return redirect(request.path + ("?" + urlencode(rest) if rest else ""))
     if session.get("owner") and hmac.compare_digest(session["owner"], _token_digest(token)):
-        g.user = owner_user()
+        g.user_id = _owner_id(app)
         return None
     user_id = session.get("user_id")
     if user_id is not None:
-        g.user = db.session.get(User, user_id)
-        if g.user is not None:
+        if current_user_by_id(user_id) is not None:  # a removed account is signed out
             return None
         session.clear()
     if request.path.startswith("/api/") or request.method != "GET":
@@ -99,7 +120,7 @@ def init_app(app):
     def guard():
         if not _host_allowed(app):
             abort(400, "This address is not allowed; use the link Larder printed.")
-        g.user = None
+        g.user_id = None
         if request.endpoint in PUBLIC_ENDPOINTS:
             if request.endpoint == "auth.login" and request.method == "POST":
                 csrf.protect()
@@ -113,7 +134,7 @@ def init_app(app):
 
     @app.context_processor
     def inject_user():
-        return {"current_user": g.get("user")}
+        return {"current_user": LocalProxy(current_user)}
 
 
 def _safe_next(target):

@@ -108,7 +108,7 @@ def product_detail_key():
 
 
 def dashboard_key(user_id=None, day=None):
-    user_id = g.user.id if user_id is None else user_id
+    user_id = g.user_id if user_id is None else user_id
     return f"view/dashboard/user/{user_id}/{day or date.today().isoformat()}"
 
 

@@ -13,7 +13,7 @@ bp = Blueprint("dashboard", __name__)
 @cache.cached(key_prefix=lambda: dashboard_key(), response_filter=only_ok)
 def index():
     activity = db.session.execute(
-        db.select(Activity).filter_by(user_id=g.user.id)
+        db.select(Activity).filter_by(user_id=g.user_id)
         .order_by(Activity.created_at.desc(), Activity.id.desc()).limit(10)
     ).scalars().all()
     return render_template("dashboard.html", s=stats.dashboard(), activity=activity,
