@@ -1,0 +1,458 @@
+"""CSV import and export of products, customers and orders (one file per kind).
+
+All or nothing: every row is checked first and every bad row reported as
+"line N: column: reason" (N as an editor numbers lines, the header being line 1). Only a
+clean file is written, in one transaction, with bulk statements. Rows are upserted by
+natural key (sku, email, order_ref) and rows whose values are equal are not touched.
+"""
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, insert, select, update
+
+from . import caching
+from .extensions import db
+from .models import Customer, Order, OrderLine, Product, now
+from .money import MoneyError, cents_to_str, parse_money
+
+KINDS = ("products", "customers", "orders")
+MAX_ERRORS = 200
+MAX_INT = 2**31 - 1  # Integer columns are 32-bit on PostgreSQL
+CHUNK = 900  # bound parameters per IN (...): below SQLite's historical limit of 999
+
+# kind -> (required columns, optional columns); the tuples also fix the export order.
+COLUMNS = {
+    "products": (("sku", "name", "category", "price", "stock"), ()),
+    "customers": (("email", "name", "country"), ("city", "created_at")),
+    "orders": (("order_ref", "created_at", "customer_email", "sku", "quantity"), ("unit_price",)),
+}
+
+_P, _C, _O = Product.__table__, Customer.__table__, Order.__table__
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+_WHOLE = re.compile(r"[+-]?\d+(\.0*)?")  # "3.0" too: spreadsheets write whole numbers so
+
+
+class ImportFailed(Exception):
+    """The file was rejected; nothing was written. `errors`: "line N: column: reason"."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+@dataclass
+class ImportResult:
+    """For orders, created/updated/unchanged count orders and rows counts CSV lines."""
+
+    kind: str
+    created: int
+    updated: int
+    unchanged: int
+    rows: int
+
+
+class _Errors:
+    def __init__(self):
+        self.items = []
+        self.more = 0
+
+    def add(self, line, column, reason):
+        if len(self.items) < MAX_ERRORS:
+            self.items.append(f"line {line}: {column}: {reason}")
+        else:  # keep counting, stop storing: a wrong file can have a million bad rows
+            self.more += 1
+
+    def __bool__(self):
+        return bool(self.items)
+
+    def raise_if_any(self):
+        if self.items:
+            extra = [f"... and {self.more} more errors"] if self.more else []
+            raise ImportFailed(self.items + extra)
+
+
+class _Bad(Exception):
+    pass
+
+
+# ---- cell checks: return the clean value or raise _Bad(reason) ------------------------
+
+def _text(limit, required=True):
+    def check(value):
+        if not value and required:
+            raise _Bad("missing value")
+        if len(value) > limit:
+            raise _Bad(f"longer than {limit} characters")
+        return value
+
+    return check
+
+
+def _money(value):
+    if not value:
+        raise _Bad("missing value")
+    try:
+        cents = parse_money(value)
+    except MoneyError as exc:
+        raise _Bad(f"bad price {value!r} ({exc})") from None
+    if cents > MAX_INT:
+        raise _Bad(f"bad price {value!r} (too large)")
+    return cents
+
+
+def _whole(value):
+    if not value:
+        raise _Bad("missing value")
+    if not _WHOLE.fullmatch(value):
+        raise _Bad(f"not a whole number: {value!r}")
+    number = int(value.split(".")[0])
+    if abs(number) > MAX_INT:
+        raise _Bad(f"too large: {value}")
+    return number
+
+
+def _stock(value):
+    number = _whole(value)
+    if number < 0:
+        raise _Bad(f"negative stock: {number}")
+    return number
+
+
+def _quantity(value):
+    number = _whole(value)
+    if number < 0:
+        raise _Bad(f"negative quantity: {number}")
+    if number == 0:
+        raise _Bad("quantity must be at least 1")
+    return number
+
+
+def _email(value):
+    value = _text(_C.c.email.type.length)(value.lower())
+    if not _EMAIL.fullmatch(value):
+        raise _Bad(f"bad email {value!r}")
+    return value
+
+
+def _when(value):
+    """ISO 8601 date or datetime -> naive local time without microseconds."""
+    if not value:
+        raise _Bad("missing value")
+    try:
+        when = datetime.fromisoformat(value)
+        if when.tzinfo is not None:
+            when = when.astimezone().replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        raise _Bad(f"bad date {value!r}") from None
+    return when.replace(microsecond=0)
+
+
+def _optional(check):
+    return lambda value: check(value) if value else None
+
+
+def _good_rows(rows, errors):
+    for line, values in rows:
+        if isinstance(values, str):
+            errors.add(line, "row", values)
+        else:
+            yield line, values
+
+
+def _check_row(errors, line, columns, checks, values):
+    """Run each column's check; None in the result marks a bad cell or an absent column."""
+    out, ok = [], True
+    for column, check, value in zip(columns, checks, values):
+        if value is None:  # an optional column the file does not have
+            out.append(None)
+            continue
+        try:
+            out.append(check(value))
+        except _Bad as exc:
+            errors.add(line, column, str(exc))
+            out.append(None)
+            ok = False
+    return out, ok
+
+
+# ---- reading -------------------------------------------------------------------------
+
+def _read(kind, data, errors):
+    """Decode and split the file: [(line, [values in COLUMNS order, None if absent])];
+    a row with the wrong number of fields has the reason in place of its values."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            errors.add(data.count(b"\n", 0, exc.start) + 1, "file", "not UTF-8 text")
+            return []
+    elif data.startswith("\ufeff"):
+        data = data[1:]
+    required, optional = COLUMNS[kind]
+    reader = csv.reader(io.StringIO(data, newline=""), strict=True)
+    index, width, rows, start = None, 0, [], 1
+    try:
+        for record in reader:
+            # line_num counts physical lines read so far, so a record that holds quoted
+            # newlines starts one line after where the previous record ended.
+            line, start = start, reader.line_num + 1
+            if not any(field.strip() for field in record):
+                continue  # blank lines and spreadsheet ",,,," rows
+            if index is None:
+                index, width = _header(record, line, required, optional, errors)
+                if errors:
+                    return []
+                continue
+            if len(record) != width:  # reported in line order with the other row errors
+                rows.append((line, f"expected {width} fields, found {len(record)}"))
+                continue
+            rows.append((line, [record[i].strip() if i is not None else None for i in index]))
+    except csv.Error as exc:
+        errors.add(start, "file", f"bad CSV quoting ({exc})")
+        return []
+    if index is None:
+        errors.add(1, "header", "the file is empty")
+    return rows
+
+
+def _header(record, line, required, optional, errors):
+    names = [name.strip().lower() for name in record]
+    known = required + optional
+    for position, name in enumerate(names):
+        if not name:
+            errors.add(line, "header", f"empty column name (column {position + 1})")
+        elif name not in known:
+            errors.add(line, "header", f"unknown column {name!r}")
+        elif names.index(name) != position:
+            errors.add(line, "header", f"duplicate column {name!r}")
+    for name in required:
+        if name not in names:
+            errors.add(line, "header", f"missing column {name!r}")
+    return [names.index(name) if name in names else None for name in known], len(names)
+
+
+# ---- per kind: check rows against the database, return a writer ---------------------
+
+class _Plan:
+    def __init__(self):
+        self.created = self.updated = self.unchanged = 0
+        self.write = lambda: None
+
+
+# Products and customers: upsert by their key (the first column).
+_UPSERTS = {
+    "products": (_P, ("sku", "name", "category", "price_cents", "stock"),
+                 (_text(_P.c.sku.type.length), _text(_P.c.name.type.length),
+                  _text(_P.c.category.type.length), _money, _stock)),
+    "customers": (_C, ("email", "name", "country", "city", "created_at"),
+                  (_email, _text(_C.c.name.type.length), _text(_C.c.country.type.length),
+                   _text(_C.c.city.type.length, required=False), _optional(_when))),
+}
+
+
+def _same(old, new):
+    if isinstance(old, datetime):  # the file cannot say microseconds; ignore them
+        old = old.replace(microsecond=0)
+    return old == new
+
+
+def _plan_upsert(kind, rows, errors):
+    table, fields, checks = _UPSERTS[kind]
+    columns = COLUMNS[kind][0] + COLUMNS[kind][1]
+    fold = str.lower if kind == "customers" else str  # emails match in any case
+    existing = {fold(r[1]): r for r in db.session.execute(
+        select(table.c.id, *(table.c[f] for f in fields)))}
+    seen, new, changed, plan = {}, [], [], _Plan()
+    for line, values in _good_rows(rows, errors):
+        cells, ok = _check_row(errors, line, columns, checks, values)
+        key = cells[0]
+        if key is not None:
+            if key in seen:
+                errors.add(line, columns[0], f"duplicate of line {seen[key]}")
+                continue
+            seen[key] = line
+        if not ok:
+            continue
+        # None: an absent column or an empty created_at, which keep the stored value.
+        row = {f: v for f, v in zip(fields[1:], cells[1:]) if v is not None}
+        old = existing.get(key)
+        if old is None:
+            fresh = {"updated_at": now()} if kind == "products" else {"city": "",
+                                                                       "created_at": now()}
+            new.append({fields[0]: key, **fresh, **row})
+        elif all(_same(old._mapping[f], v) for f, v in row.items()):
+            plan.unchanged += 1
+        else:
+            if kind == "products":
+                row["updated_at"] = now()
+            changed.append({"_id": old.id, **row})
+
+    def write():
+        if new:
+            db.session.execute(insert(table), new)
+        # executemany takes its SET list from the first row: group rows by their keys
+        for keys in {tuple(row) for row in changed}:
+            batch = [row for row in changed if tuple(row) == keys]
+            db.session.execute(update(table).where(table.c.id == bindparam("_id")), batch)
+
+    plan.created, plan.updated, plan.write = len(new), len(changed), write
+    return plan
+
+
+def _plan_orders(rows, errors):
+    required, optional = COLUMNS["orders"]
+    checks = (_text(_O.c.ref.type.length), _when, _text(_C.c.email.type.length),
+              _text(_P.c.sku.type.length), _quantity, _optional(_money))
+    products = {r.sku: r for r in db.session.execute(select(_P.c.id, _P.c.sku, _P.c.price_cents))}
+    customers = {r.email.lower(): r.id for r in db.session.execute(select(_C.c.id, _C.c.email))}
+    orders = {}  # ref -> {"line", "created_at", "customer_id", "lines", "ok"}
+    for line, values in _good_rows(rows, errors):
+        (ref, created, email, sku, quantity, price), ok = _check_row(
+            errors, line, required + optional, checks, values)
+        customer_id = product = None
+        if email is not None:
+            customer_id = customers.get(email.lower())
+            if customer_id is None:
+                errors.add(line, "customer_email", f"unknown customer {email.lower()!r}")
+                ok = False
+        if sku is not None:
+            product = products.get(sku)
+            if product is None:
+                errors.add(line, "sku", f"unknown sku {sku!r}")
+                ok = False
+        if ref is None:
+            continue
+        order = orders.setdefault(ref, {"line": line, "created_at": None, "customer_id": None,
+                                        "lines": [], "ok": True})
+        # Every line of an order must say the same created_at and customer as the first.
+        for key, value, column in (("created_at", created, "created_at"),
+                                   ("customer_id", customer_id, "customer_email")):
+            if value is None:
+                continue
+            if order[key] is None:
+                order[key], order[key + "_line"] = value, line
+            elif order[key] != value:
+                errors.add(line, column, f"differs from line {order[key + '_line']} of "
+                                         f"order {ref!r}")
+                ok = False
+        order["ok"] = order["ok"] and ok
+        if ok:
+            unit = product.price_cents if price is None else price
+            order["lines"].append((product.id, quantity, unit))
+    for ref, order in orders.items():
+        order["total_cents"] = sum(q * p for _, q, p in order["lines"])
+        if order["ok"] and order["total_cents"] > MAX_INT:
+            errors.add(order["line"], "order_ref", f"order {ref!r}: total too large")
+    if errors:
+        return None
+    return _order_writes(orders)
+
+
+def _order_writes(orders):
+    existing = {r.ref: r for r in db.session.execute(
+        select(_O.c.id, _O.c.ref, _O.c.customer_id, _O.c.created_at, _O.c.total_cents))}
+    old_ids = [existing[ref].id for ref in orders if ref in existing]
+    old_lines = {}
+    line_t = OrderLine.__table__
+    for i in range(0, len(old_ids), CHUNK):
+        query = (select(line_t.c.order_id, line_t.c.product_id, line_t.c.quantity,
+                        line_t.c.unit_price_cents)
+                 .where(line_t.c.order_id.in_(old_ids[i:i + CHUNK]))
+                 .order_by(line_t.c.order_id, line_t.c.id))
+        for r in db.session.execute(query):
+            old_lines.setdefault(r.order_id, []).append((r.product_id, r.quantity,
+                                                         r.unit_price_cents))
+    new, changed, changed_refs, plan = [], [], [], _Plan()
+    for ref, order in orders.items():
+        row = {"customer_id": order["customer_id"], "created_at": order["created_at"],
+               "total_cents": order["total_cents"]}
+        old = existing.get(ref)
+        if old is None:
+            new.append({"ref": ref, "status": "imported", "status_reason": "", **row})
+        elif ((old.customer_id, old.created_at.replace(microsecond=0), old.total_cents,
+               old_lines.get(old.id, [])) ==
+              (row["customer_id"], row["created_at"], row["total_cents"], order["lines"])):
+            plan.unchanged += 1
+        else:
+            changed.append({"_id": old.id, **row})
+            changed_refs.append(ref)
+
+    def write():
+        if changed:
+            db.session.execute(update(_O).where(_O.c.id == bindparam("_id")), changed)
+            ids = [row["_id"] for row in changed]
+            for i in range(0, len(ids), CHUNK):
+                db.session.execute(delete(line_t).where(line_t.c.order_id.in_(ids[i:i + CHUNK])))
+        ids = {ref: row["_id"] for ref, row in zip(changed_refs, changed)}
+        if new:
+            db.session.execute(insert(_O), new)
+            # New ids come back from the database, not guessed: a concurrent writer could
+            # take them. One query is cheaper than a RETURNING per batch.
+            every = {r.ref: r.id for r in db.session.execute(select(_O.c.ref, _O.c.id))}
+            ids.update((row["ref"], every[row["ref"]]) for row in new)
+        lines = [{"order_id": order_id, "product_id": p, "quantity": q, "unit_price_cents": u}
+                 for ref, order_id in ids.items() for p, q, u in orders[ref]["lines"]]
+        if lines:
+            db.session.execute(insert(line_t), lines)
+
+    plan.created, plan.updated, plan.write = len(new), len(changed), write
+    return plan
+
+
+def import_csv(kind, data):
+    """Import one CSV file (bytes) of `kind`; raises ImportFailed and writes nothing if
+    any row is bad. Runs inside an app context."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    errors = _Errors()
+    rows = _read(kind, data, errors)
+    errors.raise_if_any()
+    try:
+        plan = (_plan_orders(rows, errors) if kind == "orders"
+                else _plan_upsert(kind, rows, errors))
+        errors.raise_if_any()
+        plan.write()
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    if plan.created or plan.updated:
+        caching.clear_all()  # a bulk change: clear whole rather than per area
+    return ImportResult(kind, plan.created, plan.updated, plan.unchanged, len(rows))
+
+
+def export_csv(kind):
+    """All rows of `kind` as CSV text in exactly the import format."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS[kind][0] + COLUMNS[kind][1])
+    if kind == "products":
+        query = select(_P.c.sku, _P.c.name, _P.c.category, _P.c.price_cents,
+                       _P.c.stock).order_by(_P.c.sku)
+        writer.writerows((r.sku, r.name, r.category, cents_to_str(r.price_cents), r.stock)
+                         for r in db.session.execute(query))
+    elif kind == "customers":
+        query = select(_C.c.email, _C.c.name, _C.c.country, _C.c.city,
+                       _C.c.created_at).order_by(_C.c.email)
+        writer.writerows((r.email, r.name, r.country, r.city, _iso(r.created_at))
+                         for r in db.session.execute(query))
+    else:
+        line_t = OrderLine.__table__
+        query = (select(_O.c.ref, _O.c.created_at, _C.c.email, _P.c.sku, line_t.c.quantity,
+                        line_t.c.unit_price_cents)
+                 .select_from(line_t.join(_O, line_t.c.order_id == _O.c.id)
+                              .join(_C, _O.c.customer_id == _C.c.id)
+                              .join(_P, line_t.c.product_id == _P.c.id))
+                 .order_by(_O.c.created_at, _O.c.id, line_t.c.id))
+        writer.writerows((r.ref, _iso(r.created_at), r.email, r.sku, r.quantity,
+                          cents_to_str(r.unit_price_cents)) for r in db.session.execute(query))
+    return out.getvalue()
+
+
+def _iso(when):
+    return when.replace(microsecond=0).isoformat() if when else ""
