@@ -34,6 +34,10 @@ def create_app(test_config=None, data_dir=None):
     def health():
         return {"status": "ok"}
 
+    from .money import cents_for_display
+
+    app.add_template_filter(cents_for_display, "money")
+
     @app.context_processor
     def inject_version():
         return {"larder_version": __version__}

@@ -31,6 +31,13 @@ def cents_to_str(cents):
     return f"{sign}{cents // 100}.{cents % 100:02d}"
 
 
+def cents_for_display(cents):
+    """1234567 -> '12,345.67' (pages and PDFs; files and the API use cents_to_str)."""
+    sign = "-" if cents < 0 else ""
+    cents = abs(int(cents))
+    return f"{sign}{cents // 100:,}.{cents % 100:02d}"
+
+
 def cents_to_number(cents):
     """For JSON: a number with two decimals (Decimal keeps it exact until encoding)."""
     return float(Decimal(int(cents)) / 100)
