@@ -48,11 +48,13 @@ def cli(ctx, data_dir):
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=0, type=click.IntRange(0, 65535), help="0: a free port.")
+@click.option("--no-worker", is_flag=True, help="Do not start the bundled worker.")
 @click.pass_context
-def serve(ctx, host, port):
+def serve(ctx, host, port, no_worker):
     """Run the app with Waitress (no window) and print its URL with the launch token."""
     import threading
 
+    from desktop.procs import stop_processes
     from desktop.server import (make_server, remove_server_file, serve_until, server_url,
                                 write_server_file)
 
@@ -74,12 +76,96 @@ def serve(ctx, host, port):
     click.echo(f"Open {url}/?token={token}", nl=True)
     sys.stdout.flush()
 
+    worker = None if no_worker else start_bundled_worker(data_dir)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
         serve_until(server, stop)
     finally:
+        if worker is not None:
+            stop_processes([worker], grace=0.9)
         remove_server_file(data_dir)
+
+
+@cli.command()
+@click.option("--beat", is_flag=True, help="Also run the schedules (Celery beat).")
+@click.option("--parent-pid", type=int, hidden=True)
+@click.pass_context
+def worker(ctx, beat, parent_pid):
+    """Run the background worker (quick and report queues)."""
+    from desktop.worker import WorkerRunning, run_supervisor
+
+    try:
+        run_supervisor(ctx.obj["data_dir"], beat, parent_pid)
+    except WorkerRunning as exc:
+        fail(str(exc))
+
+
+@cli.command("worker-node", hidden=True)
+@click.option("--name", required=True)
+@click.option("--queues", required=True)
+@click.option("--pool", type=click.Choice(["threads", "solo"]), required=True)
+@click.option("--concurrency", type=int, default=1)
+@click.option("--parent-pid", type=int)
+@click.pass_context
+def worker_node(ctx, name, queues, pool, concurrency, parent_pid):
+    """One Celery worker node (started by `worker`)."""
+    from desktop.worker import run_node
+
+    run_node(ctx.obj["data_dir"], name, queues, pool, concurrency, parent_pid)
+
+
+@cli.command()
+@click.option("--parent-pid", type=int, hidden=True)
+@click.pass_context
+def beat(ctx, parent_pid):
+    """Run the scheduler alone (daily cleanup, hourly inbox sync)."""
+    from desktop.worker import run_beat
+
+    run_beat(ctx.obj["data_dir"], parent_pid)
+
+
+@cli.command()
+@click.option("--from", "start", required=True, metavar="YYYY-MM-DD")
+@click.option("--to", "end", required=True, metavar="YYYY-MM-DD")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "csv", "json"]), default="pdf",
+              show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@click.pass_context
+def report(ctx, start, end, fmt, output):
+    """Make a sales report now (the same code as the background reports)."""
+    import tempfile
+
+    from webapp import reports
+
+    try:
+        first, last = reports.parse_range(start, end)
+    except reports.ReportError as exc:
+        fail(str(exc))
+    folder = os.path.dirname(os.path.abspath(output))
+    try:  # fail before the work, not after it
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+    if os.path.isdir(output):
+        fail(f"cannot write {output}: it is a folder")
+    app = _app(ctx)
+    with app.app_context(), click.progressbar(length=100, label="Report", file=sys.stderr) as bar:
+        done = [0]
+
+        def progress(percent, message=""):
+            bar.update(max(0, int(percent) - done[0]))
+            done[0] = max(done[0], int(percent))
+
+        totals = reports.build_report(first, last, fmt, output, progress=progress)
+    click.echo(f"wrote {output}: {totals['orders']} orders, revenue {totals['revenue']}")
+
+
+def start_bundled_worker(data_dir):
+    """The worker with its schedules, as a child that exits if we die."""
+    from desktop.procs import spawn
+
+    return spawn(["--data-dir", data_dir, "worker", "--beat", "--parent-pid", str(os.getpid())])
 
 
 @cli.command("import")

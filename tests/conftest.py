@@ -18,7 +18,10 @@ def data_dir(tmp_path):
 
 @pytest.fixture
 def app(data_dir):
-    app = create_app({"TESTING": True, "LARDER_TOKEN": TOKEN}, data_dir=data_dir)
+    # Tasks run eagerly (in-process, real task code) here; tests/test_worker.py runs
+    # them through a real worker process on the real local broker.
+    app = create_app({"TESTING": True, "LARDER_TOKEN": TOKEN,
+                      "CELERY_OVERRIDES": {"task_always_eager": True}}, data_dir=data_dir)
     yield app
     with app.app_context():
         _db.session.remove()

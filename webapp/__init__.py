@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 
 def create_app(test_config=None, data_dir=None):
     from . import auth, caching, errors
+    from .celery_app import celery_init_app
     from .config import build_config
     from .extensions import cache, csrf, db
 
@@ -24,10 +25,13 @@ def create_app(test_config=None, data_dir=None):
     caching.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
+    celery_init_app(app)
 
-    from .views import api, cache_admin, customers, dashboard, data_import, orders, products
+    from .views import (api, cache_admin, customers, dashboard, data_import, orders, outbox,
+                        products, reports, schedules, tasks)
 
-    for module in (auth, dashboard, products, customers, orders, api, cache_admin, data_import):
+    for module in (auth, dashboard, products, customers, orders, api, cache_admin, data_import,
+                   reports, tasks, outbox, schedules):
         app.register_blueprint(module.bp)
 
     @app.get("/health")

@@ -7,6 +7,7 @@ keeps entries in SQLite with atomic increments and a size limit with cheap culli
 """
 import diskcache
 from flask_caching.backends.base import BaseCache
+from flask_caching.backends.memcache import MemcachedCache as _StockMemcachedCache
 
 
 class DiskCache(BaseCache):
@@ -86,3 +87,30 @@ class DiskCache(BaseCache):
     def expire_old(self):
         """Drop expired entries now (the daily cleanup calls this)."""
         return self._cache.expire()
+
+
+class MemcachedCache(_StockMemcachedCache):
+    """The stock Memcached backend with an atomic inc (memcached's own incr).
+
+    cachelib's inc is get-then-set: two processes bumping a version at once can both
+    write the same number, and the second change would not invalidate anything.
+    """
+
+    def inc(self, key, delta=1):
+        if delta < 0:
+            return self.dec(key, -delta)
+        full_key = self._normalize_key(key)
+        with self._client_context() as client:
+            for _ in range(3):
+                try:
+                    value = client.incr(full_key, delta)
+                except Exception as exc:  # pylibmc raises NotFound, python-memcached None
+                    if type(exc).__name__ != "NotFound":
+                        raise
+                    value = None
+                if value is not None:
+                    return int(value)
+                # Missing: create it, unless another process just did (then incr again).
+                if client.add(full_key, delta, self._normalize_timeout(None)):
+                    return delta
+        return None

@@ -80,8 +80,14 @@ def area_version(area):
         # Start from the clock, not 1: if the version entry is ever evicted, a fresh one
         # must not collide with numbers already folded into cached keys.
         version = time.time_ns()
-        cache.add(_version_key(area), version, timeout=0)
-        version = cache.get(_version_key(area)) or version
+        if cache.add(_version_key(area), version, timeout=0):
+            return version
+        current = cache.get(_version_key(area))
+        if current is not None:  # another process created it first: use theirs
+            return current
+        # add refused a key that get cannot read: an expired entry the backend still
+        # holds (the stock FileSystemCache keeps the file). Replace it.
+        cache.set(_version_key(area), version, timeout=0)
     return version
 
 

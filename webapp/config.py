@@ -3,12 +3,15 @@
 Order of precedence (last wins): embedded defaults derived from the data dir, the optional
 `larder.toml` in the data dir, environment variables, then overrides passed by code/tests.
 """
+import inspect
 import os
 import secrets
+import tempfile
 import tomllib
 from pathlib import Path
 
 import platformdirs
+from werkzeug.utils import import_string
 
 # Environment variables read verbatim (conventional names, as the deploy world spells them).
 ENV_KEYS = (
@@ -19,6 +22,15 @@ ENV_KEYS = (
     "CACHE_DEFAULT_TIMEOUT",
     "CELERY_BROKER_URL",
     "CELERY_RESULT_BACKEND",
+    "LARDER_VISIBILITY_TIMEOUT",
+    "LARDER_BROKER_POLLING",
+    "LARDER_SMTP_HOST",
+    "LARDER_SMTP_PORT",
+    "LARDER_SMTP_USER",
+    "LARDER_SMTP_PASSWORD",
+    "LARDER_SMTP_FROM",
+    "LARDER_RETENTION_DAYS",
+    "LARDER_INBOX_SETTLE_SECONDS",
 )
 
 # Tutorial names that Flask-Caching 2.5 no longer accepts, mapped to the real backends.
@@ -29,12 +41,12 @@ CACHE_ALIASES = {
     "null": "flask_caching.backends.NullCache",
     "filesystem": "flask_caching.backends.FileSystemCache",
     "redis": "flask_caching.backends.RedisCache",
-    "memcached": "flask_caching.backends.MemcachedCache",
+    "memcached": "webapp.cache_backends.MemcachedCache",
     "SimpleCache": "flask_caching.backends.SimpleCache",
     "NullCache": "flask_caching.backends.NullCache",
     "FileSystemCache": "flask_caching.backends.FileSystemCache",
     "RedisCache": "flask_caching.backends.RedisCache",
-    "MemcachedCache": "flask_caching.backends.MemcachedCache",
+    "MemcachedCache": "webapp.cache_backends.MemcachedCache",
 }
 
 
@@ -64,19 +76,43 @@ def ensure_private_dir(path):
 
 
 def _secret_key(data_dir):
-    """A persistent secret so sessions survive restarts; written once, mode 0600."""
+    """A persistent secret so sessions survive restarts; written once, mode 0600.
+
+    The web server and the worker may start together on a new data dir: the key is
+    written whole under a temporary name and linked into place, so exactly one process
+    creates it and no process reads it half-written.
+    """
     key_file = data_dir / "secret_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
-    key = secrets.token_hex(32)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
+    if not key_file.exists():
+        fd, tmp = tempfile.mkstemp(prefix=".secret_key.", dir=data_dir)  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+            try:
+                os.link(tmp, key_file)
+            except FileExistsError:
+                pass  # another process was first: use its key
+        finally:
+            os.unlink(tmp)
+    return key_file.read_text().strip()
 
 
 def normalize_cache_type(name):
-    return CACHE_ALIASES.get(name, name)
+    """The dotted path of the backend class; a clear ConfigError for anything else."""
+    path = CACHE_ALIASES.get(name, name)
+    full = path if "." in path else "flask_caching.backends." + path
+    try:
+        backend = import_string(full)
+    except ImportError as exc:
+        backend, reason = None, str(getattr(exc, "exception", exc))
+    else:
+        reason = "not a cache backend class"
+    if backend is None or inspect.ismodule(backend) or not callable(backend):
+        raise ConfigError(
+            f"CACHE_TYPE {name!r} is not a cache backend ({reason}); use one of "
+            f"{', '.join(sorted(CACHE_ALIASES))}, or the dotted path of a backend class"
+        )
+    return path
 
 
 def build_config(data_dir=None, overrides=None):
@@ -132,6 +168,60 @@ def build_config(data_dir=None, overrides=None):
         cfg["CACHE_DEFAULT_TIMEOUT"] = int(cfg["CACHE_DEFAULT_TIMEOUT"])
     if isinstance(cfg.get("CACHE_MEMCACHED_SERVERS"), str):
         cfg["CACHE_MEMCACHED_SERVERS"] = cfg["CACHE_MEMCACHED_SERVERS"].split(",")
-    if cfg["CACHE_TYPE"].endswith("FileSystemCache"):
+    if cfg["CACHE_TYPE"].endswith(("FileSystemCache", "DiskCache")):
+        # Both unpickle what they read: the folder must be the owner's alone.
         ensure_private_dir(cfg["CACHE_DIR"])
+    for folder in ("reports", "outbox", "inbox", "invoices", "logs"):
+        ensure_private_dir(data_dir / folder)
+    cfg["CELERY"] = celery_config(data_dir, cfg)
     return cfg
+
+
+def celery_config(data_dir, cfg):
+    """Celery settings (Flask's pattern: all under app.config["CELERY"])."""
+    from celery.schedules import crontab
+
+    conf = {
+        "task_default_queue": "quick",
+        # Reports get their own queue and consumers: quick jobs never wait behind them.
+        "task_routes": {"larder.report": {"queue": "reports"}},
+        "task_track_started": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_hijack_root_logger": False,
+        "worker_redirect_stdouts": False,
+        "broker_connection_retry_on_startup": True,
+        "result_expires": 7 * 24 * 3600,
+        "enable_utc": False,  # schedules in the shop's local time ("03:00")
+        "beat_schedule_filename": str(data_dir / "beat-schedule"),
+        "beat_schedule": {
+            "daily-cleanup": {"task": "larder.cleanup", "schedule": crontab(hour=3, minute=0)},
+            "hourly-sync": {"task": "larder.sync_inbox", "schedule": crontab(minute=0)},
+        },
+    }
+    broker = cfg.get("CELERY_BROKER_URL")
+    if broker:
+        conf["broker_url"] = broker
+        # Redis: a task whose worker died is delivered again after this many seconds
+        # (longer than any report takes; Celery's default is an hour).
+        conf["broker_transport_options"] = {
+            "visibility_timeout": int(cfg.get("LARDER_VISIBILITY_TIMEOUT", 600)),
+        }
+        conf["result_backend"] = cfg.get("CELERY_RESULT_BACKEND") or broker
+        conf["worker_enable_remote_control"] = True
+    else:
+        from .local_broker import transport_options
+
+        conf["broker_url"] = "filesystem://"
+        conf["broker_transport"] = "webapp.local_broker:Transport"
+        conf["broker_transport_options"] = transport_options(
+            str(ensure_private_dir(data_dir / "broker")),
+            float(cfg.get("LARDER_BROKER_POLLING", 0.05)))
+        results = ensure_private_dir(data_dir / "results")
+        conf["result_backend"] = (cfg.get("CELERY_RESULT_BACKEND") or
+                                  f"webapp.local_broker:AtomicFileBackend+file://{results}")
+        # The filesystem transport has no broadcast: no remote control, no events.
+        conf["worker_enable_remote_control"] = False
+    conf.update(cfg.get("CELERY_OVERRIDES") or {})
+    return conf

@@ -141,3 +141,41 @@ class Activity(db.Model):
 
     __table_args__ = (Index("ix_activities_user_time", "user_id", "created_at"),)
 
+
+
+class Job(db.Model):
+    """A user-visible background job (microblog's Task rows).
+
+    The local broker forgets a message once fetched; this row is the durable record:
+    a worker that starts finds jobs left queued or running and queues them again.
+    `id` is also the Celery task id.
+    """
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(64), default="", index=True)  # Celery's
+    kind: Mapped[str] = mapped_column(String(20))  # report | order | email | sync | cleanup
+    title: Mapped[str] = mapped_column(String(200))
+    params: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    # Dedup key: an identical request while one is unfinished returns that job.
+    dedup_key: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|success|failure
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(String(300), default="")
+    result: Mapped[str] = mapped_column(Text, default="")  # JSON
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (
+        Index("ix_jobs_state", "state"),
+        Index("ix_jobs_kind_created", "kind", "created_at"),
+        Index("ix_jobs_dedup", "dedup_key", "state"),
+    )
+
+    @property
+    def finished(self):
+        return self.state in ("success", "failure")

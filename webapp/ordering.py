@@ -1,7 +1,7 @@
 """Recording and processing orders.
 
-An order is saved at once as `pending`; processing (stock, status) is a separate step so
-that it can run in the background. Processing is idempotent: only a pending order is
+An order is saved at once as `pending`; processing (stock, status) runs in the
+background (webapp.tasks.process_order_task). Processing is idempotent: only a pending order is
 processed, in one transaction, so stock is never decremented twice.
 """
 import secrets
@@ -66,20 +66,36 @@ def create_order(customer_email, lines):
 
 
 def process_order(order_id):
-    """Decrement stock or mark the order failed. Safe to call twice."""
-    order = db.session.get(Order, order_id)
-    if order is None or order.status != "pending":
-        return order
-    short = []
+    """Decrement stock, or mark the order failed with the reason. Safe to run twice, and
+    from two processes at once: the order is claimed by a conditional UPDATE, and the
+    whole change is one transaction."""
+    claimed = db.session.execute(
+        db.update(Order).where(Order.id == order_id, Order.status == "pending")
+        .values(status="processing")
+    ).rowcount
+    if not claimed:
+        db.session.rollback()
+        return db.session.get(Order, order_id)
+    order = db.session.execute(
+        db.select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
+    ).unique().scalar_one()
+    products = {
+        p.id: p for p in db.session.execute(
+            db.select(Product).where(Product.id.in_([line.product_id for line in order.lines]))
+            .with_for_update().execution_options(populate_existing=True)
+        ).scalars()
+    }
+    needed = {}
     for line in order.lines:
-        if line.product.stock < line.quantity:
-            short.append(f"{line.product.sku}: {line.quantity} ordered, {line.product.stock} in stock")
+        needed[line.product_id] = needed.get(line.product_id, 0) + line.quantity
+    short = [f"{products[pid].sku}: {qty} ordered, {products[pid].stock} in stock"
+             for pid, qty in needed.items() if products[pid].stock < qty]
     if short:
         order.status = "failed"
         order.status_reason = "not enough stock: " + "; ".join(short)
     else:
-        for line in order.lines:
-            line.product.stock -= line.quantity
+        for pid, qty in needed.items():
+            products[pid].stock -= qty
         order.status = "processed"
     db.session.commit()
     caching.orders_changed()

@@ -39,10 +39,12 @@ def stats_view():
 def create_order():
     data = json_body()
     try:
-        order = submit_order(data.get("customer_email"), data.get("lines"))
+        order, job = submit_order(data.get("customer_email"), data.get("lines"))
     except catalog.ValidationError as exc:
         return validation_error(exc)
     body = order.to_dict()
+    body["task_id"] = job.task_id
+    body["status_url"] = url_for("tasks.task_status", task_id=job.task_id)
     return jsonify(body), 201, {"Location": url_for("api.get_order", order_id=order.id)}
 
 

@@ -1,7 +1,7 @@
 """Customers: a cached list (versioned keys per query string) and a form to add one."""
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 
-from .. import catalog
+from .. import catalog, jobs
 from ..auth import record_activity
 from ..caching import only_ok, query_key
 from ..extensions import cache, db
@@ -35,6 +35,9 @@ def create():
             errors = exc.errors
         else:
             record_activity(f"Added customer {customer.email}")
+            jobs.submit("email", f"Welcome {customer.email}",
+                        {"template": "welcome", "customer_id": customer.id},
+                        dedup_key=f"email:welcome:{customer.id}", user_id=g.user_id)
             return redirect(url_for(".index", q=customer.email))
     return render_template("customers/form.html", form=form, errors=errors), (
         400 if errors else 200)

@@ -1,7 +1,7 @@
 """Orders: list (not cached: it changes with every sale), detail, and a form."""
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from .. import ordering
+from .. import jobs, ordering
 from ..auth import record_activity
 from ..catalog import ValidationError
 from ..extensions import db
@@ -30,11 +30,13 @@ def detail(order_id):
 
 
 def submit_order(customer_email, lines):
-    """The one way an order is recorded (form and API): save, then process."""
+    """The one way an order is recorded (form and API): saved at once, processed in the
+    background. Returns (order, job)."""
     order = ordering.create_order(customer_email, lines)
     record_activity(f"Recorded order {order.ref}")
-    ordering.process_order(order.id)
-    return order
+    job, _ = jobs.submit("order", f"Process order {order.ref}", {"order_id": order.id},
+                         dedup_key=f"order:{order.id}", user_id=g.user_id)
+    return order, job
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -49,7 +51,7 @@ def create():
             if sku or qty:
                 lines.append({"sku": sku, "quantity": qty})
         try:
-            order = submit_order(request.form.get("customer_email"), lines)
+            order, _ = submit_order(request.form.get("customer_email"), lines)
         except ValidationError as exc:
             errors = exc.errors
         else:

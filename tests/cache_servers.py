@@ -1,0 +1,134 @@
+"""Real Redis and Memcached servers for the cache backend tests.
+
+Import the fixtures into a test module (tests/ has no __init__.py, so pytest puts this
+folder on sys.path for the test modules):
+
+    from cache_servers import memcached_server, redis_server  # noqa: F401
+
+Each fixture starts its own server on a free 127.0.0.1 port for the session, waits (with
+a bounded wait) until it answers, yields how to reach it, and stops it afterwards. When
+the binary is missing the test is skipped locally and fails under CI=true, as with
+conftest.require_binary.
+"""
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import require_binary
+
+START_TIMEOUT = 10.0  # seconds to wait for a server to answer
+PORT_ATTEMPTS = 3  # another process may grab the free port before the server binds it
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _probe(port, request, expect):
+    """True when the server on port answers request with a reply starting with expect."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(request)
+            reply = b""
+            while len(reply) < len(expect):
+                chunk = sock.recv(256)
+                if not chunk:
+                    break
+                reply += chunk
+            return reply.startswith(expect)
+    except OSError:
+        return False
+
+
+def _stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+class ServerStartError(RuntimeError):
+    pass
+
+
+def start_server(name, make_argv, request, expect, log_dir):
+    """Start a server on a free port; returns (process, port) once it answers.
+
+    make_argv(port) gives the command line. Raises ServerStartError with the server's
+    output when it exits early or does not answer within START_TIMEOUT.
+    """
+    last_error = None
+    for attempt in range(PORT_ATTEMPTS):
+        port = free_port()
+        log_path = os.path.join(log_dir, f"{name}-{port}.log")
+        log = open(log_path, "w+b")
+        proc = subprocess.Popen(
+            make_argv(port), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            if _probe(port, request, expect):
+                log.close()
+                return proc, port
+            time.sleep(0.05)
+        exit_code = proc.poll()  # None: still running but not answering
+        _stop(proc)
+        log.seek(0)
+        output = log.read().decode(errors="replace").strip()
+        log.close()
+        if exit_code is not None and "in use" in output.lower():
+            last_error = f"port {port} was taken: {output}"
+            continue  # lost the port race: try another one
+        if exit_code is not None:
+            last_error = f"{name} exited with code {exit_code} at start"
+        else:
+            last_error = f"{name} did not answer on 127.0.0.1:{port} within {START_TIMEOUT:.0f}s"
+        last_error += f"; command: {' '.join(make_argv(port))}; output:\n{output or '(none)'}"
+        break
+    raise ServerStartError(last_error)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """URL of a private redis-server, e.g. redis://127.0.0.1:45678/0."""
+    binary = require_binary("redis-server")
+    log_dir = str(tmp_path_factory.mktemp("redis"))
+
+    def argv(port):
+        return [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", log_dir]
+
+    proc, port = start_server("redis-server", argv, b"PING\r\n", b"+PONG", log_dir)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def memcached_server(tmp_path_factory):
+    """Servers string of a private memcached, e.g. 127.0.0.1:45679."""
+    binary = require_binary("memcached")
+    log_dir = str(tmp_path_factory.mktemp("memcached"))
+
+    def argv(port):
+        cmd = [binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd += ["-u", "root"]  # memcached refuses to run as root otherwise
+        return cmd
+
+    proc, port = start_server("memcached", argv, b"version\r\n", b"VERSION", log_dir)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        _stop(proc)

@@ -1,0 +1,45 @@
+"""The daily cleanup: reports, outbox emails, invoices and synced inbox files older than
+LARDER_RETENTION_DAYS (default 30), finished job rows as old, expired cache entries and
+expired task results."""
+import os
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask import current_app
+
+from .extensions import cache, db
+from .inbox_sync import clean_old
+from .models import Job
+
+
+def _remove_older(folder, cutoff, pattern="*"):
+    removed = 0
+    for path in Path(folder).glob(pattern):
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            os.remove(path)
+            removed += 1
+    return removed
+
+
+def cleanup(days=None):
+    days = int(days if days is not None else current_app.config.get("LARDER_RETENTION_DAYS", 30))
+    data = Path(current_app.config["DATA_DIR"])
+    cutoff = time.time() - days * 86400
+    counts = {
+        "reports": _remove_older(data / "reports", cutoff),
+        "outbox": _remove_older(data / "outbox", cutoff),
+        "invoices": _remove_older(data / "invoices", cutoff),
+        "inbox": clean_old(days),
+    }
+    old = datetime.now() - timedelta(days=days)
+    counts["jobs"] = db.session.execute(
+        db.delete(Job).where(Job.state.in_(("success", "failure")), Job.created_at < old)
+    ).rowcount
+    db.session.commit()
+    backend = cache.cache
+    counts["cache_expired"] = backend.expire_old() if hasattr(backend, "expire_old") else 0
+    celery = current_app.extensions.get("celery")
+    if celery is not None and hasattr(celery.backend, "cleanup"):
+        celery.backend.cleanup()  # results older than result_expires
+    return counts

@@ -1,0 +1,128 @@
+"""Emails: written to the outbox folder as standard .eml files (always), and sent by
+SMTP when LARDER_SMTP_HOST is set. File names are derived from what the email is about,
+so a job that runs twice rewrites the same file and sends once (a `.sent` marker)."""
+import re
+import smtplib
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import format_datetime, make_msgid
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+
+from .extensions import db
+from .local_broker import write_atomically
+from .models import Customer, Order
+from .money import cents_for_display
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}\.eml$")
+
+
+class OutboxError(LookupError):
+    pass
+
+
+def outbox_dir():
+    return Path(current_app.config["DATA_DIR"], "outbox")
+
+
+def _sender():
+    return current_app.config.get("LARDER_SMTP_FROM") or "Larder <larder@localhost>"
+
+
+def _message(to, subject, body):
+    msg = EmailMessage()
+    msg["From"] = _sender()
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(datetime.now().astimezone())
+    msg["Message-ID"] = make_msgid(domain="larder.local")
+    msg.set_content(body)
+    return msg
+
+
+def welcome(customer):
+    return _message(
+        customer.email, "Welcome!",
+        f"Dear {customer.name},\n\nThank you for becoming our customer.\n\nSee you soon!\n")
+
+
+def order_confirmation(order):
+    lines = "\n".join(
+        f"  {line.quantity} x {line.product.name} ({line.product.sku}) "
+        f"at {cents_for_display(line.unit_price_cents)}"
+        for line in order.lines)
+    msg = _message(
+        order.customer.email, f"Your order {order.ref}",
+        f"Dear {order.customer.name},\n\nThank you for your order {order.ref} of "
+        f"{order.created_at:%Y-%m-%d %H:%M}:\n\n{lines}\n\n"
+        f"Total: {cents_for_display(order.total_cents)}\n")
+    invoice = Path(current_app.config["DATA_DIR"], "invoices", f"{order.ref}.pdf")
+    if invoice.exists():
+        msg.add_attachment(invoice.read_bytes(), maintype="application", subtype="pdf",
+                           filename=f"invoice-{order.ref}.pdf")
+    return msg
+
+
+def send_templated(params):
+    """The email job: build the message from the database, file it, send it."""
+    if params["template"] == "welcome":
+        customer = db.session.get(Customer, params["customer_id"])
+        if customer is None:
+            raise ValueError("the customer no longer exists")
+        msg, name = welcome(customer), f"welcome-{customer.id}.eml"
+    elif params["template"] == "order_confirmation":
+        order = db.session.get(Order, params["order_id"])
+        if order is None:
+            raise ValueError("the order no longer exists")
+        msg, name = order_confirmation(order), f"order-{order.ref}.eml"
+    else:
+        raise ValueError(f"unknown email template {params['template']!r}")
+    return deliver(msg, name)
+
+
+def deliver(msg, name):
+    path = outbox_dir() / name
+    write_atomically(str(path), msg.as_bytes(policy=policy.SMTP))
+    sent = False
+    host = current_app.config.get("LARDER_SMTP_HOST")
+    marker = path.with_suffix(".sent")
+    if host and not marker.exists():
+        port = int(current_app.config.get("LARDER_SMTP_PORT") or 25)
+        with smtplib.SMTP(host, port, timeout=30) as smtp:
+            if current_app.config.get("LARDER_SMTP_USER"):
+                smtp.starttls()
+                smtp.login(current_app.config["LARDER_SMTP_USER"],
+                           current_app.config.get("LARDER_SMTP_PASSWORD", ""))
+            smtp.send_message(msg)
+        marker.touch()
+        sent = True
+    return {"file": name, "to": msg["To"], "sent_by_smtp": sent}
+
+
+def _checked(name):
+    # Never trust a path from a request: a plain file name inside the outbox, or nothing.
+    if not NAME_RE.match(name or ""):
+        raise OutboxError("no such email")
+    path = outbox_dir() / name
+    if path.parent != outbox_dir() or not path.is_file():
+        raise OutboxError("no such email")
+    return path
+
+
+def read(name):
+    with open(_checked(name), "rb") as fh:
+        return BytesParser(policy=policy.default).parse(fh)
+
+
+def listing(limit=200):
+    items = []
+    paths = sorted(outbox_dir().glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in paths[:limit]:
+        with open(path, "rb") as fh:
+            headers = BytesParser(policy=policy.default).parse(fh, headersonly=True)
+        items.append({"name": path.name, "to": headers["To"], "subject": headers["Subject"],
+                      "date": headers["Date"], "size": path.stat().st_size})
+    return items

@@ -1,0 +1,79 @@
+"""The hourly sync: CSV files dropped into DATA_DIR/inbox are imported with the CSV import
+rules. A file's name says its kind (`products*.csv`, `customers*.csv`, `orders*.csv`);
+products go first, then customers, then orders, so one drop can hold all three. Done
+files move to inbox/done/, bad ones to inbox/failed/ with `NAME.errors.txt` beside them.
+A file changed in the last few seconds may still be being copied: it waits for the next
+run (LARDER_INBOX_SETTLE_SECONDS, default 5)."""
+import os
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+
+from .csv_import import KINDS, ImportFailed, import_csv
+
+
+def inbox_dir():
+    return Path(current_app.config["DATA_DIR"], "inbox")
+
+
+def _kind(name):
+    for kind in KINDS:
+        if name.lower().startswith(kind):
+            return kind
+    return None
+
+
+def _move(path, folder):
+    folder.mkdir(exist_ok=True)
+    target = folder / path.name
+    if target.exists():  # the same name dropped again: keep both
+        target = folder / f"{path.stem}-{datetime.now():%Y%m%d-%H%M%S}{path.suffix}"
+    shutil.move(str(path), str(target))
+    return target
+
+
+def sync_inbox():
+    inbox = inbox_dir()
+    settle = float(current_app.config.get("LARDER_INBOX_SETTLE_SECONDS", 5))
+    files = [p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() == ".csv"
+             and not p.name.startswith(".")]
+    order = {kind: i for i, kind in enumerate(KINDS)}
+    files.sort(key=lambda p: (order.get(_kind(p.name), 99), p.name))
+    report = {"imported": [], "failed": [], "waiting": []}
+    for path in files:
+        if time.time() - path.stat().st_mtime < settle:
+            report["waiting"].append(path.name)
+            continue
+        kind = _kind(path.name)
+        if kind is None:
+            errors = ["file: the name must start with products, customers or orders"]
+        else:
+            try:
+                result = import_csv(kind, path.read_bytes())
+            except ImportFailed as exc:
+                errors = exc.errors
+            else:
+                _move(path, inbox / "done")
+                report["imported"].append({"file": path.name, "kind": kind,
+                                           "rows": result.rows, "created": result.created,
+                                           "updated": result.updated})
+                continue
+        target = _move(path, inbox / "failed")
+        Path(f"{target}.errors.txt").write_text("\n".join(errors) + "\n", encoding="utf-8")
+        report["failed"].append({"file": path.name, "errors": len(errors)})
+    return report
+
+
+def clean_old(days):
+    cutoff = time.time() - days * 86400
+    removed = 0
+    for folder in (inbox_dir() / "done", inbox_dir() / "failed"):
+        if folder.is_dir():
+            for path in folder.iterdir():
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    os.remove(path)
+                    removed += 1
+    return removed

@@ -1,0 +1,102 @@
+"""Sales reports for a date range as PDF, CSV or JSON: one code path for the CLI, the
+Celery task and the web page.
+
+    start, end = parse_range("2025-01-01", "2025-12-31")
+    totals = build_report(start, end, "pdf", folder / report_filename(start, end, "pdf"))
+
+build_report runs inside an app context and writes atomically: a temp file in the target
+folder, then os.replace, so readers see the old file or the new one, never half of one.
+"""
+import contextlib
+import os
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from .report_data import ReportError, check_range, collect
+
+__all__ = ["FORMATS", "MIME", "ReportError", "atomic_output", "build_report", "collect",
+           "parse_range", "report_filename"]
+
+FORMATS = ("pdf", "csv", "json")
+MIME = {"pdf": "application/pdf", "csv": "text/csv", "json": "application/json"}
+# Share of the progress bar the queries take; the writer has the rest.
+_DATA_SHARE = {"pdf": 50, "csv": 90, "json": 90}
+
+
+def parse_range(start, end):
+    """('2025-01-01', '2025-12-31') -> two dates; ReportError with a readable message."""
+    days = []
+    for text in (start, end):
+        try:
+            days.append(date.fromisoformat(str(text).strip()))
+        except ValueError:
+            raise ReportError(f"bad date '{text}': use YYYY-MM-DD") from None
+        if len(str(text).strip()) != 10:  # fromisoformat also takes '20250101'
+            raise ReportError(f"bad date '{text}': use YYYY-MM-DD")
+    return check_range(*days)
+
+
+def report_filename(start, end, fmt):
+    _check_format(fmt)
+    return f"larder-report-{start.isoformat()}-to-{end.isoformat()}.{fmt}"
+
+
+def _check_format(fmt):
+    if fmt not in FORMATS:
+        raise ReportError(f"unknown format '{fmt}': use pdf, csv or json")
+
+
+class _Progress:
+    """Maps a stage's own 0..100 onto [low, high] of the whole and only ever moves up,
+    so a UI sees each percent once and in order."""
+
+    def __init__(self, callback):
+        self.callback, self.last = callback, -1
+
+    def stage(self, low, high):
+        def report(percent, message):
+            value = int(low + (high - low) * max(0, min(100, percent)) / 100)
+            if self.callback and value > self.last:
+                self.last = value
+                self.callback(value, message)
+        return report
+
+
+@contextlib.contextmanager
+def atomic_output(out_path):
+    """Yield a binary file in out_path's folder; on success it replaces out_path (fsynced
+    first), on an exception it is removed and out_path is left as it was."""
+    out_path = Path(out_path)
+    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.",
+                               suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a report is an ordinary file
+        os.replace(tmp, out_path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def build_report(start, end, fmt, out_path, progress=None):
+    """Write the report for [start, end] to out_path in `fmt`; returns the totals (cents).
+
+    progress: optional callable(percent, message), percents increasing from 0 to 100.
+    """
+    _check_format(fmt)
+    start, end = check_range(start, end)
+    from . import report_csv, report_json, report_pdf  # reportlab loads only when used
+
+    writer = {"pdf": report_pdf, "csv": report_csv, "json": report_json}[fmt]
+    bar = _Progress(progress)
+    share = _DATA_SHARE[fmt]
+    data = collect(start, end, progress=bar.stage(0, share))
+    with atomic_output(out_path) as fh:
+        writer.write(data, fh, progress=bar.stage(share, 99))
+    bar.stage(0, 100)(100, f"Report written: {Path(out_path).name}")
+    return dict(data["totals"])

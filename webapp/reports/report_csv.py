@@ -1,0 +1,34 @@
+"""CSV report: one file, one block per section, for a spreadsheet user and a script alike.
+
+Layout: each block is a header row whose first cell is `section`, then that section's
+rows whose first cell names it (`range`, `totals`, `by_month`, `by_category`,
+`by_country`, `top_products`), then a blank line. Filtering column A on a section name
+gives that table; a script keeps rows by their first cell. Money is `1234.50` text (no
+thousands separator, no currency), counts are whole numbers. UTF-8 with a byte-order
+mark, so Excel shows "Café" rather than "CafÃ©".
+"""
+import csv
+import io
+
+from ..money import cents_to_str
+from .report_data import COLUMNS, SECTIONS, public
+
+
+def dumps(data):
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerows([["section", "start", "end"],
+                      ["range", data["start"].isoformat(), data["end"].isoformat()]])
+    for section in SECTIONS:
+        rows = data[section]
+        writer.writerow([])
+        writer.writerow(["section", *map(public, COLUMNS[section])])
+        for row in [rows] if isinstance(rows, dict) else rows:
+            writer.writerow([section, *(cents_to_str(row[k]) if k.endswith("_cents") else row[k]
+                                        for k in COLUMNS[section])])
+    return out.getvalue()
+
+
+def write(data, fh, progress=None):
+    """Write to a binary file object."""
+    fh.write(dumps(data).encode("utf-8-sig"))

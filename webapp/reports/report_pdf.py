@@ -1,0 +1,197 @@
+"""PDF report (reportlab): a title page with the totals, charts, then tables.
+
+Pages: 1. title, range, generated-at time and the four totals in big type; 2. revenue by
+month (bars) and by category (horizontal bars); 3. top products (horizontal bars); then
+tables by country, top products, by category and by month. Amounts read `12,345.67`
+(money.cents_for_display) in the shop's currency, which the app does not name.
+
+The built-in Helvetica covers Western European text (Latin-1 and a little more); other
+scripts would need an embedded TTF font.
+"""
+from datetime import datetime
+
+from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import (KeepTogether, PageBreak, Paragraph, SimpleDocTemplate,
+                                Spacer, Table, TableStyle)
+
+from ..money import cents_for_display
+
+ACCENT = colors.HexColor("#2f6f4f")
+WIDTH = A4[0] - 40 * mm  # the frame's width with 20 mm margins
+_STYLES = getSampleStyleSheet()
+TITLE = ParagraphStyle("LarderTitle", parent=_STYLES["Title"], fontSize=30, leading=36,
+                       alignment=0, textColor=ACCENT, spaceAfter=6 * mm)
+SUBTITLE = ParagraphStyle("LarderSub", parent=_STYLES["Normal"], fontSize=14, leading=20)
+BIG = ParagraphStyle("LarderBig", parent=_STYLES["Normal"], fontSize=30, leading=40)
+H2 = ParagraphStyle("LarderH2", parent=_STYLES["Heading2"], textColor=ACCENT)
+NOTE = _STYLES["Normal"]
+
+
+def _long_date(day):
+    return f"{day.day} {day:%B %Y}"
+
+
+def _count(n):
+    return f"{n:,}"
+
+
+def _title_page(data, generated_at):
+    totals = data["totals"]
+    big = [("Orders", _count(totals["orders"])),
+           ("Revenue", cents_for_display(totals["revenue_cents"])),
+           ("Average order value", cents_for_display(totals["average_order_value_cents"])),
+           ("New customers", _count(totals["new_customers"]))]
+    story = [
+        Spacer(1, 25 * mm),
+        Paragraph("Larder sales report", TITLE),
+        Paragraph(f"{_long_date(data['start'])} to {_long_date(data['end'])}", SUBTITLE),
+        Paragraph(f"Generated {generated_at:%Y-%m-%d %H:%M}", SUBTITLE),
+        Spacer(1, 20 * mm),
+    ]
+    # Label and figure in one paragraph, so the text reads "Revenue 12,345.67".
+    story += [Paragraph(f'<font size="16" color="#555555">{label}</font> '
+                        f'<font name="Helvetica-Bold">{value}</font>', BIG)
+              for label, value in big]
+    return story
+
+
+def _value_axis_labels(value):
+    return f"{value:,.0f}"
+
+
+def _month_chart(by_month):
+    values = [row["revenue_cents"] / 100 for row in by_month]
+    drawing = Drawing(WIDTH, 230)
+    chart = VerticalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 55, 45, WIDTH - 70, 165
+    chart.data = [values]
+    # Every label up to 24 months; beyond that one in `every`, so they do not overlap.
+    every = 1 if len(by_month) <= 24 else -(-len(by_month) // 24)
+    chart.categoryAxis.categoryNames = [
+        row["month"] if i % every == 0 else "" for i, row in enumerate(by_month)]
+    chart.categoryAxis.labels.angle = 45
+    chart.categoryAxis.labels.boxAnchor = "ne"
+    chart.categoryAxis.labels.fontSize = 7
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.labelTextFormat = _value_axis_labels
+    chart.valueAxis.labels.fontSize = 7
+    chart.bars[0].fillColor = ACCENT
+    chart.bars[0].strokeColor = None
+    drawing.add(chart)
+    drawing.add(String(0, 220, "Revenue by month", fontName="Helvetica-Bold", fontSize=11))
+    return drawing
+
+
+def _bars(title, labels, cents):
+    """Horizontal bars, largest on top, each labelled with its amount."""
+    rows = len(labels)
+    height = 40 + 18 * rows
+    drawing = Drawing(WIDTH, height + 20)
+    chart = HorizontalBarChart()
+    chart.x, chart.y = 150, 10
+    chart.width, chart.height = WIDTH - 220, height - 20
+    chart.data = [[c / 100 for c in reversed(cents)]]  # the first category is drawn lowest
+    chart.categoryAxis.categoryNames = list(reversed(labels))
+    chart.categoryAxis.labels.fontSize = 8
+    chart.categoryAxis.labels.boxAnchor = "e"
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.labelTextFormat = _value_axis_labels
+    chart.valueAxis.labels.fontSize = 7
+    chart.barLabelFormat = lambda value: f"{value:,.2f}"
+    chart.barLabels.boxAnchor = "w"
+    chart.barLabels.dx = 3
+    chart.barLabels.fontSize = 7
+    chart.bars[0].fillColor = ACCENT
+    chart.bars[0].strokeColor = None
+    drawing.add(chart)
+    drawing.add(String(0, height + 8, title, fontName="Helvetica-Bold", fontSize=11))
+    return drawing
+
+
+def _short(text, limit):
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _table(title, header, rows, right_from):
+    """A titled table; columns from index `right_from` hold numbers (right-aligned).
+    An empty one is left out (the charts page says when there were no sales)."""
+    if not rows:
+        return []
+    table = Table([header] + rows, repeatRows=1, hAlign="LEFT")
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9),
+        ("FONT", (0, 1), (-1, -1), "Helvetica", 9),
+        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+        ("BACKGROUND", (0, 0), (-1, 0), ACCENT),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#eef4f0")]),
+        ("ALIGN", (right_from, 0), (-1, -1), "RIGHT"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 6),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 6),
+    ]))
+    if len(rows) <= 40:  # a short table stays with its heading; a long one may split
+        return [KeepTogether([Paragraph(title, H2), table]), Spacer(1, 6 * mm)]
+    return [Paragraph(title, H2), table, Spacer(1, 6 * mm)]
+
+
+def _tables(data):
+    money = cents_for_display
+    story = _table("Sales by country", ["Country", "Orders", "Revenue"],
+                   [[_short(r["country"], 40), _count(r["orders"]), money(r["revenue_cents"])]
+                    for r in data["by_country"]], 1)
+    story += _table("Top products", ["#", "SKU", "Product", "Quantity", "Revenue"],
+                    [[str(i), r["sku"], _short(r["name"], 45), _count(r["quantity"]),
+                      money(r["revenue_cents"])]
+                     for i, r in enumerate(data["top_products"], 1)], 3)
+    story += _table("Sales by category", ["Category", "Quantity", "Revenue"],
+                    [[_short(r["category"], 40), _count(r["quantity"]),
+                      money(r["revenue_cents"])] for r in data["by_category"]], 1)
+    story += _table("Sales by month", ["Month", "Orders", "Revenue"],
+                    [[r["month"], _count(r["orders"]), money(r["revenue_cents"])]
+                     for r in data["by_month"]], 1)
+    return story
+
+
+def write(data, fh, progress=None, generated_at=None):
+    """Write the PDF to a binary file object; progress(percent, message) as it goes."""
+    step = progress or (lambda percent, message: None)
+    generated_at = generated_at or datetime.now()
+    story = _title_page(data, generated_at) + [PageBreak()]
+    step(10, "Title page")
+    if data["totals"]["revenue_cents"] > 0:
+        story += [_month_chart(data["by_month"]), Spacer(1, 10 * mm)]
+        step(30, "Chart: revenue by month")
+        cats = data["by_category"]
+        story += [_bars("Revenue by category", [_short(r["category"], 28) for r in cats],
+                        [r["revenue_cents"] for r in cats]), PageBreak()]
+        step(45, "Chart: revenue by category")
+        top = data["top_products"]
+        story += [_bars("Top products by revenue",
+                        [_short(f"{r['sku']} {r['name']}", 30) for r in top],
+                        [r["revenue_cents"] for r in top]), Spacer(1, 10 * mm)]
+        step(60, "Chart: top products")
+    else:
+        story += [Paragraph("No sales in this range.", NOTE), Spacer(1, 6 * mm)]
+    story += _tables(data)
+
+    label = f"Larder sales report, {data['start']} to {data['end']}"
+
+    def page(canvas, doc):
+        canvas.saveState()
+        canvas.setFont("Helvetica", 8)
+        canvas.setFillColor(colors.grey)
+        canvas.drawString(20 * mm, 12 * mm, label)
+        canvas.drawRightString(A4[0] - 20 * mm, 12 * mm, f"Page {doc.page}")
+        canvas.restoreState()
+        # Pages are not counted before the build: creep towards 95, one step a page.
+        step(min(95, 65 + 5 * doc.page), f"Page {doc.page}")
+
+    doc = SimpleDocTemplate(fh, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm,
+                            topMargin=20 * mm, bottomMargin=20 * mm,
+                            title=label, author="Larder", creator="Larder")
+    doc.build(story, onFirstPage=page, onLaterPages=page)
+    step(100, "PDF written")

@@ -1,0 +1,76 @@
+"""Reports: POST /api/reports (202 + status URL), the Reports page, downloads."""
+from pathlib import Path
+
+from flask import (Blueprint, abort, current_app, g, jsonify, redirect, render_template,
+                   request, send_file, url_for)
+
+from .. import jobs, reports
+from ..auth import record_activity
+from ..extensions import db
+from ..models import Job
+
+bp = Blueprint("reports", __name__)
+
+
+def request_report(start, end, fmt):
+    """Validate and queue a report; an identical unfinished request returns its job."""
+    if fmt not in reports.FORMATS:
+        raise reports.ReportError(f"unknown format {fmt!r}: use pdf, csv or json")
+    first, last = reports.parse_range(start, end)
+    job, created = jobs.submit(
+        "report", f"Sales report {first} to {last} ({fmt.upper()})",
+        {"from": first.isoformat(), "to": last.isoformat(), "format": fmt},
+        dedup_key=f"report:{first}:{last}:{fmt}", user_id=g.user_id)
+    if created:
+        record_activity(f"Requested {job.title}")
+    return job
+
+
+@bp.post("/api/reports")
+def api_create():
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(400, "The body must be a JSON object with from, to and format.")
+    try:
+        job = request_report(str(data.get("from", "")), str(data.get("to", "")),
+                             str(data.get("format", "")))
+    except reports.ReportError as exc:
+        abort(400, str(exc))
+    status_url = url_for("tasks.task_status", task_id=job.task_id)
+    return jsonify(report_id=job.id, task_id=job.task_id, status_url=status_url,
+                   state=job.state), 202, {"Location": status_url}
+
+
+@bp.route("/reports/", methods=["GET", "POST"])
+def index():
+    error, form = None, {}
+    if request.method == "POST":
+        form = request.form.to_dict()
+        try:
+            request_report(form.get("from", ""), form.get("to", ""), form.get("format", ""))
+        except reports.ReportError as exc:
+            error = str(exc)
+        else:
+            return redirect(url_for(".index"))
+    past = db.session.execute(
+        db.select(Job).filter_by(kind="report").order_by(Job.created_at.desc()).limit(50)
+    ).scalars().all()
+    return render_template("reports.html", reports=past, error=error, form=form,
+                           params=jobs.params), (400 if error else 200)
+
+
+@bp.get("/reports/<job_id>/download")
+def download(job_id):
+    job = db.session.get(Job, job_id)
+    if job is None or job.kind != "report":
+        abort(404, "There is no such report.")
+    if job.state != "success":
+        abort(409, "This report is not ready yet.")
+    p = jobs.params(job)
+    # The file name comes from our own row, never from the request.
+    path = Path(current_app.config["DATA_DIR"], "reports", f"{job.id}.{p['format']}")
+    if not path.is_file():
+        abort(410, "This report's file was removed by the daily cleanup; request it again.")
+    first, last = reports.parse_range(p["from"], p["to"])
+    return send_file(path, mimetype=reports.MIME[p["format"]], as_attachment=True,
+                     download_name=reports.report_filename(first, last, p["format"]))

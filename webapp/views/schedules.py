@@ -1,0 +1,48 @@
+"""Beat's schedules, shown in the app, each with a "Run now" button."""
+from flask import Blueprint, abort, current_app, g, redirect, render_template, url_for
+
+from .. import jobs
+from ..auth import record_activity
+from ..extensions import db
+from ..models import Job
+from ..tasks import BY_KIND
+
+bp = Blueprint("schedules", __name__, url_prefix="/schedules")
+
+KIND_OF_TASK = {task.name: kind for kind, task in BY_KIND.items()}
+
+
+def entries():
+    items = []
+    for name, entry in current_app.config["CELERY"]["beat_schedule"].items():
+        kind = KIND_OF_TASK[entry["task"]]
+        last = db.session.execute(
+            db.select(Job).filter_by(kind=kind).order_by(Job.created_at.desc()).limit(1)
+        ).scalar()
+        items.append({"name": name, "task": entry["task"], "kind": kind,
+                      "schedule": describe(entry["schedule"]), "last": last})
+    return items
+
+
+def describe(schedule):
+    minute, hour = schedule._orig_minute, schedule._orig_hour
+    if hour == "*":
+        return f"every hour at minute {minute}"
+    return f"every day at {int(hour):02d}:{int(minute):02d}"
+
+
+@bp.get("/")
+def index():
+    return render_template("schedules.html", entries=entries())
+
+
+@bp.post("/<name>/run")
+def run_now(name):
+    schedule = current_app.config["CELERY"]["beat_schedule"]
+    if name not in schedule:
+        abort(404, "There is no such schedule.")
+    kind = KIND_OF_TASK[schedule[name]["task"]]
+    job, _ = jobs.submit(kind, f"{name} (run now)", {}, dedup_key=f"schedule:{name}",
+                         user_id=g.user_id)
+    record_activity(f"Ran {name} now")
+    return redirect(url_for("tasks.index"))
