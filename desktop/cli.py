@@ -158,7 +158,10 @@ def report(ctx, start, end, fmt, output):
             done[0] = max(done[0], int(percent))
 
         totals = reports.build_report(first, last, fmt, output, progress=progress)
-    click.echo(f"wrote {output}: {totals['orders']} orders, revenue {totals['revenue']}")
+    from webapp.money import cents_for_display
+
+    click.echo(f"wrote {output}: {totals['orders']} orders, "
+               f"revenue {cents_for_display(totals['revenue_cents'])}")
 
 
 def start_bundled_worker(data_dir):

@@ -34,6 +34,10 @@ def node_specs(cpu_count=None):
     return specs
 
 
+def node_hostname(name):
+    return f"{name}@{socket.gethostname()}"
+
+
 def run_supervisor(data_dir, beat, parent_pid=None):
     from webapp import create_app
     from webapp.celery_app import uses_local_broker
@@ -70,6 +74,10 @@ def run_supervisor(data_dir, beat, parent_pid=None):
                 if proc.poll() is not None and restarts < 20:
                     log.warning("%s exited with %s: restarting", name, proc.returncode)
                     restarts += 1
+                    if uses_local_broker(app) and name != "beat":
+                        # Its running job's message is gone with it: hand the job back.
+                        with app.app_context():
+                            requeue_unfinished(worker=node_hostname(name))
                     children[name] = spawn(commands[name])
     finally:
         stop_processes(list(children.values()), STOP_GRACE)
@@ -85,7 +93,7 @@ def run_node(data_dir, name, queues, pool, concurrency, parent_pid=None):
     if parent_pid:
         exit_when_parent_dies(parent_pid)
     argv = ["worker", "--queues", queues, "--pool", pool, "--concurrency", str(concurrency),
-            "--hostname", f"{name}@{socket.gethostname()}", "--loglevel", "INFO",
+            "--hostname", node_hostname(name), "--loglevel", "INFO",
             "--without-gossip", "--without-mingle", "--without-heartbeat"]
     celery.worker_main(argv)
 

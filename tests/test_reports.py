@@ -59,7 +59,8 @@ def known(app):
                    [(hamper, 1, 150000), (milk, 5, 125)]),
             _order("F1", datetime(2025, 3, 10, 12, 0), "failed", bob, [(hamper, 10, 150000)]),
             _order("X1", datetime(2025, 4, 1, 0, 0), "imported", ann, [(latte, 1, 320)]),
-            _order("X0", datetime(2024, 12, 31, 23, 59, 59), "imported", dee, [(milk, 1, 120)]),
+            _order("X0", datetime(2024, 12, 31, 23, 59, 59), "imported", dee,
+                   [(milk, 1, 120)]),
         ])
         db.session.commit()
     return app
@@ -193,7 +194,8 @@ def test_empty_range_is_a_report_of_zeros(known, tmp_path):
 def test_progress_increases_to_100(known, tmp_path, fmt):
     calls = []
     with known.app_context():
-        build_report(*Q1, fmt, tmp_path / f"r.{fmt}", progress=lambda p, m: calls.append((p, m)))
+        build_report(*Q1, fmt, tmp_path / f"r.{fmt}",
+                     progress=lambda percent, message: calls.append((percent, message)))
     percents = [p for p, _ in calls]
     assert percents[0] == 0 and percents[-1] == 100
     assert percents == sorted(set(percents)), percents

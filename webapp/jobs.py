@@ -42,7 +42,11 @@ def submit(kind, title, params, dedup_key="", user_id=None):
 
 
 def send(job):
-    """Queue the job's task; the task id is stored so /api/tasks/<id> can find it."""
+    """Queue the job's task; the task id is stored so /api/tasks/<id> can find it.
+
+    Queued again (after a crash), it keeps its task id, so status URLs stay valid."""
+    if job.task_id:
+        return _task(job.kind).apply_async(args=[job.id], task_id=job.task_id)
     result = _task(job.kind).delay(job.id)
     job.task_id = result.id
     db.session.commit()
@@ -53,12 +57,13 @@ def get_by_task_id(task_id):
     return db.session.execute(db.select(Job).filter_by(task_id=task_id)).scalar()
 
 
-def claim(job_id):
+def claim(job_id, worker=""):
     """Mark a job running; None when it is finished already (a duplicate delivery)."""
     job = db.session.get(Job, job_id)
     if job is None or job.finished:
         return None
     job.state = "running"
+    job.worker = worker or ""
     job.started_at = now()
     job.attempts += 1
     job.error = ""
@@ -84,15 +89,18 @@ def finish(job, result=None, error=None):
     db.session.commit()
 
 
-def requeue_unfinished(purge_local_queue=None):
+def requeue_unfinished(purge_local_queue=None, worker=None):
     """At worker start (local broker): queue again every job left queued or running.
 
     The queue is purged first, so a job whose message survived is not sent twice.
+    With `worker`, only the jobs that node was running (it died; the others live on).
     """
     if purge_local_queue is not None:
         purge_local_queue()
-    jobs = db.session.execute(db.select(Job).where(Job.state.in_(UNFINISHED))
-                              .order_by(Job.created_at)).scalars().all()
+    select = db.select(Job).where(Job.state.in_(UNFINISHED)).order_by(Job.created_at)
+    if worker is not None:
+        select = select.where(Job.state == "running", Job.worker == worker)
+    jobs = db.session.execute(select).scalars().all()
     for job in jobs:
         job.state = "queued"
         send(job)

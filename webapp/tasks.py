@@ -31,11 +31,11 @@ def job_task(name, kind):
             if job_id is None:  # from beat (or a plain .delay()): the row is made now
                 job = Job(id=uuid.uuid4().hex, task_id=self.request.id or "", kind=kind,
                           title=TITLES.get(kind, kind), state="running", started_at=now(),
-                          attempts=1)
+                          attempts=1, worker=self.request.hostname or "")
                 db.session.add(job)
                 db.session.commit()
             else:
-                job = jobs.claim(job_id)
+                job = jobs.claim(job_id, self.request.hostname)
                 if job is None:
                     return {"skipped": "already finished"}
 
@@ -58,6 +58,12 @@ def job_task(name, kind):
         return task
 
     return decorator
+
+
+@shared_task(name="larder.ping")
+def ping():
+    """A trivial task: worker health checks and the round-trip benchmark."""
+    return "pong"
 
 
 @job_task("larder.report", "report")

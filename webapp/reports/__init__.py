@@ -4,6 +4,10 @@ Celery task and the web page.
     start, end = parse_range("2025-01-01", "2025-12-31")
     totals = build_report(start, end, "pdf", folder / report_filename(start, end, "pdf"))
 
+Totals and rows hold integer cents under keys ending in `_cents` (`revenue_cents`); the
+files drop the suffix and write `1234.50`. The average order value is floor(revenue /
+orders) in cents, as on the dashboard.
+
 build_report runs inside an app context and writes atomically: a temp file in the target
 folder, then os.replace, so readers see the old file or the new one, never half of one.
 """

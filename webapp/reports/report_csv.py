@@ -24,8 +24,8 @@ def dumps(data):
         writer.writerow([])
         writer.writerow(["section", *map(public, COLUMNS[section])])
         for row in [rows] if isinstance(rows, dict) else rows:
-            writer.writerow([section, *(cents_to_str(row[k]) if k.endswith("_cents") else row[k]
-                                        for k in COLUMNS[section])])
+            writer.writerow([section, *(cents_to_str(row[key]) if key.endswith("_cents")
+                                        else row[key] for key in COLUMNS[section])])
     return out.getvalue()
 
 

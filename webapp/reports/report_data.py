@@ -1,4 +1,4 @@
-"""The numbers behind a sales report, aggregated in the database (five queries).
+"""The numbers behind a sales report, aggregated in the database (four queries).
 
 Range [start, end] is inclusive of both days: start 00:00 <= created_at < (end + 1) 00:00.
 Only orders whose status is in stats.COUNTED count. Money is integer cents under keys
@@ -38,7 +38,9 @@ def check_range(start, end):
     end = end.date() if isinstance(end, datetime) else end
     if start > end:
         raise ReportError(f"the start {start} is after the end {end}")
-    if end >= date.max or (end - start).days >= MAX_DAYS:
+    if end == date.max:  # the range ends at midnight after `end`
+        raise ReportError(f"the end must be before {date.max}")
+    if (end - start).days >= MAX_DAYS:
         raise ReportError(f"the range is too long: at most {MAX_DAYS:,} days")
     return start, end
 
@@ -54,7 +56,8 @@ def months(start, end):
 
 
 def collect(start, end, progress=None):
-    """The report's data for [start, end]; progress(percent, message) after each query."""
+    """The report's data for [start, end]: the dates under `start` and `end` and the five
+    sections (COLUMNS gives their keys); progress(percent, message) after each query."""
     start, end = check_range(start, end)
     step = progress or (lambda percent, message: None)
     since = datetime.combine(start, time.min)

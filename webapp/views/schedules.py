@@ -25,6 +25,8 @@ def entries():
 
 
 def describe(schedule):
+    if isinstance(schedule, (int, float)):  # an interval (larder.toml can set one)
+        return f"every {schedule:g} seconds"
     minute, hour = schedule._orig_minute, schedule._orig_hour
     if hour == "*":
         return f"every hour at minute {minute}"

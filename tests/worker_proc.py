@@ -1,0 +1,79 @@
+"""Start the real bundled worker (`python -m desktop worker`) for a test, and stop it."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class WorkerProcess:
+    def __init__(self, data_dir, beat=False, env=None, log_name="worker.log"):
+        self.data_dir = Path(data_dir)
+        self.log_path = self.data_dir / log_name
+        args = [sys.executable, "-m", "desktop", "--data-dir", str(data_dir), "worker"]
+        if beat:
+            args.append("--beat")
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **(env or {})}, start_new_session=True)
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, nodes=None, timeout=60):
+        """Every Celery node logs 'ready.' once it consumes."""
+        from desktop.worker import node_specs
+
+        nodes = nodes or len(node_specs())
+        deadline = time.time() + timeout
+        while self.log().count(" ready.") < nodes:
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise AssertionError(f"worker not ready:\n{self.log()[-3000:]}")
+            time.sleep(0.1)
+        return self
+
+    def descendants(self):
+        """PIDs of the supervisor's children (Linux /proc)."""
+        kids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                if ppid == self.proc.pid:
+                    kids.append(int(entry.name))
+        return kids
+
+    def kill_all(self):
+        """SIGKILL the whole worker: supervisor and nodes (its process group)."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self, timeout=15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        try:  # nothing of it may linger
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._log.close()
+
+
+def wait_for(predicate, timeout=30, interval=0.05, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
