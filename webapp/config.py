@@ -207,6 +207,9 @@ def celery_config(data_dir, cfg):
         # (longer than any report takes; Celery's default is an hour).
         conf["broker_transport_options"] = {
             "visibility_timeout": int(cfg.get("LARDER_VISIBILITY_TIMEOUT", 600)),
+            # Look for such messages every 5 s (kombu's default sweep is ~100 s apart).
+            "unacked_restore_interval": 5,
+            "unacked_restore_throttle": 1,
         }
         conf["result_backend"] = cfg.get("CELERY_RESULT_BACKEND") or broker
         conf["worker_enable_remote_control"] = True
