@@ -147,21 +147,32 @@ def report(ctx, start, end, fmt, output):
         tempfile.TemporaryFile(dir=folder).close()
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
-    if os.path.isdir(output):
-        fail(f"cannot write {output}: it is a folder")
     app = _app(ctx)
-    with app.app_context(), click.progressbar(length=100, label="Report", file=sys.stderr) as bar:
-        done = [0]
-
-        def progress(percent, message=""):
-            bar.update(max(0, int(percent) - done[0]))
-            done[0] = max(done[0], int(percent))
-
-        totals = reports.build_report(first, last, fmt, output, progress=progress)
+    with app.app_context():
+        totals = reports.build_report(first, last, fmt, output, progress=progress_printer())
     from webapp.money import cents_for_display
 
     click.echo(f"wrote {output}: {totals['orders']} orders, "
                f"revenue {cents_for_display(totals['revenue_cents'])}")
+
+
+def progress_printer(stream=None):
+    """A progress bar on a terminal; one line per step when stderr is a file or pipe."""
+    stream = stream or sys.stderr
+    tty = stream.isatty()
+
+    def progress(percent, message=""):
+        percent = int(percent)
+        if tty:
+            bar = "#" * (percent // 4)
+            stream.write(f"\r[{bar:<25}] {percent:3d}% {message[:40]:<40}")
+            if percent >= 100:
+                stream.write("\n")
+        else:
+            stream.write(f"{percent:3d}% {message}\n")
+        stream.flush()
+
+    return progress
 
 
 def start_bundled_worker(data_dir):

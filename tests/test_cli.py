@@ -96,3 +96,48 @@ def test_serve_writes_server_json_and_stops_cleanly(data_dir):
 def test_serve_refuses_lan_without_allowed_hosts(data_dir):
     error = one_line_error(larder(data_dir, "serve", "--host", "0.0.0.0"))
     assert "LARDER_ALLOWED_HOSTS" in error
+
+
+def test_report_command_writes_each_format(data_dir, tmp_path):
+    import csv as csv_module
+
+    from pypdf import PdfReader
+
+    assert larder(data_dir, "demo", "--orders", "800").returncode == 0
+    for fmt in ("pdf", "csv", "json"):
+        out = tmp_path / f"r.{fmt}"
+        result = larder(data_dir, "report", "--from", "2025-01-01", "--to", "2025-12-31",
+                        "--format", fmt, "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        assert "100%" in result.stderr  # the progress bar ran to the end
+        assert f"wrote {out}" in result.stdout
+    data = json.loads((tmp_path / "r.json").read_text())
+    orders = data["totals"]["orders"]
+    assert orders > 0 and f"{orders} orders" in result.stdout
+    rows = list(csv_module.reader((tmp_path / "r.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert any(row[:2] == ["totals", str(orders)] for row in rows)
+    text = PdfReader(tmp_path / "r.pdf").pages[0].extract_text()
+    assert f"{orders:,}" in text
+
+
+def test_report_of_an_empty_range_is_zeros(data_dir, tmp_path):
+    out = tmp_path / "empty.json"
+    result = larder(data_dir, "report", "--from", "1990-01-01", "--to", "1990-01-31",
+                    "--format", "json", "-o", str(out))
+    assert result.returncode == 0
+    assert json.loads(out.read_text())["totals"] == {
+        "orders": 0, "revenue": 0.0, "average_order_value": 0.0, "new_customers": 0}
+    assert '"revenue": 0.00' in out.read_text()
+
+
+def test_report_command_bad_input(data_dir, tmp_path):
+    base = ["report", "--format", "pdf"]
+    assert "bad date '2025-13-01'" in one_line_error(
+        larder(data_dir, *base, "--from", "2025-13-01", "--to", "2025-12-31", "-o", "x.pdf"))
+    assert "is after the end" in one_line_error(
+        larder(data_dir, *base, "--from", "2025-02-01", "--to", "2025-01-01", "-o", "x.pdf"))
+    error = one_line_error(larder(data_dir, *base, "--from", "2025-01-01", "--to", "2025-01-31",
+                                  "-o", str(tmp_path / "no" / "such" / "dir" / "x.pdf")))
+    assert error.startswith("larder: error: cannot write")
+    assert "is a directory" in one_line_error(
+        larder(data_dir, *base, "--from", "2025-01-01", "--to", "2025-01-31", "-o", str(tmp_path)))
