@@ -220,7 +220,7 @@ def celery_config(data_dir, cfg):
         conf["broker_transport"] = "webapp.local_broker:Transport"
         conf["broker_transport_options"] = transport_options(
             str(ensure_private_dir(data_dir / "broker")),
-            float(cfg.get("LARDER_BROKER_POLLING", 0.05)))
+            float(cfg.get("LARDER_BROKER_POLLING", 0.1)))
         results = ensure_private_dir(data_dir / "results")
         conf["result_backend"] = (cfg.get("CELERY_RESULT_BACKEND") or
                                   f"webapp.local_broker:AtomicFileBackend+file://{results}")
