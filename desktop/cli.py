@@ -34,15 +34,21 @@ def _app(ctx, **config):
 @click.version_option(__version__, "--version", prog_name="larder")
 @click.option("--data-dir", type=click.Path(file_okay=False), envvar="LARDER_DATA_DIR",
               help="Where Larder keeps its data (default: the user data dir).")
+@click.option("--headless", is_flag=True, help="Desktop mode without a window.")
 @click.pass_context
-def cli(ctx, data_dir):
+def cli(ctx, data_dir, headless):
     """Larder: an offline back-office for a small shop or restaurant."""
     from webapp.config import resolve_data_dir
 
     ctx.ensure_object(dict)
     ctx.obj["data_dir"] = str(resolve_data_dir(data_dir))
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        # No command (or the executable double-clicked): the desktop app.
+        from desktop.launcher import run_desktop
+        from webapp.config import ensure_private_dir
+
+        ensure_private_dir(ctx.obj["data_dir"])
+        ctx.exit(run_desktop(ctx.obj["data_dir"], headless=headless))
 
 
 @cli.command()
@@ -75,6 +81,8 @@ def serve(ctx, host, port, no_worker):
     click.echo(f"Larder {__version__} serving {data_dir}")
     click.echo(f"Open {url}/?token={token}", nl=True)
     sys.stdout.flush()
+
+    from desktop.worker import start_bundled_worker
 
     worker = None if no_worker else start_bundled_worker(data_dir)
     stop = threading.Event()
@@ -173,13 +181,6 @@ def progress_printer(stream=None):
         stream.flush()
 
     return progress
-
-
-def start_bundled_worker(data_dir):
-    """The worker with its schedules, as a child that exits if we die."""
-    from desktop.procs import spawn
-
-    return spawn(["--data-dir", data_dir, "worker", "--beat", "--parent-pid", str(os.getpid())])
 
 
 @cli.command("import")

@@ -118,3 +118,8 @@ def run_beat(data_dir, parent_pid=None):
         exit_when_parent_dies(parent_pid)
     celery.start(["beat", "--loglevel", os.environ.get("LARDER_WORKER_LOGLEVEL", "INFO"),
                   "--schedule", app.config["CELERY"]["beat_schedule_filename"]])
+
+
+def start_bundled_worker(data_dir):
+    """`worker --beat` as a child of this process, exiting if this process dies."""
+    return spawn(["--data-dir", data_dir, "worker", "--beat", "--parent-pid", str(os.getpid())])

@@ -1,0 +1,174 @@
+"""The desktop app: `python -m desktop` with no command, or the executable double-clicked.
+
+Waitress on 127.0.0.1 (free port, fresh launch token) in a thread, the bundled worker
+with its schedules as a child process, and a pywebview window on the signed-in app.
+One instance per data dir: a second launch brings the running window forward. Closing
+the window stops everything. With no display or no GUI backend it serves headless.
+"""
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+import webbrowser
+
+import requests
+
+from desktop.locks import AlreadyLocked, FileLock
+
+log = logging.getLogger("larder.desktop")
+
+
+def display_available():
+    """pywebview cannot catch a missing display (GTK exits, Qt aborts): check first."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    if os.environ.get("WAYLAND_DISPLAY"):
+        return True
+    if not os.environ.get("DISPLAY"):
+        return False
+    try:
+        import ctypes
+        import ctypes.util
+
+        xlib = ctypes.cdll.LoadLibrary(ctypes.util.find_library("X11") or "libX11.so.6")
+        xlib.XOpenDisplay.restype = ctypes.c_void_p
+        xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        display = xlib.XOpenDisplay(None)
+        if not display:
+            return False
+        xlib.XCloseDisplay(display)
+        return True
+    except OSError:
+        return False
+
+
+def gui_available():
+    if not display_available():
+        return False, "no display"
+    try:
+        import webview  # noqa: F401
+
+        if sys.platform.startswith("linux"):
+            import PyQt6.QtWebEngineWidgets  # noqa: F401
+    except ImportError as exc:
+        return False, f"no GUI backend ({exc.name or exc})"
+    return True, ""
+
+
+def bring_forward(data_dir):
+    """Ask the running instance to show its window; True when it answered."""
+    import json
+
+    try:
+        with open(os.path.join(data_dir, "server.json")) as fh:
+            info = json.load(fh)
+        response = requests.post(f"{info['url']}/desktop/focus", timeout=3,
+                                 headers={"Authorization": f"Bearer {info['token']}"})
+        return response.status_code == 200, info
+    except (OSError, ValueError, KeyError, requests.RequestException):
+        return False, None
+
+
+def add_desktop_routes(app, windows):
+    """/desktop/focus (token required like every route): show and raise the window."""
+
+    def focus():
+        for window in windows:
+            window.restore()
+            window.show()
+            window.on_top = True
+            window.on_top = False
+        return {"focused": bool(windows)}
+
+    app.add_url_rule("/desktop/focus", "desktop_focus", focus, methods=["POST"])
+
+    @app.after_request
+    def log_request(response):
+        # The page's own request log: what the window asked for (tests read it too).
+        from flask import request
+
+        logging.getLogger("larder.requests").info("%s %s %s", request.method,
+                                                  request.path, response.status_code)
+        return response
+
+
+def run_desktop(data_dir, headless=False):
+    from desktop.logs import setup_logging
+    from desktop.procs import stop_processes
+    from desktop.server import ServerThread, remove_server_file, write_server_file
+    from desktop.worker import start_bundled_worker
+    from webapp import __version__, create_app
+
+    log_path = setup_logging(data_dir)
+    try:
+        lock = FileLock(os.path.join(data_dir, "app.lock")).acquire()
+    except AlreadyLocked:
+        answered, info = bring_forward(data_dir)
+        if answered:
+            print("Larder is already running: its window was brought forward.")
+            return 0
+        if info:
+            print(f"Larder is already running at {info['url']}/?token={info['token']}")
+            return 0
+        print("larder: error: Larder is already starting for this data dir", file=sys.stderr)
+        return 2
+    log.info("Larder %s starting on %s (log: %s)", __version__, data_dir, log_path)
+    token = secrets.token_urlsafe(32)
+    app = create_app({"LARDER_TOKEN": token}, data_dir=data_dir)
+    windows = []
+    add_desktop_routes(app, windows)
+    server = ServerThread(app).start()
+    url = f"{server.url}/?token={token}"
+    write_server_file(data_dir, server.url, server.port, token)
+    worker = start_bundled_worker(data_dir)
+    stop = threading.Event()
+    try:
+        ok, reason = (False, "--headless") if headless else gui_available()
+        if ok:
+            run_window_until_closed(app, data_dir, url, windows, stop)
+        else:
+            serve_headless(url, reason, stop)
+    finally:
+        log.info("stopping")
+        stop_processes([worker], grace=0.9)
+        server.stop()
+        remove_server_file(data_dir)
+        lock.release()
+        log.info("stopped")
+    return 0
+
+
+def run_window_until_closed(app, data_dir, url, windows, stop):
+    from desktop.window import run_window
+
+    def on_ready(window):
+        windows.append(window)
+
+        def close(*_):
+            window.destroy()
+
+        # SIGTERM (a session logout, a test) closes the window like the user would.
+        signal.signal(signal.SIGTERM, close)
+
+    if sys.platform.startswith("linux") and os.geteuid() == 0:
+        # QtWebEngine's Chromium refuses to run its sandbox as root.
+        flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+        if "--no-sandbox" not in flags:
+            os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} --no-sandbox".strip()
+    run_window(app, data_dir, url, on_ready=on_ready)
+
+
+def serve_headless(url, reason, stop):
+    print(f"Larder: {reason}: serving without a window at {url} (Ctrl+C to stop)", flush=True)
+    try:
+        webbrowser.open(url)
+    except Exception:  # no browser either: the printed link is enough
+        pass
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,143 @@
+"""The pywebview window on the app, and the native touches its pages can call
+(`window.pywebview.api.*` in static/desktop.js): save dialogs for reports, an open dialog
+for CSV import, outside links in the system browser. The window remembers its size."""
+import json
+import logging
+import os
+import shutil
+import sys
+import webbrowser
+from pathlib import Path
+
+log = logging.getLogger("larder.window")
+ASSETS = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent)) / "desktop" / "assets"
+DEFAULT_SIZE = (1120, 720)
+
+LOADING_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Larder</title>
+<style>body{font:16px system-ui,sans-serif;display:flex;align-items:center;justify-content:center;
+height:100vh;margin:0;background:#fbfaf7;color:#1d2327}
+.box{text-align:center}.dot{display:inline-block;width:10px;height:10px;margin:4px;border-radius:50%;
+background:#2f6f4f;animation:b 1s infinite alternate}.dot:nth-child(2){animation-delay:.2s}
+.dot:nth-child(3){animation-delay:.4s}@keyframes b{to{opacity:.2}}</style></head>
+<body><div class="box"><h1>Larder</h1><p>Opening your shop&hellip;</p>
+<span class="dot"></span><span class="dot"></span><span class="dot"></span></div></body></html>"""
+
+
+def load_size(data_dir):
+    try:
+        state = json.loads(Path(data_dir, "window.json").read_text())
+        width, height = int(state["width"]), int(state["height"])
+        if 400 <= width <= 10000 and 300 <= height <= 10000:
+            return width, height
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return DEFAULT_SIZE
+
+
+def save_size(data_dir, width, height):
+    try:
+        Path(data_dir, "window.json").write_text(json.dumps({"width": width, "height": height}))
+    except OSError:
+        log.warning("could not save the window size")
+
+
+class DesktopApi:
+    """Methods the pages call through pywebview's bridge (they run on a bridge thread)."""
+
+    def __init__(self, app):
+        self._app = app
+        # Underscored: pywebview exposes (and walks into) every public attribute.
+        self._window = None
+
+    def save_report(self, report_id):
+        import webview
+
+        from webapp import reports
+        from webapp.extensions import db
+        from webapp.jobs import params
+        from webapp.models import Job
+
+        with self._app.app_context():
+            job = db.session.get(Job, str(report_id))
+            if job is None or job.kind != "report" or job.state != "success":
+                return {"error": "This report is not ready."}
+            p = params(job)
+            source = Path(self._app.config["DATA_DIR"], "reports", f"{job.id}.{p['format']}")
+            first, last = reports.parse_range(p["from"], p["to"])
+            name = reports.report_filename(first, last, p["format"])
+        if not source.is_file():
+            return {"error": "The report file was removed by the daily cleanup."}
+        chosen = self._window.create_file_dialog(webview.FileDialog.SAVE, save_filename=name)
+        if not chosen:
+            return {"cancelled": True}
+        target = chosen if isinstance(chosen, str) else chosen[0]
+        try:
+            shutil.copyfile(source, target)
+        except OSError as exc:
+            return {"error": f"Could not save {target}: {exc.strerror or exc}"}
+        log.info("report %s saved to %s", report_id, target)
+        return {"saved": target}
+
+    def import_csv(self, kind):
+        import webview
+
+        from webapp import csv_import
+
+        if kind not in csv_import.KINDS:
+            return {"error": f"unknown kind {kind!r}"}
+        chosen = self._window.create_file_dialog(
+            webview.FileDialog.OPEN, file_types=("CSV files (*.csv)", "All files (*.*)"))
+        if not chosen:
+            return {"cancelled": True}
+        path = chosen[0] if not isinstance(chosen, str) else chosen
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            return {"error": f"Could not read {path}: {exc.strerror or exc}"}
+        with self._app.app_context():
+            try:
+                result = csv_import.import_csv(kind, data)
+            except csv_import.ImportFailed as exc:
+                return {"file": os.path.basename(path), "errors": exc.errors}
+        return {"file": os.path.basename(path), "rows": result.rows, "created": result.created,
+                "updated": result.updated, "unchanged": result.unchanged}
+
+    def open_external(self, url):
+        if not str(url).startswith(("http://", "https://", "mailto:")):
+            return {"error": "only web and mail links open outside"}
+        webbrowser.open(str(url))
+        return {"opened": True}
+
+
+def run_window(app, data_dir, url, on_ready=None):
+    """Open the window (a loading page at once, then the app) and block until it closes."""
+    import webview
+
+    api = DesktopApi(app)
+    width, height = load_size(data_dir)
+    window = webview.create_window("Larder", html=LOADING_PAGE, js_api=api, width=width,
+                                   height=height, min_size=(640, 480))
+    api._window = window
+    state = {"app_loaded": False}
+
+    def on_loaded():
+        current = window.get_current_url() or ""
+        if current.startswith(url.split("?")[0]) and not state["app_loaded"]:
+            state["app_loaded"] = True
+            log.info("window: page loaded %s", current)
+
+    def on_resized(width, height):
+        save_size(data_dir, width, height)
+
+    window.events.loaded += on_loaded
+    window.events.resized += on_resized
+
+    def started():
+        window.load_url(url)
+        if on_ready is not None:
+            on_ready(window)
+
+    gui = "qt" if sys.platform.startswith("linux") else None
+    icon = str(ASSETS / "larder.png")
+    webview.start(started, gui=gui, private_mode=False,
+                  storage_path=os.path.join(data_dir, "webview"), icon=icon)
