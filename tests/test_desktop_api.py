@@ -1,0 +1,72 @@
+"""The window's native touches (desktop/window.py DesktopApi) with real files and a real
+app; only pywebview's dialog is stood in for (it needs a person to click)."""
+import pytest
+
+from desktop.window import DesktopApi, load_size, save_size
+
+
+class DialogWindow:
+    """pywebview's Window.create_file_dialog, answering as a person would."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.asked = []
+
+    def create_file_dialog(self, dialog_type, directory="", allow_multiple=False,
+                           save_filename="", file_types=()):
+        self.asked.append((dialog_type, save_filename, tuple(file_types)))
+        return self.answer
+
+
+@pytest.fixture
+def api(app):
+    return DesktopApi(app)
+
+
+def test_save_report_copies_the_file_under_its_name(app, api, client, tmp_path):
+    import webview
+
+    job = client.post("/api/reports", json={"from": "2025-01-01", "to": "2025-01-31",
+                                            "format": "csv"}).json  # eager: done at once
+    target = tmp_path / "chosen.csv"
+    api._window = DialogWindow(str(target))
+    assert api.save_report(job["report_id"]) == {"saved": str(target)}
+    assert api._window.asked == [(webview.FileDialog.SAVE,
+                                  "larder-report-2025-01-01-to-2025-01-31.csv", ())]
+    assert target.read_bytes() == client.get(f"/reports/{job['report_id']}/download").data
+    api._window = DialogWindow(None)
+    assert api.save_report(job["report_id"]) == {"cancelled": True}
+    assert api.save_report("nope") == {"error": "This report is not ready."}
+
+
+def test_import_csv_through_the_open_dialog(api, tmp_path, client):
+    good = tmp_path / "p.csv"
+    good.write_text("sku,name,category,price,stock\nA-1,Apple,Produce,0.50,10\n")
+    api._window = DialogWindow((str(good),))
+    assert api.import_csv("products") == {"file": "p.csv", "rows": 1, "created": 1,
+                                          "updated": 0, "unchanged": 0}
+    assert client.get("/api/products/A-1").json["price"] == "0.50"
+    bad = tmp_path / "b.csv"
+    bad.write_text("sku,name,category,price,stock\nB-1,Bread,Bakery,x,1\n")
+    api._window = DialogWindow((str(bad),))
+    result = api.import_csv("products")
+    assert result["errors"][0].startswith("line 2: price:")
+    assert api.import_csv("secrets") == {"error": "unknown kind 'secrets'"}
+
+
+def test_open_external_only_opens_web_links(api, monkeypatch):
+    import webbrowser
+
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", opened.append)
+    assert api.open_external("https://example.org/") == {"opened": True}
+    assert api.open_external("file:///etc/passwd")["error"]
+    assert opened == ["https://example.org/"]
+
+
+def test_window_size_is_kept_and_checked(tmp_path):
+    assert load_size(tmp_path) == (1120, 720)
+    save_size(tmp_path, 900, 650)
+    assert load_size(tmp_path) == (900, 650)
+    (tmp_path / "window.json").write_text('{"width": 5, "height": "x"}')
+    assert load_size(tmp_path) == (1120, 720)
