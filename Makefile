@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run serve test test-slow bench clean
+.PHONY: run exe test test-slow clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,9 +13,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
-# Set up and run Larder from source.
+# Set up and run Larder from source: the desktop window (headless with a printed link
+# when there is no display).
 run: $(VENV)/.installed
-	$(PY) -m desktop serve
+	$(PY) -m desktop
+
+# The executable: dist/larder, then its smoke test.
+exe: $(VENV)/.installed
+	$(PY) build/build.py
 
 # Set up and run the default (fast) test suite.
 test: $(VENV)/.installed
