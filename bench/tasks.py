@@ -19,25 +19,7 @@ from pathlib import Path
 from _common import ROOT, percentile
 
 sys.path.insert(0, str(ROOT / "tests"))
-from worker_proc import WorkerProcess  # noqa: E402
-
-
-def tree(pid):
-    """pid and all its descendants (Linux /proc)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
-    found, todo = [pid], [pid]
-    while todo:
-        kids = parents.get(todo.pop(), [])
-        found += kids
-        todo += kids
-    return found
+from worker_proc import WorkerProcess, alive, process_tree  # noqa: E402
 
 
 def cpu_seconds(pids):
@@ -74,15 +56,14 @@ def measure(name, env, count, idle_seconds):
         worker = WorkerProcess(data_dir, beat=True, env=env).wait_ready()
         times = round_trips(app, count)
         time.sleep(2)  # let the burst settle
-        pids = tree(worker.proc.pid)
+        pids = [worker.proc.pid] + process_tree(worker.proc.pid)
         before, started = cpu_seconds(pids), time.monotonic()
         time.sleep(idle_seconds)
         idle = (cpu_seconds(pids) - before) / (time.monotonic() - started) * 100
         started = time.monotonic()
         worker.proc.send_signal(signal.SIGTERM)
         worker.proc.wait(30)
-        while any(Path(f"/proc/{p}").exists() and
-                  Path(f"/proc/{p}/stat").read_text().split()[2] != "Z" for p in pids[1:]):
+        while any(alive(p) for p in pids[1:]):
             time.sleep(0.01)
         stop = time.monotonic() - started
         worker.stop()

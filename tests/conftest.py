@@ -1,4 +1,5 @@
 """Shared fixtures (flaskr style): app, client, runner, plus a live Waitress server."""
+import contextlib
 import os
 
 import pytest
@@ -55,6 +56,24 @@ def live_server(app):
     server.start()
     yield server
     server.stop()
+
+
+@contextlib.contextmanager
+def http_session(app):
+    """Serve app with Waitress on 127.0.0.1; yield a requests session signed in by
+    Bearer token, with `.base` the server's URL."""
+    import requests
+
+    from desktop.server import ServerThread
+
+    server = ServerThread(app).start()
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {TOKEN}"
+    session.base = server.url
+    try:
+        yield session
+    finally:
+        server.stop()
 
 
 def require_binary(name):

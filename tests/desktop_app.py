@@ -7,42 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from worker_proc import ROOT, wait_for
+from worker_proc import ROOT, alive, cmdline, process_tree, wait_for  # noqa: F401
 
 SOURCE_COMMAND = [sys.executable, "-m", "desktop"]
-
-
-def process_tree(pid):
-    """Descendants of pid (Linux /proc), not counting zombies."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] != "Z":
-                parents.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        kids = parents.get(todo.pop(), [])
-        found += kids
-        todo += kids
-    return found
-
-
-def alive(pid):
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def cmdline(pid):
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
 
 
 class DesktopApp:

@@ -7,11 +7,10 @@ import sys
 import time
 
 import pytest
-import requests
 from pypdf import PdfReader
 
-from conftest import TOKEN
-from worker_proc import ROOT, WorkerProcess, wait_for
+from conftest import TOKEN, http_session
+from worker_proc import ROOT, WorkerProcess, alive, process_tree, wait_for
 
 FINISHED = ("SUCCESS", "FAILURE")
 
@@ -32,14 +31,8 @@ def real_app(data_dir):
 
 @pytest.fixture
 def http(real_app):
-    from desktop.server import ServerThread
-
-    server = ServerThread(real_app).start()
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {TOKEN}"
-    session.base = server.url
-    yield session
-    server.stop()
+    with http_session(real_app) as session:
+        yield session
 
 
 @pytest.fixture
@@ -232,47 +225,32 @@ def test_report_and_task_errors(http):
     assert http.get(http.base + "/reports/nope/download").status_code == 404
 
 
-def _children_of(pid):
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
-    return [int(p) for p in out.stdout.split()]
-
-
-def _tree(pid):
-    found, todo = [], [pid]
-    while todo:
-        kids = _children_of(todo.pop())
-        found += kids
-        todo += kids
-    return found
-
-
 def _start_serve(data_dir):
     info = data_dir / "server.json"
     proc = subprocess.Popen([sys.executable, "-m", "desktop", "--data-dir", str(data_dir), "serve"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(info.exists, what="server.json")
     # supervisor + quick + report nodes + beat
-    wait_for(lambda: len(_tree(proc.pid)) >= 4, what="the bundled worker")
+    wait_for(lambda: len(process_tree(proc.pid)) >= 4, what="the bundled worker")
     return proc
 
 
 def test_serve_runs_the_bundled_worker_and_stops_it(data_dir):
     proc = _start_serve(data_dir)
-    tree = _tree(proc.pid)
+    tree = process_tree(proc.pid)
     proc.send_signal(signal.SIGTERM)
     proc.wait(10)
-    wait_for(lambda: not any(os.path.exists(f"/proc/{p}") for p in tree), timeout=5,
+    wait_for(lambda: not any(alive(p) for p in tree), timeout=5,
              what="every worker process to exit")
 
 
 def test_worker_exits_when_serve_is_killed(data_dir):
     proc = _start_serve(data_dir)
-    tree = _tree(proc.pid)
+    tree = process_tree(proc.pid)
     proc.kill()
     proc.wait(5)
-    wait_for(lambda: not any(os.path.exists(f"/proc/{p}") and
-                             open(f"/proc/{p}/stat").read().split()[2] != "Z" for p in tree),
-             timeout=15, what="the orphaned worker to exit")
+    wait_for(lambda: not any(alive(p) for p in tree), timeout=15,
+             what="the orphaned worker to exit")
 
 
 def test_second_worker_on_the_same_data_dir_is_refused(data_dir, worker):

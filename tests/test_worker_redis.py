@@ -1,9 +1,8 @@
 """The same background work with Redis as broker and result store (scale-out mode)."""
 import pytest
-import requests
 
 from cache_servers import redis_server  # noqa: F401  (fixture)
-from conftest import TOKEN
+from conftest import TOKEN, http_session
 from worker_proc import WorkerProcess, wait_for
 
 
@@ -31,14 +30,8 @@ def redis_app(data_dir, redis_env):
 
 @pytest.fixture
 def http(redis_app):
-    from desktop.server import ServerThread
-
-    server = ServerThread(redis_app).start()
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {TOKEN}"
-    session.base = server.url
-    yield session
-    server.stop()
+    with http_session(redis_app) as session:
+        yield session
 
 
 def status(http, url):

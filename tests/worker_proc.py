@@ -9,6 +9,39 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def process_tree(pid):
+    """Descendants of pid (Linux /proc), not counting zombies."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def cmdline(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 class WorkerProcess:
     def __init__(self, data_dir, beat=False, env=None, log_name="worker.log"):
         self.data_dir = Path(data_dir)
@@ -34,20 +67,6 @@ class WorkerProcess:
                 raise AssertionError(f"worker not ready:\n{self.log()[-3000:]}")
             time.sleep(0.1)
         return self
-
-    def descendants(self):
-        """PIDs of the supervisor's children (Linux /proc)."""
-        kids = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                ppid = int(stat.rsplit(")", 1)[1].split()[1])
-                if ppid == self.proc.pid:
-                    kids.append(int(entry.name))
-        return kids
 
     def kill_all(self):
         """SIGKILL the whole worker: supervisor and nodes (its process group)."""

@@ -6,7 +6,7 @@ from ..auth import record_activity
 from ..caching import only_ok, query_key
 from ..extensions import cache, db
 from ..models import Customer
-from .paging import page_arg, search_pattern
+from .paging import page_arg, search
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -16,10 +16,7 @@ bp = Blueprint("customers", __name__, url_prefix="/customers")
 def index():
     q = request.args.get("q", "").strip()
     select = db.select(Customer).order_by(Customer.name, Customer.id)
-    if q:
-        pattern = search_pattern(q)
-        select = select.where(Customer.name.ilike(pattern, escape="\\")
-                              | Customer.email.ilike(pattern, escape="\\"))
+    select = search(select, q, Customer.name, Customer.email)
     page = db.paginate(select, page=page_arg(), per_page=50, error_out=False)
     return render_template("customers/list.html", page=page, q=q, cached_page=True)
 

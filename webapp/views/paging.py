@@ -12,3 +12,14 @@ def search_pattern(q):
     """A LIKE pattern that matches q literally (its % and _ escaped)."""
     q = q[:100].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{q}%"
+
+
+def search(select, q, *columns):
+    """Rows where any of `columns` contains q (case-insensitive, wildcards literal)."""
+    if not q:
+        return select
+    pattern = search_pattern(q)
+    condition = columns[0].ilike(pattern, escape="\\")
+    for column in columns[1:]:
+        condition = condition | column.ilike(pattern, escape="\\")
+    return select.where(condition)

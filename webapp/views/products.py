@@ -6,7 +6,7 @@ from ..auth import record_activity
 from ..caching import only_ok, product_detail_key, query_key
 from ..extensions import cache, db
 from ..models import Product
-from .paging import page_arg, search_pattern
+from .paging import page_arg, search
 
 bp = Blueprint("products", __name__, url_prefix="/products")
 
@@ -19,10 +19,7 @@ def index():
     select = db.select(Product).order_by(Product.name, Product.id)
     if category:
         select = select.where(Product.category == category)
-    if q:
-        pattern = search_pattern(q)
-        select = select.where(Product.name.ilike(pattern, escape="\\")
-                              | Product.sku.ilike(pattern, escape="\\"))
+    select = search(select, q, Product.name, Product.sku)
     page = db.paginate(select, page=page_arg(), per_page=25, error_out=False)
     categories = db.session.execute(
         db.select(Product.category).distinct().order_by(Product.category)
