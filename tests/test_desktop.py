@@ -127,3 +127,26 @@ def test_no_display_serves_headless(launch):
     assert app.proc.wait(30) == 0
     wait_for(lambda: not any(alive(p) for p in tree + workers), timeout=10,
              what="everything to stop")
+
+
+def test_windowed_build_without_stdout_does_not_crash(data_dir):
+    """A windowed Windows build has sys.stdout = sys.stderr = None."""
+    import sys
+
+    from worker_proc import ROOT
+
+    code = ("import sys; sys.stdout = None; sys.stderr = None; "
+            "from desktop.cli import main; main(['--data-dir', sys.argv[1], '--headless'])")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(data_dir)], cwd=ROOT,
+                            env={"PATH": "/usr/bin:/bin", "BROWSER": "true"})
+    try:
+        info = wait_for(lambda: (data_dir / "server.json").exists() and
+                        json.loads((data_dir / "server.json").read_text()), what="the server")
+        assert requests.get(f"{info['url']}/health", timeout=5).status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    console = (data_dir / "logs" / "console.log").read_text()
+    assert "serving without a window" in console  # what it printed went to the log
