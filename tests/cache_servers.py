@@ -11,6 +11,7 @@ the binary is missing the test is skipped locally and fails under CI=true, as wi
 conftest.require_binary.
 """
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -132,3 +133,56 @@ def memcached_server(tmp_path_factory):
         yield f"127.0.0.1:{port}"
     finally:
         _stop(proc)
+
+
+def _postgres_bin(name):
+    import glob
+
+    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+                                                   reverse=True)), None)
+    if found is None:
+        require_binary(name)  # skips locally, fails in CI
+    return found
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster on a free port; yields a SQLAlchemy URL base
+    (append a database name). PostgreSQL refuses to run as root: then it runs as the
+    `postgres` user."""
+    initdb, postgres = _postgres_bin("initdb"), _postgres_bin("postgres")
+    import tempfile
+    from pathlib import Path
+
+    # Not under pytest's tmp dir: that is private to root, and as root the server runs
+    # as `postgres`, which must reach its folder.
+    base = Path(tempfile.mkdtemp(prefix="larder-pg-"))
+    data = base / "data"
+    as_user = []
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(base, "postgres")
+    subprocess.run(as_user + [initdb, "-D", str(data), "-U", "larder", "--auth=trust",
+                              "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
+    port = free_port()
+    proc = subprocess.Popen(as_user + [postgres, "-D", str(data), "-p", str(port),
+                                       "-c", "listen_addresses=127.0.0.1",
+                                       "-c", f"unix_socket_directories={base}",
+                                       "-c", "fsync=off"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"postgresql+psycopg://larder@127.0.0.1:{port}"
+    import sqlalchemy
+
+    deadline = time.time() + 30
+    while True:
+        try:
+            sqlalchemy.create_engine(f"{url}/postgres").connect().close()
+            break
+        except sqlalchemy.exc.OperationalError:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("PostgreSQL did not start")
+            time.sleep(0.2)
+    yield url
+    _stop(proc)
+    shutil.rmtree(base, ignore_errors=True)
