@@ -20,7 +20,9 @@ def pg_app(postgres_server, data_dir):  # noqa: F811
                                   isolation_level="AUTOCOMMIT").connect() as conn:
         conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
     app = create_app({"TESTING": True, "LARDER_TOKEN": TOKEN,
-                      "DATABASE_URL": f"{postgres_server}/{name}",
+                      # the plain form users write; Larder picks its driver (psycopg)
+                      "DATABASE_URL": f"{postgres_server}/{name}".replace(
+                          "postgresql+psycopg://", "postgres://"),
                       "CELERY_OVERRIDES": {"task_always_eager": True}}, data_dir=data_dir)
     with app.app_context():
         load_demo(orders=1500, seed=11)

@@ -157,9 +157,10 @@ def build_config(data_dir=None, overrides=None):
     cfg.update(overrides or {})
     if cfg.get("DATABASE_URL"):
         url = cfg["DATABASE_URL"]
-        # Heroku-style URLs say postgres://, SQLAlchemy wants postgresql://
-        if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://"):]
+        # postgres:// and postgresql:// (no driver) mean the driver Larder ships: psycopg 3.
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                url = "postgresql+psycopg://" + url[len(prefix):]
         cfg["SQLALCHEMY_DATABASE_URI"] = url
     if "SECRET_KEY" not in cfg:
         cfg["SECRET_KEY"] = _secret_key(data_dir)
