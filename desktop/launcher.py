@@ -146,11 +146,14 @@ def run_window_until_closed(app, data_dir, url, windows, stop):
     def on_ready(window):
         windows.append(window)
 
-        def close(*_):
+    def close(*_):
+        for window in list(windows):
             window.destroy()
 
-        # SIGTERM (a session logout, a test) closes the window like the user would.
-        signal.signal(signal.SIGTERM, close)
+    # SIGTERM (a session logout, a test) closes the window like the user would. Signal
+    # handlers can only be set on the main thread (on_ready runs on pywebview's thread),
+    # so it is set here, before the GUI loop starts.
+    signal.signal(signal.SIGTERM, close)
 
     if sys.platform.startswith("linux") and os.geteuid() == 0:
         # QtWebEngine's Chromium refuses to run its sandbox as root.

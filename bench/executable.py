@@ -1,0 +1,239 @@
+"""The executable: build configuration, file size, and start-up timings side by side.
+
+    python bench/executable.py [--exe dist/larder] [--runs 3] [--no-window]
+                               [--build-info PATH/build-info.json]
+
+Build it first (`python build/build.py`). Each run, in a fresh data dir:
+  (a) `larder --version`: unpacking the one file + Python start-up + the CLI's imports;
+  (b) headless `larder serve` until GET /health answers (the bundled worker starts too);
+  (c) the desktop app (no command) on a private Xvfb display until the window has drawn
+      the app's first page: the launcher logs `window: page loaded` to
+      DATA_DIR/logs/larder.log when pywebview's `loaded` event fires for the app page.
+      Also reported: until the `Larder` window is mapped (`xdotool search --name`).
+The three are interleaved (a, b, c, a, b, c, ...) so they see the same machine state;
+the table shows every run and the median. After each run the app is stopped with SIGTERM
+and its process group is killed; leftover processes are reported.
+"""
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_EXE = ROOT / "dist" / ("larder.exe" if os.name == "nt" else "larder")
+BUILD_INFO = ROOT / "build" / "work" / "app" / "build-info.json"
+TARGET_PAGE_S = 3.0
+
+
+def _load_smoke():
+    spec = importlib.util.spec_from_file_location("smoke_test", ROOT / "build" / "smoke_test.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+smoke = _load_smoke()
+
+
+def build_config(exe, info_file=None):
+    """What build/build.py recorded (app.spec writes build-info.json next to its work
+    files); only trusted for the file it describes."""
+    info = {}
+    if info_file is None and exe == DEFAULT_EXE.resolve():
+        info_file = BUILD_INFO
+    if info_file and Path(info_file).exists():
+        info = json.loads(Path(info_file).read_text())
+    if "pyinstaller" not in info:
+        try:
+            import PyInstaller
+
+            info["pyinstaller"] = f"{PyInstaller.__version__} (installed; no build info)"
+        except ImportError:
+            info["pyinstaller"] = "unknown"
+    return info
+
+
+def time_version(exe):
+    started = time.monotonic()
+    smoke.run(exe, "--version", timeout=120)
+    return time.monotonic() - started
+
+
+def time_serve(exe, tmp):
+    data_dir = Path(tempfile.mkdtemp(prefix="serve-", dir=tmp))
+    served = smoke.Served(exe, data_dir)
+    try:
+        return served.wait_ready(timeout=120)
+    finally:
+        served.stop(timeout=15)
+        served.kill_leftovers()
+        left = smoke.wait_no_processes(data_dir, timeout=5)
+        if left:
+            print(f"# warning: serve left processes {left}", file=sys.stderr)
+
+
+class Xvfb:
+    def __init__(self):
+        for number in range(93, 160):
+            if not Path(f"/tmp/.X11-unix/X{number}").exists() and \
+                    not Path(f"/tmp/.X{number}-lock").exists():
+                self.display = f":{number}"
+                break
+        else:
+            raise RuntimeError("no free X display number")
+        self.proc = subprocess.Popen(["Xvfb", self.display, "-screen", "0", "1280x800x24",
+                                      "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not Path(f"/tmp/.X11-unix/X{self.display[1:]}").exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("Xvfb did not start")
+            time.sleep(0.05)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def window_mapped(display):
+    """True when a mapped window titled exactly `Larder` exists (xdotool)."""
+    result = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^Larder$"],
+                            env={**os.environ, "DISPLAY": display}, capture_output=True)
+    return result.returncode == 0 and result.stdout.strip() != b""
+
+
+def time_window(exe, tmp, display, timeout=90):
+    """Seconds until the window is mapped and until the app page is loaded."""
+    data_dir = Path(tempfile.mkdtemp(prefix="window-", dir=tmp))
+    env = smoke.clean_env({"DISPLAY": display})
+    env.pop("WAYLAND_DISPLAY", None)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        env["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"  # Chromium's sandbox refuses root
+    log = data_dir / "logs" / "larder.log"
+    out = open(data_dir / "launcher.out", "wb")
+    started = time.monotonic()
+    proc = subprocess.Popen([str(exe), "--data-dir", str(data_dir)], env=env, stdout=out,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    mapped = page = None
+    xdotool = shutil.which("xdotool")
+    try:
+        while page is None:
+            now = time.monotonic() - started
+            if proc.poll() is not None:
+                raise RuntimeError(f"the app exited {proc.returncode}: see "
+                                   f"{data_dir / 'launcher.out'}")
+            if now > timeout:
+                raise RuntimeError(f"no page after {timeout} s: see {log}")
+            if log.exists() and "window: page loaded" in log.read_text(errors="replace"):
+                page = now
+            if mapped is None and xdotool and window_mapped(display):
+                mapped = time.monotonic() - started
+            time.sleep(0.02)
+        if mapped is None and xdotool:
+            mapped = page if window_mapped(display) else None
+        return mapped, page
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                pass
+        out.close()
+        left = smoke.wait_no_processes(data_dir, timeout=5)
+        if left:
+            print(f"# warning: the app left processes {left}", file=sys.stderr)
+        # Then the process group, and the unpacked folder if a SIGKILL left it behind.
+        smoke.kill_all(proc.pid, data_dir)
+
+
+def fmt(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--exe", type=Path, default=DEFAULT_EXE)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--build-info", type=Path,
+                        help="build-info.json of --exe (default: build/work/app/ for dist/larder)")
+    parser.add_argument("--no-window", action="store_true", help="skip (c)")
+    args = parser.parse_args(argv)
+    exe = args.exe.resolve()
+    if not exe.is_file():
+        sys.exit(f"{exe} is missing: run `python build/build.py` first")
+    window = not args.no_window and sys.platform.startswith("linux")
+    if window and not shutil.which("Xvfb"):
+        print("# Xvfb is not installed: skipping (c)")
+        window = False
+
+    info = build_config(exe, args.build_info)
+    print("## Build configuration")
+    print(f"- PyInstaller {info.get('pyinstaller')}, Python {info.get('python', '?')}, "
+          f"{'onefile' if info.get('onefile', True) else 'onedir'}, "
+          f"{'slimmed' if info.get('slim', True) else 'not slimmed'}")
+    print(f"- window: pywebview backend {info.get('webview_backend', '?')}, "
+          f"Qt binding {info.get('qt_binding') or 'none'}")
+    print(f"- excluded modules: {info.get('excluded_modules', '?')}, files left out: "
+          f"{sum(info.get('dropped_files', {}).values()) or '?'} "
+          f"({', '.join(f'{v} {k}' for k, v in sorted(info.get('dropped_files', {}).items()))})")
+    if info.get("build_seconds"):
+        print(f"- build time: {info['build_seconds']:.0f} s")
+    print(f"- file: {exe} = {exe.stat().st_size / 1e6:.1f} MB")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    print(f"- machine: {os.cpu_count()} cores, {sys.platform}, load average {load}")
+    print()
+
+    tmp = Path(tempfile.mkdtemp(prefix="larder-bench-exe-"))
+    xvfb = Xvfb() if window else None
+    results = {"version": [], "serve": [], "mapped": [], "page": []}
+    try:
+        time_version(exe)  # warm-up: the file in the page cache, like any second launch
+        for _ in range(args.runs):
+            results["version"].append(time_version(exe))
+            results["serve"].append(time_serve(exe, tmp))
+            if xvfb:
+                mapped, page = time_window(exe, tmp, xvfb.display)
+                results["mapped"].append(mapped)
+                results["page"].append(page)
+    finally:
+        if xvfb:
+            xvfb.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    rows = [("(a) `--version`", "version"), ("(b) `serve` until /health answers", "serve")]
+    if window:
+        rows += [("(c) window mapped (xdotool finds `Larder`)", "mapped"),
+                 ("(c) window: app page loaded (first page drawn)", "page")]
+    print(f"## Start-up, seconds (median of {args.runs}, runs interleaved; "
+          "one untimed --version first)")
+    header = " | ".join(f"run {i + 1}" for i in range(args.runs))
+    print(f"| what | {header} | median |")
+    print("|---|" + "---:|" * (args.runs + 1))
+    for label, key in rows:
+        values = results[key]
+        print(f"| {label} | {' | '.join(fmt(v) for v in values)} | {fmt(median(values))} |")
+    if window:
+        page = median(results["page"])
+        verdict = "met" if page is not None and page < TARGET_PAGE_S else "NOT met"
+        print(f"\nTarget: launch to first page under {TARGET_PAGE_S:.0f} s: {verdict} "
+              f"({fmt(page)} s).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

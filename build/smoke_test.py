@@ -1,0 +1,373 @@
+"""Smoke-test a built executable: `python build/smoke_test.py dist/larder`.
+
+Needs nothing but the executable and Python's standard library (pypdf, when importable,
+also checks the PDF's text). Every check runs the executable alone, in fresh data dirs:
+
+1. `larder --version`
+2. `larder demo --orders 2000`, then `larder report ... --format pdf -o out.pdf`: a PDF
+   that starts with %PDF and (with pypdf) shows the order count
+3. `larder serve` (headless; it starts the bundled worker `larder worker --beat`, which
+   starts `larder worker-node ...` and `larder beat`): /health answers, a background
+   report (POST /api/reports, then its status_url) reaches SUCCESS through the frozen
+   Celery worker, and after SIGTERM no process of it remains.
+
+The same functions back tests/test_executable.py. Exit status 0 when all pass.
+"""
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+DEMO_ORDERS = 2000
+
+
+class SmokeError(AssertionError):
+    pass
+
+
+def run(exe, *args, timeout=180, env=None):
+    """Run the executable; return its CompletedProcess (text), failing on exit != 0."""
+    proc = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=timeout,
+                          env=clean_env(env))
+    if proc.returncode != 0:
+        raise SmokeError(f"`larder {' '.join(args)}` exited {proc.returncode}:\n"
+                         f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def clean_env(extra=None):
+    """The caller's environment without anything that would point the executable at
+    another data dir, another broker or another (e.g. the build's) Python."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("LARDER_", "CELERY_", "CACHE_", "PYTHON", "_MEI", "_PYI"))
+           and k not in ("DATABASE_URL", "VIRTUAL_ENV")}
+    env.update(extra or {})
+    return env
+
+
+def check_version(exe):
+    out = run(exe, "--version", timeout=120).stdout.strip()
+    if not re.fullmatch(r"larder, version \d+\.\d+\.\d+\S*", out):
+        raise SmokeError(f"unexpected --version output: {out!r}")
+    return out
+
+
+def report_range(days=800):
+    today = dt.date.today()
+    return (today - dt.timedelta(days=days)).isoformat(), today.isoformat()
+
+
+def check_demo_and_pdf_report(exe, data_dir, orders=DEMO_ORDERS, env=None):
+    """`demo` then a PDF `report` with the CLI; returns (pdf path, order count)."""
+    data_dir = Path(data_dir)
+    out = run(exe, "--data-dir", str(data_dir), "demo", "--orders", str(orders), env=env).stdout
+    if "orders" not in out:
+        raise SmokeError(f"unexpected demo output: {out!r}")
+    start, end = report_range()
+    pdf = data_dir / "out.pdf"
+    out = run(exe, "--data-dir", str(data_dir), "report", "--from", start, "--to", end,
+              "--format", "pdf", "-o", str(pdf), env=env).stdout
+    match = re.search(r"wrote .*: (\d+) orders", out)
+    if not match:
+        raise SmokeError(f"unexpected report output: {out!r}")
+    count = int(match.group(1))
+    if count < orders * 0.9:
+        raise SmokeError(f"the report counted {count} orders, expected about {orders}")
+    check_pdf(pdf, count)
+    return pdf, count
+
+
+def check_pdf(path, orders=None):
+    data = Path(path).read_bytes()
+    if not data.startswith(b"%PDF-"):
+        raise SmokeError(f"{path} is not a PDF (starts with {data[:8]!r})")
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        return "header only (pypdf not installed)"
+    reader = PdfReader(str(path))
+    text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    if orders is not None and f"{orders:,}" not in text:
+        raise SmokeError(f"{path}: the order count {orders:,} is not in its text")
+    return f"{len(reader.pages)} pages"
+
+
+def processes_using(data_dir):
+    """PIDs whose command line names data_dir (every Larder process gets --data-dir)."""
+    needle = str(data_dir).encode()
+    found = []
+    proc_root = Path("/proc")
+    if not proc_root.is_dir():  # not Linux: nothing to scan (documented gap)
+        return found
+    for entry in proc_root.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "cmdline").read_bytes():
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state != "Z":
+                    found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+class Served:
+    """`larder serve` in its own session (process group), output in DATA_DIR/serve.out."""
+
+    def __init__(self, exe, data_dir, env=None, args=()):
+        self.exe = Path(exe)
+        self.data_dir = Path(data_dir)
+        self.out_path = self.data_dir / "serve.out"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._out = open(self.out_path, "wb")
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen([str(exe), "--data-dir", str(data_dir), "serve", *args],
+                                     stdout=self._out, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=clean_env(env),
+                                     start_new_session=(os.name != "nt"))
+        self.info = None
+
+    def output(self):
+        return self.out_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout=90):
+        """Wait for server.json, then for /health; returns seconds since the start."""
+        info_file = self.data_dir / "server.json"
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise SmokeError(f"serve exited {self.proc.returncode}:\n{self.output()[-4000:]}")
+            if time.monotonic() > deadline:
+                raise SmokeError(f"serve not ready after {timeout} s:\n{self.output()[-4000:]}")
+            if info_file.exists():
+                try:
+                    self.info = json.loads(info_file.read_text())
+                    if self.get("/health", timeout=2) == {"status": "ok"}:
+                        return time.monotonic() - self.started
+                except (ValueError, OSError):
+                    pass
+            time.sleep(0.02)
+
+    def request(self, method, path, body=None, timeout=10):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.info["url"] + path, data=data, method=method,
+                                     headers={"Authorization": f"Bearer {self.info['token']}",
+                                              "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+
+    def get(self, path, timeout=10):
+        return self.request("GET", path, timeout=timeout)[1]
+
+    def stop(self, timeout=20):
+        """SIGTERM (the way a session logout or `kill` ends it); returns the exit code."""
+        code = None
+        if self.proc.poll() is None:
+            if os.name == "nt":  # no SIGTERM there (untried: docs/building.md)
+                self.proc.terminate()
+            else:
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                code = self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        else:
+            code = self.proc.returncode
+        self._out.close()
+        return code
+
+    def kill_leftovers(self):
+        """Last resort (after a failure): nothing of this run may stay behind."""
+        kill_all(self.proc.pid, self.data_dir)
+
+
+def extraction_dirs(pids):
+    """The one-file executable unpacks itself into a temporary _MEIxxxxxx folder that
+    only its first process removes on exit: where these processes run from."""
+    found = set()
+    for pid in pids:
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        for item in environ:
+            if item.startswith(b"_PYI_APPLICATION_HOME_DIR="):
+                found.add(item.split(b"=", 1)[1].decode())
+    return found
+
+
+def kill_all(group_pid, data_dir):
+    """SIGKILL the process group and whatever names data_dir, then remove the unpacked
+    folder they left behind (SIGKILL gives the executable no chance to, ~400 MB)."""
+    pids = set(processes_using(data_dir)) | set(process_group(group_pid))
+    folders = extraction_dirs(pids)
+    if os.name != "nt":
+        try:
+            os.killpg(group_pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for folder in folders:
+        if Path(folder).name.startswith("_MEI") and not any(alive(pid) for pid in pids):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def process_group(group_pid):
+    """PIDs in a process group (Linux /proc; empty elsewhere)."""
+    found = []
+    if not Path("/proc").is_dir():
+        return found
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == group_pid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def check_background_report(served, timeout=180):
+    """POST /api/reports, then poll its status_url until SUCCESS; returns the last status."""
+    start, end = report_range()
+    status, body = served.request("POST", "/api/reports",
+                                  {"from": start, "to": end, "format": "pdf"})
+    if status != 202 or "status_url" not in body:
+        raise SmokeError(f"POST /api/reports answered {status}: {body}")
+    deadline = time.monotonic() + timeout
+    while True:
+        state = served.get(body["status_url"])
+        if state.get("state") == "SUCCESS":
+            return state
+        if state.get("state") == "FAILURE":
+            raise SmokeError(f"the background report failed: {state}")
+        if time.monotonic() > deadline:
+            raise SmokeError(f"the background report did not finish in {timeout} s: {state}\n"
+                             f"{served.output()[-4000:]}")
+        time.sleep(0.2)
+
+
+def wait_no_processes(data_dir, timeout=10):
+    """Every process of this data dir must be gone within timeout; returns leftovers."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = processes_using(data_dir)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+def check_serve(exe, data_dir):
+    """Headless serve in a fresh data dir: /health, a background report, a clean stop."""
+    served = Served(exe, data_dir)
+    try:
+        ready = served.wait_ready()
+        worker_procs = wait_for_workers(served)
+        job = check_background_report(served)
+        code = served.stop()
+        if code is None:
+            raise SmokeError("serve did not stop within 20 s of SIGTERM")
+        left = wait_no_processes(data_dir)
+        if left:
+            raise SmokeError(f"processes left after serve stopped: {left}")
+        return {"ready_s": ready, "processes": worker_procs, "job": job, "exit_code": code}
+    finally:
+        served.stop(timeout=1)
+        served.kill_leftovers()
+
+
+def wait_for_workers(served, timeout=60):
+    """The bundled worker's tree: supervisor, nodes, beat (each the same executable)."""
+    if not Path("/proc").is_dir():
+        return None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cmds = [cmdline(pid) for pid in processes_using(served.data_dir)]
+        if any(" beat --parent-pid " in c for c in cmds) and \
+                sum(" worker-node " in c for c in cmds) >= 2:
+            return len(cmds)
+        time.sleep(0.1)
+    raise SmokeError(f"the bundled worker did not start its nodes:\n{served.output()[-4000:]}")
+
+
+def cmdline(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        return ""
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1 or argv[0].startswith("-"):
+        print("usage: python build/smoke_test.py PATH/TO/larder", file=sys.stderr)
+        return 2
+    exe = Path(argv[0]).resolve()
+    if not exe.is_file():
+        print(f"smoke_test: {exe} does not exist (python build/build.py makes it)",
+              file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="larder-smoke-"))
+    failures = 0
+
+    def step(name, fn):
+        nonlocal failures
+        started = time.monotonic()
+        try:
+            detail = fn()
+        except (SmokeError, subprocess.TimeoutExpired, OSError, urllib.error.URLError) as exc:
+            failures += 1
+            print(f"FAIL {name} ({time.monotonic() - started:.1f} s): {exc}", flush=True)
+        else:
+            print(f"ok   {name} ({time.monotonic() - started:.1f} s): {detail}", flush=True)
+
+    print(f"smoke test of {exe} ({exe.stat().st_size / 1e6:.1f} MB)", flush=True)
+    step("--version", lambda: check_version(exe))
+
+    def demo_report():
+        pdf, count = check_demo_and_pdf_report(exe, tmp / "demo")
+        return f"demo + report: {count} orders, {check_pdf(pdf, count)}"
+
+    step("demo + PDF report (CLI)", demo_report)
+
+    def serve():
+        result = check_serve(exe, tmp / "serve")
+        return (f"/health after {result['ready_s']:.1f} s, {result['processes']} processes, "
+                f"background report {result['job']['state']}, exit {result['exit_code']}, "
+                "no process left")
+
+    step("serve + /health + background report + stop", serve)
+    if failures:
+        print(f"smoke test: {failures} check(s) failed; data kept in {tmp}", flush=True)
+        return 1
+    shutil.rmtree(tmp, ignore_errors=True)
+    print("smoke test: all checks passed", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""The one-file executable (dist/larder), checked with the executable alone.
+
+Slow (run with `pytest -m slow`): the `executable` fixture builds dist/larder with
+build/build.py when it is missing or older than the sources (a couple of minutes), or uses
+the file named by LARDER_EXE as it is. The checks are build/smoke_test.py's, as tests.
+
+Other test modules can reuse the fixture (e.g. for the window under Xvfb):
+
+    from test_executable import executable  # noqa: F401  (the fixture)
+
+    def test_something(executable):  # a pathlib.Path to the built file
+        ...
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from cache_servers import memcached_server, postgres_server, redis_server  # noqa: F401
+
+ROOT = Path(__file__).resolve().parent.parent
+EXE_NAME = "larder.exe" if os.name == "nt" else "larder"
+DEFAULT_EXE = ROOT / "dist" / EXE_NAME
+SIZE_TARGET_MB = 200
+
+pytestmark = pytest.mark.slow
+
+
+def _load_smoke():
+    spec = importlib.util.spec_from_file_location("smoke_test", ROOT / "build" / "smoke_test.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+smoke = _load_smoke()
+
+
+def source_files():
+    """What the executable is made of: a newer file than dist/larder means rebuild."""
+    yield ROOT / "app.spec"
+    yield ROOT / "requirements.txt"
+    yield from (ROOT / "build" / "hooks").glob("*.py")
+    for package in ("desktop", "webapp"):
+        for path in (ROOT / package).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                yield path
+
+
+def stale(exe):
+    if not exe.is_file():
+        return "missing"
+    built = exe.stat().st_mtime
+    newer = [p for p in source_files() if p.exists() and p.stat().st_mtime > built]
+    return f"older than {newer[0].relative_to(ROOT)}" if newer else None
+
+
+def ensure_executable():
+    """The executable to test: LARDER_EXE as it is, else dist/larder, built when stale."""
+    named = os.environ.get("LARDER_EXE")
+    if named:
+        exe = Path(named).resolve()
+        if not exe.is_file():
+            pytest.fail(f"LARDER_EXE={named} does not exist")
+        return exe
+    reason = stale(DEFAULT_EXE)
+    if reason:
+        print(f"building {DEFAULT_EXE} ({reason})", file=sys.stderr)
+        result = subprocess.run([sys.executable, str(ROOT / "build" / "build.py"), "--no-smoke"],
+                                cwd=ROOT, capture_output=True, text=True)
+        if result.returncode != 0 or not DEFAULT_EXE.is_file():
+            pytest.fail(f"build/build.py failed (exit {result.returncode}):\n"
+                        f"{result.stdout[-3000:]}\n{result.stderr[-6000:]}")
+    return DEFAULT_EXE
+
+
+@pytest.fixture(scope="session")
+def executable():
+    """Path to the one-file executable (built once per session when needed)."""
+    return ensure_executable()
+
+
+def test_version(executable):
+    from webapp import __version__
+
+    assert smoke.check_version(executable) == f"larder, version {__version__}"
+
+
+def test_size_under_target(executable):
+    if os.environ.get("LARDER_EXE"):
+        pytest.skip("the size target is for our own build (dist/larder)")
+    size_mb = executable.stat().st_size / 1e6
+    assert size_mb < SIZE_TARGET_MB, f"{executable} is {size_mb:.1f} MB"
+
+
+def test_bad_argument_is_one_line_and_exit_2(executable, tmp_path):
+    proc = subprocess.run([str(executable), "--data-dir", str(tmp_path), "report",
+                           "--from", "2025-13-01", "--to", "2025-12-31", "-o",
+                           str(tmp_path / "x.pdf")],
+                          capture_output=True, text=True, timeout=120, env=smoke.clean_env())
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("larder: error:"), proc.stderr
+
+
+def test_demo_then_pdf_report_from_the_cli(executable, tmp_path):
+    pdf, count = smoke.check_demo_and_pdf_report(executable, tmp_path / "data")
+    assert count >= smoke.DEMO_ORDERS * 0.9
+    assert pdf.read_bytes().startswith(b"%PDF-")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process checks use /proc")
+def test_serve_health_background_report_and_clean_stop(executable, tmp_path):
+    """Headless serve in a fresh data dir: the bundled worker (the same executable as
+    `worker --beat`, `worker-node ...`, `beat`) runs a report; SIGTERM leaves nothing."""
+    result = smoke.check_serve(executable, tmp_path / "data")
+    assert result["job"]["state"] == "SUCCESS"
+    assert result["exit_code"] == 0
+    assert (tmp_path / "data" / "reports").is_dir()
+    assert any((tmp_path / "data" / "reports").glob("*.pdf")), "no report file was written"
+    assert not (tmp_path / "data" / "server.json").exists()
+
+
+def _x_cache(served, path="/"):
+    request = urllib.request.Request(served.info["url"] + path,
+                                     headers={"Authorization": f"Bearer {served.info['token']}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.headers.get("X-Cache")
+
+
+def _serve_with(executable, data_dir, env):
+    """serve + bundled worker on other backends: a background report, a cached page."""
+    served = smoke.Served(executable, data_dir, env=env)
+    try:
+        served.wait_ready()
+        assert smoke.check_background_report(served)["state"] == "SUCCESS"
+        assert [_x_cache(served), _x_cache(served)] == [(200, "MISS"), (200, "HIT")]
+        assert served.stop() == 0
+        assert smoke.wait_no_processes(data_dir) == []
+    finally:
+        served.stop(timeout=1)
+        served.kill_leftovers()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process checks use /proc")
+def test_scale_out_on_redis(executable, tmp_path, redis_server):
+    """Redis as broker, result store and cache: kombu.transport.redis,
+    celery.backends.redis and the redis client are frozen in (hidden imports)."""
+    base = redis_server.rsplit("/", 1)[0]
+    _serve_with(executable, tmp_path / "data", {
+        "CELERY_BROKER_URL": f"{base}/13", "CELERY_RESULT_BACKEND": f"{base}/14",
+        "CACHE_TYPE": "redis", "CACHE_REDIS_URL": f"{base}/15"})
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process checks use /proc")
+def test_memcached_cache(executable, tmp_path, memcached_server):
+    """CACHE_TYPE=memcached: webapp.cache_backends and python-memcached are frozen in."""
+    _serve_with(executable, tmp_path / "data", {
+        "CACHE_TYPE": "memcached", "CACHE_MEMCACHED_SERVERS": memcached_server})
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process checks use /proc")
+def test_postgres(executable, tmp_path, postgres_server):
+    """DATABASE_URL=postgres://...: SQLAlchemy's psycopg dialect and psycopg's C
+    implementation (psycopg_binary, with its own libpq) are frozen in."""
+    import sqlalchemy
+
+    name = f"larder_exe_{os.getpid()}"
+    with sqlalchemy.create_engine(f"{postgres_server}/postgres",
+                                  isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    env = {"DATABASE_URL": f"{postgres_server}/{name}".replace("postgresql+psycopg://",
+                                                                "postgres://")}
+    pdf, count = smoke.check_demo_and_pdf_report(executable, tmp_path / "cli", orders=500,
+                                                 env=env)
+    assert count >= 450
+    _serve_with(executable, tmp_path / "serve", env)
