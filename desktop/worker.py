@@ -15,7 +15,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 
 from desktop.procs import exit_when_parent_dies, parent_alive, spawn, stop_processes
 

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session,
                    url_for)
-
 from werkzeug.local import LocalProxy
 
 from .extensions import csrf, db
