@@ -160,9 +160,10 @@ def test_quick_jobs_do_not_wait_behind_reports(real_app, http, worker):
     with real_app.app_context():
         email = db.session.execute(db.select(Customer.email).limit(1)).scalar()
     worker()
+    # Three long reports (all the data; distinct days so they are not one job).
     reports = [http.post(http.base + "/api/reports", json={
-        "from": f"{year}-01-01", "to": f"{year}-12-31", "format": "pdf"}).json()
-        for year in (2024, 2025, 2026)]
+        "from": f"2024-01-0{day}", "to": "2026-12-31", "format": "pdf"}).json()
+        for day in (1, 2, 3)]
     order = http.post(http.base + "/api/orders", json={
         "customer_email": email, "lines": [{"sku": "BAK-002", "quantity": 1}]}).json()
     final, _ = wait_task(http, order["status_url"])
@@ -171,6 +172,14 @@ def test_quick_jobs_do_not_wait_behind_reports(real_app, http, worker):
     assert "SUCCESS" not in states[2:] or states.count("SUCCESS") < 3, states
     for report in reports:
         assert wait_task(http, report["status_url"])[0]["state"] == "SUCCESS"
+    # Reports at once run in two processes (both cores), never on the quick node.
+    from webapp.models import Job
+
+    with real_app.app_context():
+        nodes = {db.session.get(Job, r["report_id"]).worker.split("@")[0] for r in reports}
+        order_node = db.session.execute(db.select(Job.worker).filter_by(kind="order")).scalar()
+    assert nodes == ({"reports1", "reports2"} if os.cpu_count() > 1 else {"reports1"})
+    assert order_node.startswith("quick@")
 
 
 def test_killed_worker_finishes_the_report_after_restart(data_dir, real_app, http, worker):
