@@ -15,7 +15,6 @@ the table shows every run and the median. After each run the app is stopped with
 and its process group is killed; leftover processes are reported.
 """
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -33,14 +32,9 @@ BUILD_INFO = ROOT / "build" / "work" / "app" / "build-info.json"
 TARGET_PAGE_S = 3.0
 
 
-def _load_smoke():
-    spec = importlib.util.spec_from_file_location("smoke_test", ROOT / "build" / "smoke_test.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-smoke = _load_smoke()
+sys.path[:0] = [str(ROOT / "build"), str(ROOT / "tests"), str(ROOT)]
+import smoke_test as smoke  # noqa: E402
+from x11 import VirtualDisplay  # noqa: E402
 
 
 def build_config(exe, info_file=None):
@@ -78,29 +72,6 @@ def time_serve(exe, tmp):
         left = smoke.wait_no_processes(data_dir, timeout=5)
         if left:
             print(f"# warning: serve left processes {left}", file=sys.stderr)
-
-
-class Xvfb:
-    def __init__(self):
-        for number in range(93, 160):
-            if not Path(f"/tmp/.X11-unix/X{number}").exists() and \
-                    not Path(f"/tmp/.X{number}-lock").exists():
-                self.display = f":{number}"
-                break
-        else:
-            raise RuntimeError("no free X display number")
-        self.proc = subprocess.Popen(["Xvfb", self.display, "-screen", "0", "1280x800x24",
-                                      "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{self.display[1:]}").exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("Xvfb did not start")
-            time.sleep(0.05)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
 
 
 def window_mapped(display):
@@ -199,7 +170,7 @@ def main(argv=None):
     print()
 
     tmp = Path(tempfile.mkdtemp(prefix="larder-bench-exe-"))
-    xvfb = Xvfb() if window else None
+    xvfb = VirtualDisplay() if window else None
     results = {"version": [], "serve": [], "mapped": [], "page": []}
     try:
         time_version(exe)  # warm-up: the file in the page cache, like any second launch

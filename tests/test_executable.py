@@ -11,7 +11,6 @@ Other test modules can reuse the fixture (e.g. for the window under Xvfb):
     def test_something(executable):  # a pathlib.Path to the built file
         ...
 """
-import importlib.util
 import os
 import subprocess
 import sys
@@ -30,14 +29,8 @@ SIZE_TARGET_MB = 200
 pytestmark = pytest.mark.slow
 
 
-def _load_smoke():
-    spec = importlib.util.spec_from_file_location("smoke_test", ROOT / "build" / "smoke_test.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-smoke = _load_smoke()
+sys.path.insert(0, str(ROOT / "build"))
+import smoke_test as smoke  # noqa: E402  (build/ is not a package)
 
 
 def source_files():
