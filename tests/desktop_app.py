@@ -46,9 +46,17 @@ class DesktopApp:
         """Worker supervisors (`worker --beat`) under this launcher."""
         return [p for p in process_tree(self.proc.pid) if " worker --beat" in cmdline(p)]
 
-    def wait_workers(self, count=1, timeout=60):
-        return wait_for(lambda: len(self.workers()) >= count and self.workers(), timeout=timeout,
-                        what="the bundled worker")
+    def wait_workers(self, timeout=60):
+        """The bundled worker's supervisor, once all its children (nodes, beat) run."""
+        from desktop.worker import node_specs
+
+        children = len(node_specs()) + 1  # the nodes and beat
+
+        def ready():
+            workers = self.workers()
+            return workers if workers and len(process_tree(workers[0])) >= children else None
+
+        return wait_for(ready, timeout=timeout, what="the bundled worker and its nodes")
 
     def stop(self):
         if self.proc.poll() is None:
