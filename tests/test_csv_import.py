@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from webapp import create_app, csv_import, demo_data
-from webapp.csv_import import ImportFailed, export_csv, import_csv
+from webapp.csv_export import export_csv
+from webapp.csv_import import ImportFailed, import_csv
 from webapp.extensions import db
 from webapp.models import Customer, Order, OrderLine, Product
 

@@ -1,4 +1,4 @@
-"""CSV import and export of products, customers and orders (one file per kind).
+"""CSV import of products, customers and orders (one file per kind; export: csv_export).
 
 All or nothing: every row is checked first and every bad row reported as
 "line N: column: reason" (N as an editor numbers lines, the header being line 1). Only a
@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from . import caching
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product, now
-from .money import MoneyError, cents_to_str, parse_money
+from .money import MoneyError, parse_money
 
 KINDS = ("products", "customers", "orders")
 MAX_ERRORS = 200
@@ -423,36 +423,3 @@ def import_csv(kind, data):
         caching.clear_all()  # a bulk change: clear whole rather than per area
     return ImportResult(kind, plan.created, plan.updated, plan.unchanged, len(rows))
 
-
-def export_csv(kind):
-    """All rows of `kind` as CSV text in exactly the import format."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS[kind][0] + COLUMNS[kind][1])
-    if kind == "products":
-        query = select(_P.c.sku, _P.c.name, _P.c.category, _P.c.price_cents,
-                       _P.c.stock).order_by(_P.c.sku)
-        writer.writerows((r.sku, r.name, r.category, cents_to_str(r.price_cents), r.stock)
-                         for r in db.session.execute(query))
-    elif kind == "customers":
-        query = select(_C.c.email, _C.c.name, _C.c.country, _C.c.city,
-                       _C.c.created_at).order_by(_C.c.email)
-        writer.writerows((r.email, r.name, r.country, r.city, _iso(r.created_at))
-                         for r in db.session.execute(query))
-    else:
-        line_t = OrderLine.__table__
-        query = (select(_O.c.ref, _O.c.created_at, _C.c.email, _P.c.sku, line_t.c.quantity,
-                        line_t.c.unit_price_cents)
-                 .select_from(line_t.join(_O, line_t.c.order_id == _O.c.id)
-                              .join(_C, _O.c.customer_id == _C.c.id)
-                              .join(_P, line_t.c.product_id == _P.c.id))
-                 .order_by(_O.c.created_at, _O.c.id, line_t.c.id))
-        writer.writerows((r.ref, _iso(r.created_at), r.email, r.sku, r.quantity,
-                          cents_to_str(r.unit_price_cents)) for r in db.session.execute(query))
-    return out.getvalue()
-
-
-def _iso(when):
-    return when.replace(microsecond=0).isoformat() if when else ""

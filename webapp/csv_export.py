@@ -1,0 +1,46 @@
+"""CSV export in exactly the import format (webapp.csv_import): export then import
+round-trips with nothing changed."""
+import csv
+import io
+
+from sqlalchemy import select
+
+from .csv_import import COLUMNS, KINDS
+from .extensions import db
+from .models import Customer, Order, OrderLine, Product
+from .money import cents_to_str
+
+_P, _C, _O = Product.__table__, Customer.__table__, Order.__table__
+
+def export_csv(kind):
+    """All rows of `kind` as CSV text in exactly the import format."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS[kind][0] + COLUMNS[kind][1])
+    if kind == "products":
+        query = select(_P.c.sku, _P.c.name, _P.c.category, _P.c.price_cents,
+                       _P.c.stock).order_by(_P.c.sku)
+        writer.writerows((r.sku, r.name, r.category, cents_to_str(r.price_cents), r.stock)
+                         for r in db.session.execute(query))
+    elif kind == "customers":
+        query = select(_C.c.email, _C.c.name, _C.c.country, _C.c.city,
+                       _C.c.created_at).order_by(_C.c.email)
+        writer.writerows((r.email, r.name, r.country, r.city, _iso(r.created_at))
+                         for r in db.session.execute(query))
+    else:
+        line_t = OrderLine.__table__
+        query = (select(_O.c.ref, _O.c.created_at, _C.c.email, _P.c.sku, line_t.c.quantity,
+                        line_t.c.unit_price_cents)
+                 .select_from(line_t.join(_O, line_t.c.order_id == _O.c.id)
+                              .join(_C, _O.c.customer_id == _C.c.id)
+                              .join(_P, line_t.c.product_id == _P.c.id))
+                 .order_by(_O.c.created_at, _O.c.id, line_t.c.id))
+        writer.writerows((r.ref, _iso(r.created_at), r.email, r.sku, r.quantity,
+                          cents_to_str(r.unit_price_cents)) for r in db.session.execute(query))
+    return out.getvalue()
+
+
+def _iso(when):
+    return when.replace(microsecond=0).isoformat() if when else ""
