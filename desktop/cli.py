@@ -63,6 +63,7 @@ def serve(ctx, host, port, no_worker):
     from desktop.procs import stop_processes
     from desktop.server import (make_server, remove_server_file, serve_until, server_url,
                                 write_server_file)
+    from desktop.worker import start_bundled_worker
 
     token = secrets.token_urlsafe(32)
     app = _app(ctx, LARDER_TOKEN=token)
@@ -81,8 +82,6 @@ def serve(ctx, host, port, no_worker):
     click.echo(f"Larder {__version__} serving {data_dir}")
     click.echo(f"Open {url}/?token={token}", nl=True)
     sys.stdout.flush()
-
-    from desktop.worker import start_bundled_worker
 
     worker = None if no_worker else start_bundled_worker(data_dir)
     stop = threading.Event()
