@@ -1,7 +1,6 @@
 """Drive a real X display for the window tests: Xvfb, find a window, close it like a
 window manager would (WM_DELETE_WINDOW), take a screenshot."""
 import os
-import shutil
 import subprocess
 import time
 
@@ -80,7 +79,3 @@ class VirtualDisplay:
         subprocess.run(["import", "-display", self.display, "-window", "root", str(path)],
                        check=True, timeout=30)
         return path
-
-
-def imagemagick_available():
-    return shutil.which("import") is not None

@@ -9,7 +9,6 @@ import json
 import logging
 import uuid
 
-from flask import current_app
 
 from .extensions import db
 from .models import Job, now
@@ -115,7 +114,3 @@ def params(job):
 
 def result(job):
     return json.loads(job.result) if job.result else None
-
-
-def celery():
-    return current_app.extensions["celery"]
