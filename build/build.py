@@ -1,5 +1,9 @@
 """Build the executable: ONE file, dist/larder (larder.exe on Windows), then smoke-test it.
 
+On Linux PyInstaller makes a folder build (build/work/dist/larder/), which
+build/pack.py packs into dist/larder: a small launcher that unpacks it once per version
+(build/unpack_once.c; needs a C compiler). Elsewhere PyInstaller's one-file mode.
+
     .venv/bin/python build/build.py            # = make exe
     .venv/bin/python build/build.py --clean    # also empty PyInstaller's caches first
     .venv/bin/python build/build.py --no-smoke # build only
@@ -22,6 +26,19 @@ SPEC = ROOT / "app.spec"
 WORK = ROOT / "build" / "work"
 DIST = ROOT / "dist"
 EXE = DIST / ("larder.exe" if os.name == "nt" else "larder")
+LINUX = sys.platform.startswith("linux")
+ONEDIR = WORK / "dist"  # PyInstaller's output on Linux, before packing
+
+
+def pack_onedir():
+    """Linux: the folder build -> the one file dist/larder; returns its build id."""
+    sys.path.insert(0, str(ROOT / "build"))
+    import pack
+
+    try:
+        return pack.pack(ONEDIR / "larder", EXE, work=WORK)
+    except (pack.PackError, OSError) as exc:
+        sys.exit(f"build.py: packing the one file failed: {exc}")
 
 
 def build(clean=False, slim=True):
@@ -31,7 +48,8 @@ def build(clean=False, slim=True):
         sys.exit("build.py: PyInstaller is not installed in this Python "
                  f"({sys.executable}); use the project's virtualenv (make exe)")
     cmd = [sys.executable, "-m", "PyInstaller", str(SPEC), "--noconfirm",
-           "--distpath", str(DIST), "--workpath", str(WORK), "--log-level", "WARN"]
+           "--distpath", str(ONEDIR if LINUX else DIST), "--workpath", str(WORK),
+           "--log-level", "WARN"]
     if clean:
         cmd.append("--clean")
         shutil.rmtree(WORK, ignore_errors=True)
@@ -39,18 +57,23 @@ def build(clean=False, slim=True):
     print("$", " ".join(cmd), flush=True)
     started = time.monotonic()
     result = subprocess.run(cmd, cwd=ROOT, env=env)
-    seconds = time.monotonic() - started
     if result.returncode != 0:
         sys.exit(f"build.py: PyInstaller failed (exit {result.returncode})")
+    build_id = pack_onedir() if LINUX else None
+    seconds = time.monotonic() - started
     if not EXE.is_file():
         sys.exit(f"build.py: PyInstaller finished but {EXE} is missing")
     size_mb = EXE.stat().st_size / 1e6
     info_file = WORK / SPEC.stem / "build-info.json"  # PyInstaller works in build/work/app/
     info = json.loads(info_file.read_text()) if info_file.exists() else {}
-    info.update(build_seconds=round(seconds, 1), size_mb=round(size_mb, 1))
+    info.update(build_seconds=round(seconds, 1), size_mb=round(size_mb, 1), build_id=build_id)
+    if LINUX:
+        info["unpacked_mb"] = round(sum(p.lstat().st_size for p in
+                                        (ONEDIR / "larder").rglob("*")) / 1e6, 1)
     info_file.write_text(json.dumps(info, indent=2))
     print(f"built {EXE.relative_to(ROOT)}: {size_mb:.1f} MB in {seconds:.0f} s "
-          f"(PyInstaller {info.get('pyinstaller', '?')}, onefile, "
+          f"(PyInstaller {info.get('pyinstaller', '?')}, "
+          f"{'unpack-once, ' + str(info['unpacked_mb']) + ' MB unpacked' if LINUX else 'onefile'}, "
           f"window: {info.get('qt_binding') or info.get('webview_backend', '?')}, "
           f"{'slimmed' if slim else 'not slimmed'})", flush=True)
     return EXE

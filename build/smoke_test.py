@@ -3,6 +3,8 @@
 Needs nothing but the executable and Python's standard library (pypdf, when importable,
 also checks the PDF's text). Every check runs the executable alone, in fresh data dirs:
 
+0. (Linux) the first start unpacks into XDG_CACHE_HOME/larder/app/<build id>/, the
+   next reuses it; the smoke test uses a private XDG_CACHE_HOME, removed at the end
 1. `larder --version`
 2. `larder demo --orders 2000`, then `larder report ... --format pdf -o out.pdf`: a PDF
    that starts with %PDF and (with pypdf) shows the order count
@@ -191,26 +193,9 @@ class Served:
         kill_all(self.proc.pid, self.data_dir)
 
 
-def extraction_dirs(pids):
-    """The one-file executable unpacks itself into a temporary _MEIxxxxxx folder that
-    only its first process removes on exit: where these processes run from."""
-    found = set()
-    for pid in pids:
-        try:
-            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        for item in environ:
-            if item.startswith(b"_PYI_APPLICATION_HOME_DIR="):
-                found.add(item.split(b"=", 1)[1].decode())
-    return found
-
-
 def kill_all(group_pid, data_dir):
-    """SIGKILL the process group and whatever names data_dir, then remove the unpacked
-    folder they left behind (SIGKILL gives the executable no chance to, ~400 MB)."""
+    """SIGKILL the process group and whatever names data_dir (after a failure)."""
     pids = set(processes_using(data_dir)) | set(process_group(group_pid))
-    folders = extraction_dirs(pids)
     if os.name != "nt":
         try:
             os.killpg(group_pid, signal.SIGKILL)
@@ -224,9 +209,55 @@ def kill_all(group_pid, data_dir):
     deadline = time.monotonic() + 5
     while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
-    for folder in folders:
-        if Path(folder).name.startswith("_MEI") and not any(alive(pid) for pid in pids):
-            shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- Unpack once (Linux: build/pack.py + build/unpack_once.c) --------------------------
+TRAILER_MAGIC = b"LARDER-ONEFILE-1"
+TRAILER_LEN = 16 + 8 + 8 + 32
+
+
+def build_id(exe):
+    """The build id in the one file's trailer, or None (not an unpack-once file)."""
+    with open(exe, "rb") as f:
+        f.seek(-TRAILER_LEN, os.SEEK_END)
+        trailer = f.read(TRAILER_LEN)
+    return trailer[-32:].decode() if trailer.startswith(TRAILER_MAGIC) else None
+
+
+def unpacked_versions(cache_home):
+    """The version folders in CACHE_HOME/larder/app (what the one file unpacked)."""
+    root = Path(cache_home) / "larder" / "app"
+    return sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) \
+        if root.is_dir() else []
+
+
+def check_unpack_once(exe, cache_home):
+    """The first start unpacks into CACHE_HOME/larder/app/<build id>/, the next one reuses it
+    (same folder, no message); nothing goes to /tmp/_MEI*."""
+    ident = build_id(exe)
+    if ident is None:
+        raise SmokeError(f"{exe} has no unpack-once trailer (built by build/pack.py?)")
+    env = {"XDG_CACHE_HOME": str(cache_home)}
+    before_mei = set(Path(tempfile.gettempdir()).glob("_MEI*"))
+    timings = []
+    for attempt in ("first", "second"):
+        started = time.monotonic()
+        proc = run(exe, "--version", env=env)
+        timings.append(time.monotonic() - started)
+        said = "unpacking" in proc.stderr
+        if said != (attempt == "first"):
+            raise SmokeError(f"{attempt} start {'did not unpack' if attempt == 'first' else 'unpacked again'}:"
+                             f" {proc.stderr!r}")
+        if attempt == "first":
+            inode = (Path(cache_home) / "larder" / "app" / ident).stat().st_ino
+    if unpacked_versions(cache_home) != [ident]:
+        raise SmokeError(f"expected only {ident} in {cache_home}/larder/app: "
+                         f"{unpacked_versions(cache_home)}")
+    if (Path(cache_home) / "larder" / "app" / ident).stat().st_ino != inode:
+        raise SmokeError("the second start replaced the unpacked folder")
+    if set(Path(tempfile.gettempdir()).glob("_MEI*")) - before_mei:
+        raise SmokeError("something was unpacked into the temporary folder (_MEI*)")
+    return f"build {ident[:8]}: first start {timings[0]:.1f} s, second {timings[1]:.2f} s"
 
 
 def process_group(group_pid):
@@ -281,9 +312,9 @@ def wait_no_processes(data_dir, timeout=10):
         time.sleep(0.1)
 
 
-def check_serve(exe, data_dir):
+def check_serve(exe, data_dir, env=None):
     """Headless serve in a fresh data dir: /health, a background report, a clean stop."""
-    served = Served(exe, data_dir)
+    served = Served(exe, data_dir, env=env)
     try:
         ready = served.wait_ready()
         worker_procs = wait_for_workers(served)
@@ -332,6 +363,9 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="larder-smoke-"))
+    # A private cache folder: the one file unpacks there once (not into the user's
+    # ~/.cache/larder/app), and it goes with the rest of tmp.
+    os.environ["XDG_CACHE_HOME"] = str(tmp / "cache")
     failures = 0
 
     def step(name, fn):
@@ -346,6 +380,8 @@ def main(argv=None):
             print(f"ok   {name} ({time.monotonic() - started:.1f} s): {detail}", flush=True)
 
     print(f"smoke test of {exe} ({exe.stat().st_size / 1e6:.1f} MB)", flush=True)
+    if build_id(exe):
+        step("unpack once", lambda: check_unpack_once(exe, tmp / "cache"))
     step("--version", lambda: check_version(exe))
 
     def demo_report():

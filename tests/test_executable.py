@@ -38,6 +38,7 @@ def source_files():
     yield ROOT / "app.spec"
     yield ROOT / "requirements.txt"
     yield from (ROOT / "build" / "hooks").glob("*.py")
+    yield from (ROOT / "build" / name for name in ("build.py", "pack.py", "unpack_once.c"))
     for package in ("desktop", "webapp"):
         for path in (ROOT / package).rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts:
@@ -72,15 +73,31 @@ def ensure_executable():
 
 
 @pytest.fixture(scope="session")
-def executable():
-    """Path to the one-file executable (built once per session when needed)."""
-    return ensure_executable()
+def executable(tmp_path_factory):
+    """Path to the one-file executable (built once per session when needed). It unpacks
+    itself once into XDG_CACHE_HOME/larder/: a private one for the session, so the
+    tests neither use nor fill the user's ~/.cache."""
+    exe = ensure_executable()
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield exe
+    if saved is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved
 
 
 def test_version(executable):
     from webapp import __version__
 
     assert smoke.check_version(executable) == f"larder, version {__version__}"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="unpack-once is Linux's")
+def test_unpacks_once_per_version(executable, tmp_path):
+    """First start unpacks into XDG_CACHE_HOME/larder/app/<build id>/, the next reuses it."""
+    detail = smoke.check_unpack_once(executable, tmp_path / "cache")
+    assert "first start" in detail
 
 
 def test_size_under_target(executable):

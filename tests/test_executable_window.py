@@ -3,7 +3,9 @@ with dist/larder alone (slow: run with `pytest -m slow`)."""
 import os
 import signal
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -36,14 +38,7 @@ def launch(executable, display, data_dir):  # noqa: F811
     yield start
     for app in apps:
         app.stop()
-        # A SIGKILLed one-file program leaves its unpacked folder behind: remove it.
         smoke.kill_all(app.proc.pid, data_dir)
-
-
-def extraction_dirs(pids):
-    from pathlib import Path
-
-    return [Path(folder) for folder in smoke.extraction_dirs(pids)]
 
 
 def test_executable_window_shows_the_dashboard(launch, display, tmp_path):
@@ -57,7 +52,8 @@ def test_executable_window_shows_the_dashboard(launch, display, tmp_path):
     print(f"first page drawn after {seconds:.2f} s")
 
 
-def test_executable_second_launch_and_close(launch, display):
+def test_executable_second_launch_and_close(executable, launch, display):  # noqa: F811
+    temp_before = set(Path(tempfile.gettempdir()).glob("_MEI*"))
     first = launch()
     first.wait_page_loaded(timeout=120)
     first.wait_workers()
@@ -66,13 +62,13 @@ def test_executable_second_launch_and_close(launch, display):
     assert "brought forward" in second.output()
     assert len(first.workers()) == 1
     tree = process_tree(first.proc.pid)
-    folders = extraction_dirs([first.proc.pid] + tree)
-    assert folders, "expected the one-file program's unpacked folder"
     display.close_window(wait_for(lambda: display.find_windows("Larder"), what="window")[0])
     assert first.proc.wait(60) == 0
     wait_for(lambda: not any(alive(p) for p in tree), timeout=15, what="every child to exit")
-    wait_for(lambda: not any(folder.exists() for folder in folders), timeout=15,
-             what="the unpacked folder to be removed")
+    # Nothing unpacked per run (PyInstaller's _MEI folders): the app runs from the
+    # version folder that the one file unpacked once, which stays for the next start.
+    assert set(Path(tempfile.gettempdir()).glob("_MEI*")) == temp_before
+    assert smoke.unpacked_versions(os.environ["XDG_CACHE_HOME"]) == [smoke.build_id(executable)]
 
 
 def test_executable_killed_launcher_ends_the_worker(launch):
@@ -80,10 +76,8 @@ def test_executable_killed_launcher_ends_the_worker(launch):
     app.wait_page_loaded(timeout=120)
     workers = app.wait_workers()
     tree = workers + [p for w in workers for p in process_tree(w)]
-    # The one-file bootloader runs the app as its child: that child is the launcher.
-    launcher = [p for p in process_tree(app.proc.pid)
-                if "worker" not in cmdline(p) and " beat" not in cmdline(p)
-                and "larder" in cmdline(p) and p not in tree][0]
-    os.kill(launcher, signal.SIGKILL)
+    # The one file exec()s the unpacked app: the process we started is the launcher.
+    assert "worker" not in cmdline(app.proc.pid)
+    os.kill(app.proc.pid, signal.SIGKILL)
     wait_for(lambda: not any(alive(p) for p in tree), timeout=30,
              what="the orphaned worker to exit")
