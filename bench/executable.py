@@ -112,7 +112,9 @@ def time_window(exe, tmp, display, cache_home, timeout=90):
                 raise RuntimeError(f"the app exited {proc.returncode}: see "
                                    f"{data_dir / 'launcher.out'}")
             if now > timeout:
-                raise RuntimeError(f"no page after {timeout} s: see {log}")
+                out.flush()
+                said = (data_dir / "launcher.out").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"no page after {timeout} s; the app said:\n{said}")
             if log.exists() and "window: page loaded" in log.read_text(errors="replace"):
                 page = now
             if mapped is None and xdotool and window_mapped(display):

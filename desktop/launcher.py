@@ -11,6 +11,7 @@ import secrets
 import signal
 import sys
 import threading
+import time
 import webbrowser
 
 import requests
@@ -20,8 +21,10 @@ from desktop.locks import AlreadyLocked, FileLock
 log = logging.getLogger("larder.desktop")
 
 
-def display_available():
-    """pywebview cannot catch a missing display (GTK exits, Qt aborts): check first."""
+def display_available(attempts=5, pause=0.2):
+    """pywebview cannot catch a missing display (GTK exits, Qt aborts): check first.
+    A busy X server can refuse one connection (seen under load with Xvfb: the app then
+    served headless for no reason), so a refusal is retried before giving up."""
     if sys.platform in ("win32", "darwin"):
         return True
     if os.environ.get("WAYLAND_DISPLAY"):
@@ -33,15 +36,20 @@ def display_available():
         import ctypes.util
 
         xlib = ctypes.cdll.LoadLibrary(ctypes.util.find_library("X11") or "libX11.so.6")
-        xlib.XOpenDisplay.restype = ctypes.c_void_p
-        xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
-        display = xlib.XOpenDisplay(None)
-        if not display:
-            return False
-        xlib.XCloseDisplay(display)
-        return True
     except OSError:
         return False
+    xlib.XOpenDisplay.restype = ctypes.c_void_p
+    xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    for attempt in range(attempts):
+        display = xlib.XOpenDisplay(None)
+        if display:
+            xlib.XCloseDisplay(display)
+            return True
+        log.info("display %s refused a connection (attempt %d of %d)",
+                 os.environ["DISPLAY"], attempt + 1, attempts)
+        if attempt + 1 < attempts:
+            time.sleep(pause)
+    return False
 
 
 def gui_available():
@@ -164,6 +172,7 @@ def run_window_until_closed(app, data_dir, url, windows, stop):
 
 
 def serve_headless(url, reason, stop):
+    log.info("headless (%s)", reason)
     print(f"Larder: {reason}: serving without a window at {url} (Ctrl+C to stop)", flush=True)
     try:
         webbrowser.open(url)

@@ -1,5 +1,6 @@
 """The desktop app from source: a real window under Xvfb (started by the fixture)."""
 import json
+import os
 import signal
 import subprocess
 import time
@@ -127,6 +128,36 @@ def test_no_display_serves_headless(launch):
     assert app.proc.wait(30) == 0
     wait_for(lambda: not any(alive(p) for p in tree + workers), timeout=10,
              what="everything to stop")
+
+
+def test_display_check_waits_for_a_busy_display(monkeypatch, caplog):
+    """An X server that refuses the first connections (busy, or still starting) does not
+    send the app headless: the check retries. A display that never answers does."""
+    import logging
+    import threading
+
+    from desktop.launcher import display_available
+
+    pytest.importorskip("Xlib")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", ":1999")  # nothing there
+    with caplog.at_level(logging.INFO, logger="larder.desktop"):
+        assert display_available(attempts=3, pause=0.05) is False
+    assert "refused a connection (attempt 3 of 3)" in caplog.text
+
+    screens = []
+    later = threading.Timer(0.3, lambda: screens.append(VirtualDisplay()))
+    number = next(n for n in range(90, 140) if not os.path.exists(f"/tmp/.X11-unix/X{n}")
+                  and not os.path.exists(f"/tmp/.X{n}-lock"))
+    monkeypatch.setenv("DISPLAY", f":{number}")  # the display VirtualDisplay will take
+    later.start()
+    try:
+        assert display_available(attempts=50, pause=0.1) is True
+        assert screens and screens[0].display == f":{number}"
+    finally:
+        later.join()
+        for screen in screens:
+            screen.stop()
 
 
 def test_windowed_build_without_stdout_does_not_crash(data_dir):
