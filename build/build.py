@@ -71,9 +71,9 @@ def build(clean=False, slim=True):
         info["unpacked_mb"] = round(sum(p.lstat().st_size for p in
                                         (ONEDIR / "larder").rglob("*")) / 1e6, 1)
     info_file.write_text(json.dumps(info, indent=2))
+    mode = f"unpack-once, {info['unpacked_mb']} MB unpacked" if LINUX else "onefile"
     print(f"built {EXE.relative_to(ROOT)}: {size_mb:.1f} MB in {seconds:.0f} s "
-          f"(PyInstaller {info.get('pyinstaller', '?')}, "
-          f"{'unpack-once, ' + str(info['unpacked_mb']) + ' MB unpacked' if LINUX else 'onefile'}, "
+          f"(PyInstaller {info.get('pyinstaller', '?')}, {mode}, "
           f"window: {info.get('qt_binding') or info.get('webview_backend', '?')}, "
           f"{'slimmed' if slim else 'not slimmed'})", flush=True)
     return EXE
