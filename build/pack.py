@@ -120,6 +120,7 @@ def assemble(stub, parts, out):
     ident = build_id(parts)
     table = []
     tmp = out.with_name(out.name + ".tmp")
+    out.parent.mkdir(parents=True, exist_ok=True)  # dist/ does not exist in a fresh clone
     with open(tmp, "wb") as dest:
         for index, part in enumerate([stub, *parts]):
             offset = dest.tell()

@@ -123,6 +123,9 @@ def run_desktop(data_dir, headless=False):
         print("larder: error: Larder is already starting for this data dir", file=sys.stderr)
         return 2
     log.info("Larder %s starting on %s (log: %s)", __version__, data_dir, log_path)
+    if os.environ.get("LARDER_EXECUTABLE"):  # set by the one file's launcher (Linux)
+        log.info("program: %s, unpacked in %s", os.environ["LARDER_EXECUTABLE"],
+                 os.path.dirname(sys.executable))
     token = secrets.token_urlsafe(32)
     app = create_app({"LARDER_TOKEN": token}, data_dir=data_dir)
     windows = []

@@ -41,10 +41,15 @@ def launch(executable, display, data_dir):  # noqa: F811
         smoke.kill_all(app.proc.pid, data_dir)
 
 
-def test_executable_window_shows_the_dashboard(launch, display, tmp_path):
+def test_executable_window_shows_the_dashboard(executable, launch, display,  # noqa: F811
+                                              tmp_path):
     app = launch()
     seconds = app.wait_page_loaded(timeout=120)
     assert "GET / 200" in app.log()
+    # Started as dist/larder, running from the folder it unpacked once.
+    build_id = smoke.build_id(executable)
+    assert f"program: {executable}, unpacked in " in app.log()
+    assert f"/larder/app/{build_id}" in app.log()
     wait_for(lambda: display.find_windows("Larder"), what="the window")
     time.sleep(0.5)
     ok, detail = screenshot_is_not_blank(display.screenshot(tmp_path / "exe-window.png"))

@@ -70,7 +70,7 @@ def packed(stub, tmp_path):
         work = tmp_path / f"build{count}"
         folder = make_program(work / "onedir", data)
         parts = pack.make_parts(folder, work)
-        out = tmp_path / f"larder{count}"
+        out = tmp_path / "dist" / f"larder{count}"  # dist/ made by assemble (fresh clone)
         return out, pack.assemble(stub, parts, out)
 
     return make
