@@ -56,7 +56,12 @@ def make_program(folder, data):
 def stub(tmp_path_factory):
     require_binary("cc")
     require_binary("tar")
-    return pack.compile_stub(tmp_path_factory.mktemp("stub") / "unpack_once")
+    try:
+        return pack.compile_stub(tmp_path_factory.mktemp("stub") / "unpack_once")
+    except pack.PackError as exc:  # e.g. no libzstd-dev: skipped locally, fails in CI
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"cannot compile the launcher: {exc}")
 
 
 @pytest.fixture
