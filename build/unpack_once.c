@@ -288,6 +288,29 @@ static int unpack_parts(int exe_fd, const struct part *parts, int count, const c
     return ok ? 0 : -1;
 }
 
+/* Remove version `name` unless a process runs it (holds its lock); 0 when removed.
+ * Called with the root's exclusive lock held. */
+static int discard_version(const char *root, const char *name)
+{
+    char path[PATH_MAX], trash[PATH_MAX], old[ID_LEN + 16];
+    join(path, root, name);
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int removed = -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        /* Renamed first, so a start of that version never sees it half removed. */
+        snprintf(old, sizeof old, ".unpack-old-%s", name);
+        join(trash, root, old);
+        if (rename(path, trash) == 0) {
+            remove_tree(trash);
+            removed = 0;
+        }
+    }
+    close(fd);
+    return removed;
+}
+
 /* Remove the versions but `keep` that no process is running, and what a killed unpack
  * left behind. Called with the root's exclusive lock held. */
 static void remove_old_versions(const char *root, const char *keep)
@@ -296,7 +319,7 @@ static void remove_old_versions(const char *root, const char *keep)
     if (!dir)
         return;
     struct dirent *entry;
-    char path[PATH_MAX], trash[PATH_MAX];
+    char path[PATH_MAX];
     while ((entry = readdir(dir)) != NULL) {
         const char *name = entry->d_name;
         if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, ".lock") ||
@@ -309,18 +332,7 @@ static void remove_old_versions(const char *root, const char *keep)
         }
         if (strlen(name) != ID_LEN || strspn(name, "0123456789abcdef") != ID_LEN)
             continue; /* not ours: leave it */
-        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-            /* Renamed first, so a start of that version never sees it half removed. */
-            char old[ID_LEN + 16];
-            snprintf(old, sizeof old, ".unpack-old-%s", name);
-            join(trash, root, old);
-            if (rename(path, trash) == 0)
-                remove_tree(trash);
-        }
-        close(fd);
+        discard_version(root, name);
     }
     closedir(dir);
 }
@@ -372,6 +384,13 @@ static int unpack(int exe_fd, const struct part *parts, int count, const char *r
     if (unpack_parts(exe_fd, parts, count, tmp) != 0) {
         remove_tree(tmp);
         fail("unpacking into %s failed (is the disk full? is `tar` installed?)", root);
+    }
+    /* A folder of this version that open_version() refused (its program was deleted
+     * or damaged by hand): replaced, unless something still runs from it. */
+    struct stat st;
+    if (lstat(dir, &st) == 0 && discard_version(root, id) != 0) {
+        remove_tree(tmp);
+        fail("%s is damaged and in use: close Larder, remove that folder, start again", dir);
     }
     if (rename(tmp, dir) != 0) {
         int err = errno;

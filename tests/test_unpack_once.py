@@ -190,6 +190,17 @@ def test_a_killed_first_start_leaves_nothing_that_lasts(packed, cache):
     assert versions(cache) == [".lock", build_id]
 
 
+def test_a_damaged_unpacked_folder_is_unpacked_again(packed, cache):
+    exe, build_id = packed()
+    run(exe, cache)
+    (cache / "larder" / "app" / build_id / "larder").unlink()  # e.g. removed by hand
+    proc = run(exe, cache)
+    assert proc.returncode == 7, proc.stderr
+    assert "unpacking" in proc.stderr
+    assert dict(fields(proc.stdout))["data"] == "version one"
+    assert versions(cache) == [".lock", build_id]
+
+
 def test_a_truncated_file_is_refused_in_one_line(packed, cache, tmp_path):
     exe, _ = packed()
     data = exe.read_bytes()
