@@ -9,7 +9,7 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import TOKEN, http_session
-from worker_proc import ROOT, WorkerProcess, alive, process_tree, wait_for
+from worker_proc import ROOT, WorkerProcess, alive, cmdline, process_tree, wait_for
 
 FINISHED = ("SUCCESS", "FAILURE")
 
@@ -154,22 +154,34 @@ def test_beat_runs_the_schedule(data_dir, real_app, worker):
 
 
 def test_quick_jobs_do_not_wait_behind_reports(real_app, http, worker):
+    """Deterministic, not a race: the report nodes are frozen (SIGSTOP) while three
+    reports and an order are submitted; the order must still be done, the reports not
+    started. Then the report nodes go on and finish them."""
     from webapp.extensions import db
     from webapp.models import Customer
 
     with real_app.app_context():
         email = db.session.execute(db.select(Customer.email).limit(1)).scalar()
-    worker()
-    # Three long reports (all the data; distinct days so they are not one job).
-    reports = [http.post(http.base + "/api/reports", json={
-        "from": f"2024-01-0{day}", "to": "2026-12-31", "format": "pdf"}).json()
-        for day in (1, 2, 3)]
-    order = http.post(http.base + "/api/orders", json={
-        "customer_email": email, "lines": [{"sku": "BAK-002", "quantity": 1}]}).json()
-    final, _ = wait_task(http, order["status_url"])
-    assert final["state"] == "SUCCESS"
-    states = [http.get(http.base + r["status_url"]).json()["state"] for r in reports]
-    assert "SUCCESS" not in states[2:] or states.count("SUCCESS") < 3, states
+    running = worker()
+    report_nodes = [pid for pid in process_tree(running.proc.pid)
+                    if " worker-node " in cmdline(pid) and "--queues reports" in cmdline(pid)]
+    assert report_nodes, "no report node found"
+    for pid in report_nodes:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        # Three long reports (all the data; distinct days so they are not one job).
+        reports = [http.post(http.base + "/api/reports", json={
+            "from": f"2024-01-0{day}", "to": "2026-12-31", "format": "pdf"}).json()
+            for day in (1, 2, 3)]
+        order = http.post(http.base + "/api/orders", json={
+            "customer_email": email, "lines": [{"sku": "BAK-002", "quantity": 1}]}).json()
+        final, _ = wait_task(http, order["status_url"])
+        assert final["state"] == "SUCCESS"
+        states = [http.get(http.base + r["status_url"]).json()["state"] for r in reports]
+        assert states == ["PENDING"] * 3, states
+    finally:
+        for pid in report_nodes:
+            os.kill(pid, signal.SIGCONT)
     for report in reports:
         assert wait_task(http, report["status_url"])[0]["state"] == "SUCCESS"
     # Reports at once run in two processes (both cores), never on the quick node.
