@@ -112,8 +112,9 @@ def time_window(exe, tmp, display, cache_home, timeout=90):
         while page is None:
             now = time.monotonic() - started
             if proc.poll() is not None:
-                raise RuntimeError(f"the app exited {proc.returncode}: see "
-                                   f"{data_dir / 'launcher.out'}")
+                out.flush()
+                said = (data_dir / "launcher.out").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"the app exited {proc.returncode}; it said:\n{said}")
             if now > timeout:
                 out.flush()
                 said = (data_dir / "launcher.out").read_text(errors="replace")[-3000:]

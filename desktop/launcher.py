@@ -23,8 +23,9 @@ log = logging.getLogger("larder.desktop")
 
 def display_available(attempts=5, pause=0.2):
     """pywebview cannot catch a missing display (GTK exits, Qt aborts): check first.
-    A busy X server can refuse one connection (seen under load with Xvfb: the app then
-    served headless for no reason), so a refusal is retried before giving up."""
+    An X server refuses connections while it resets (after its last client left; seen
+    with Xvfb between two runs: the app then served headless for no reason), so a
+    refusal is retried before giving up."""
     if sys.platform in ("win32", "darwin"):
         return True
     if os.environ.get("WAYLAND_DISPLAY"):
@@ -133,17 +134,24 @@ def run_desktop(data_dir, headless=False):
     server = ServerThread(app).start()
     url = f"{server.url}/?token={token}"
     write_server_file(data_dir, server.url, server.port, token)
-    worker = start_bundled_worker(data_dir)
     stop = threading.Event()
+    worker = DeferredWorker(lambda: start_bundled_worker(data_dir))
     try:
         ok, reason = (False, "--headless") if headless else gui_available()
         if ok:
-            run_window_until_closed(app, data_dir, url, windows, stop)
+            # The worker's processes (supervisor, nodes, beat: each a Python start-up)
+            # would compete with the window for the CPU: started once the first page is
+            # drawn, or after WORKER_DELAY_S at the latest. Jobs asked for meanwhile
+            # wait in the queue (it is on disk).
+            worker.start_later(WORKER_DELAY_S)
+            run_window_until_closed(app, data_dir, url, windows, stop, worker.start)
         else:
+            worker.start()
             serve_headless(url, reason, stop)
     finally:
         log.info("stopping")
-        stop_processes([worker], grace=0.9)
+        worker.cancel()
+        stop_processes(worker.processes(), grace=0.9)
         server.stop()
         remove_server_file(data_dir)
         lock.release()
@@ -151,7 +159,41 @@ def run_desktop(data_dir, headless=False):
     return 0
 
 
-def run_window_until_closed(app, data_dir, url, windows, stop):
+WORKER_DELAY_S = 3.0
+
+
+class DeferredWorker:
+    """The bundled worker, started once: by start(), or by a timer; never after cancel()."""
+
+    def __init__(self, start_fn):
+        self._start_fn = start_fn
+        self._lock = threading.Lock()
+        self._proc = None
+        self._cancelled = False
+        self._timer = None
+
+    def start(self):
+        with self._lock:
+            if self._proc is None and not self._cancelled:
+                self._proc = self._start_fn()
+                log.info("worker started (pid %s)", self._proc.pid)
+
+    def start_later(self, seconds):
+        self._timer = threading.Timer(seconds, self.start)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self):
+        with self._lock:
+            self._cancelled = True
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def processes(self):
+        return [self._proc] if self._proc is not None else []
+
+
+def run_window_until_closed(app, data_dir, url, windows, stop, on_page_loaded=None):
     from desktop.window import run_window
 
     def on_ready(window):
@@ -171,7 +213,7 @@ def run_window_until_closed(app, data_dir, url, windows, stop):
         flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
         if "--no-sandbox" not in flags:
             os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} --no-sandbox".strip()
-    run_window(app, data_dir, url, on_ready=on_ready)
+    run_window(app, data_dir, url, on_ready=on_ready, on_page_loaded=on_page_loaded)
 
 
 def serve_headless(url, reason, stop):

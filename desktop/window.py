@@ -109,8 +109,9 @@ class DesktopApi:
         return {"opened": True}
 
 
-def run_window(app, data_dir, url, on_ready=None):
-    """Open the window (a loading page at once, then the app) and block until it closes."""
+def run_window(app, data_dir, url, on_ready=None, on_page_loaded=None):
+    """Open the window (a loading page at once, then the app) and block until it closes.
+    on_page_loaded() is called once, when the app's first page is drawn."""
     import webview
 
     api = DesktopApi(app)
@@ -125,6 +126,8 @@ def run_window(app, data_dir, url, on_ready=None):
         if current.startswith(url.split("?")[0]) and not state["app_loaded"]:
             state["app_loaded"] = True
             log.info("window: page loaded %s", current)
+            if on_page_loaded is not None:
+                on_page_loaded()
 
     def on_resized(width, height):
         save_size(data_dir, width, height)

@@ -16,8 +16,12 @@ class VirtualDisplay:
                     not os.path.exists(f"/tmp/.X{number}-lock"):
                 self.display = f":{number}"
                 break
+        # -noreset: by default an X server resets when its last client disconnects and
+        # refuses connections meanwhile; between two app runs that made Qt abort
+        # ("could not connect to display") about once in 30 launches. A desktop session
+        # always has clients (the window manager), so it does not reset under the app.
         self.proc = subprocess.Popen(["Xvfb", self.display, "-screen", "0",
-                                      f"{width}x{height}x24", "-nolisten", "tcp"],
+                                      f"{width}x{height}x24", "-nolisten", "tcp", "-noreset"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 10
         while not os.path.exists(f"/tmp/.X11-unix/X{self.display[1:]}"):
