@@ -160,6 +160,30 @@ def test_display_check_waits_for_a_busy_display(monkeypatch, caplog):
             screen.stop()
 
 
+def test_deferred_worker_starts_once_and_never_after_close():
+    """The launcher starts the worker when the first page is drawn or by a timer,
+    whichever comes first, and never once the app is closing."""
+    from desktop.launcher import DeferredWorker
+
+    def spawn():
+        return subprocess.Popen(["sleep", "30"])
+
+    worker = DeferredWorker(spawn)
+    worker.start_later(0.1)
+    first = wait_for(worker.processes, what="the timer to start it")[0]
+    worker.start()  # the page loaded after the timer fired: nothing more
+    assert worker.processes() == [first]
+    first.kill()
+    first.wait()
+
+    closing = DeferredWorker(spawn)
+    closing.start_later(0.1)
+    closing.cancel()  # the window closed before the page or the timer
+    time.sleep(0.3)
+    closing.start()
+    assert closing.processes() == []
+
+
 def test_windowed_build_without_stdout_does_not_crash(data_dir):
     """A windowed Windows build has sys.stdout = sys.stderr = None."""
     import sys
