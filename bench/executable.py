@@ -187,7 +187,7 @@ def main(argv=None):
     xvfb = VirtualDisplay() if window else None
     results = {key: [] for key in ("version", "serve", "mapped", "page", "first_version",
                                    "first_mapped", "first_page", "new_mapped", "new_page")}
-    unpack_once = smoke.build_id(exe) is not None
+    unpack_once = smoke.read_build_id(exe) is not None
     warm = tmp / "cache-warm"
 
     def upgrade_cache(run):

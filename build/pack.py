@@ -144,6 +144,17 @@ def assemble(stub, parts, out):
     return ident
 
 
+def read_build_id(path):
+    """The build id in a packed file's trailer, or None (not a file made by assemble)."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() < TRAILER.size:
+            return None
+        f.seek(-TRAILER.size, os.SEEK_END)
+        magic, _, _, ident = TRAILER.unpack(f.read(TRAILER.size))
+    return ident.decode() if magic == MAGIC else None
+
+
 def pack(folder, out, work=None):
     """The whole job; returns the build id."""
     out = Path(out)

@@ -29,6 +29,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from pack import read_build_id  # beside this file; stdlib-only at import
+
 DEMO_ORDERS = 2000
 
 
@@ -212,18 +214,6 @@ def kill_all(group_pid, data_dir):
 
 
 # --- Unpack once (Linux: build/pack.py + build/unpack_once.c) --------------------------
-TRAILER_MAGIC = b"LARDER-ONEFILE-1"
-TRAILER_LEN = 16 + 8 + 8 + 32
-
-
-def build_id(exe):
-    """The build id in the one file's trailer, or None (not an unpack-once file)."""
-    with open(exe, "rb") as f:
-        f.seek(-TRAILER_LEN, os.SEEK_END)
-        trailer = f.read(TRAILER_LEN)
-    return trailer[-32:].decode() if trailer.startswith(TRAILER_MAGIC) else None
-
-
 def unpacked_versions(cache_home):
     """The version folders in CACHE_HOME/larder/app (what the one file unpacked)."""
     root = Path(cache_home) / "larder" / "app"
@@ -234,7 +224,7 @@ def unpacked_versions(cache_home):
 def check_unpack_once(exe, cache_home):
     """The first start unpacks into CACHE_HOME/larder/app/<build id>/, the next one reuses it
     (same folder, no message); nothing goes to /tmp/_MEI*."""
-    ident = build_id(exe)
+    ident = read_build_id(exe)
     if ident is None:
         raise SmokeError(f"{exe} has no unpack-once trailer (built by build/pack.py?)")
     env = {"XDG_CACHE_HOME": str(cache_home)}
@@ -380,7 +370,7 @@ def main(argv=None):
             print(f"ok   {name} ({time.monotonic() - started:.1f} s): {detail}", flush=True)
 
     print(f"smoke test of {exe} ({exe.stat().st_size / 1e6:.1f} MB)", flush=True)
-    if build_id(exe):
+    if read_build_id(exe):
         step("unpack once", lambda: check_unpack_once(exe, tmp / "cache"))
     step("--version", lambda: check_version(exe))
 

@@ -47,7 +47,7 @@ def test_executable_window_shows_the_dashboard(executable, launch, display,  # n
     seconds = app.wait_page_loaded(timeout=120)
     assert "GET / 200" in app.log()
     # Started as dist/larder, running from the folder it unpacked once.
-    build_id = smoke.build_id(executable)
+    build_id = smoke.read_build_id(executable)
     assert f"program: {executable}, unpacked in " in app.log()
     assert f"/larder/app/{build_id}" in app.log()
     wait_for(lambda: display.find_windows("Larder"), what="the window")
@@ -73,7 +73,7 @@ def test_executable_second_launch_and_close(executable, launch, display):  # noq
     # Nothing unpacked per run (PyInstaller's _MEI folders): the app runs from the
     # version folder that the one file unpacked once, which stays for the next start.
     assert set(Path(tempfile.gettempdir()).glob("_MEI*")) == temp_before
-    assert smoke.unpacked_versions(os.environ["XDG_CACHE_HOME"]) == [smoke.build_id(executable)]
+    assert smoke.unpacked_versions(os.environ["XDG_CACHE_HOME"]) == [smoke.read_build_id(executable)]
 
 
 def test_executable_killed_launcher_ends_the_worker(launch):

@@ -7,6 +7,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "build"))
+# /proc helpers shared with the executable's smoke test (build/ is not a package).
+from smoke_test import alive, cmdline  # noqa: E402,F401
 
 
 def process_tree(pid):
@@ -26,20 +29,6 @@ def process_tree(pid):
         found += kids
         todo += kids
     return found
-
-
-def alive(pid):
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def cmdline(pid):
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
 
 
 class WorkerProcess:
