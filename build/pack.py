@@ -88,7 +88,11 @@ def make_part(folder, folders, paths, out, level=ZSTD_LEVEL):
     """One tar.zst: all the folders first, then the given files, named relative to the
     folder. Every part makes every folder itself: GNU tar gives up on a file whose missing
     parent folders another tar created meanwhile ("Cannot open: No such file")."""
-    import zstandard  # a build requirement only (requirements-dev.txt)
+    try:
+        import zstandard  # a build requirement only (requirements-dev.txt)
+    except ImportError:
+        raise PackError("the zstandard package is missing: "
+                        "pip install -r requirements-dev.txt") from None
 
     folder = Path(folder)
     compressor = zstandard.ZstdCompressor(level=level, write_checksum=True, threads=-1)
