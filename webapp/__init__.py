@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 
 def create_app(test_config=None, data_dir=None):
-    from . import auth, caching, errors
+    from . import auth, caching, db_upgrade, errors
     from .celery_app import celery_init_app
     from .config import build_config
     from .extensions import cache, csrf, db
@@ -49,7 +49,7 @@ def create_app(test_config=None, data_dir=None):
     def inject_version():
         return {"larder_version": __version__}
 
-    with app.app_context():
-        db.create_all()
+    # The schema is brought up to date (migrations), never just created: see db_upgrade.
+    db_upgrade.init_app(app)
     logging.getLogger(__name__).debug("app created on %s", app.config["DATA_DIR"])
     return app

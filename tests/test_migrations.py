@@ -1,0 +1,161 @@
+"""Schema migrations: a database made by Larder 0.1.0 (tests/fixtures, made once with the
+0.1.0 code) is upgraded at start and keeps every row; a new database gets the same
+schema as the models; a database newer than the program is refused."""
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from webapp import create_app, db_upgrade
+from webapp.extensions import db
+
+FIXTURES = Path(__file__).parent / "fixtures"
+V010_DB = FIXTURES / "larder-0.1.0.db"
+EXPECTED = json.loads((FIXTURES / "larder-0.1.0.expected.json").read_text())
+
+
+def schema_diff(app):
+    """What differs between the database and the models (Alembic's autogenerate)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with app.app_context(), db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(context, db.metadata)
+
+
+def revision(path):
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def v010_dir(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(V010_DB, data / "larder.db")
+    return data
+
+
+def test_head_constant_is_the_newest_migration():
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(db_upgrade._alembic_config())
+    assert script.get_heads() == [db_upgrade.HEAD]
+    assert db_upgrade.FIRST in db_upgrade.known_revisions()
+
+
+def test_new_database_is_made_by_the_migrations_and_matches_the_models(app, data_dir):
+    assert revision(data_dir / "larder.db") == db_upgrade.HEAD
+    assert schema_diff(app) == []
+
+
+def test_v010_database_is_upgraded_and_keeps_every_row(v010_dir):
+    from webapp import reports
+    from webapp.models import Customer, Job, Order, OrderLine, Product, User
+
+    app = create_app({"TESTING": True}, data_dir=v010_dir)
+    assert revision(v010_dir / "larder.db") == db_upgrade.HEAD
+    assert schema_diff(app) == []
+    with app.app_context():
+        counts = {m.__tablename__: db.session.query(m).count()
+                  for m in (Product, Customer, Order, OrderLine, User, Job)}
+        assert counts == EXPECTED["counts"]
+        assert sorted(u.username for u in db.session.query(User)) == EXPECTED["users"]
+        sam = db.session.query(User).filter_by(username="sam").one()
+        assert sam.check_password("correct horse battery")
+        assert sum(o.total_cents for o in db.session.query(Order)) == \
+            EXPECTED["order_totals_cents"]
+        assert sum(p.stock for p in db.session.query(Product)) == EXPECTED["stock_sum"]
+        out = v010_dir / "report.json"
+        totals = reports.build_report(date(2024, 1, 1), date(2025, 12, 31), "json", out)
+        assert totals == EXPECTED["report_totals"]
+        report = json.loads(out.read_text())
+        for section, rows in EXPECTED["report"].items():
+            assert report[section] == rows, section
+        db.engine.dispose()
+
+
+def test_v010_upgrade_takes_a_backup_first(v010_dir):
+    app = create_app({"TESTING": True}, data_dir=v010_dir)
+    with app.app_context():
+        db.engine.dispose()
+    backups = list((v010_dir / "backups").glob("*before-upgrade-from-0.1.0.db"))
+    assert len(backups) == 1
+    con = sqlite3.connect(backups[0])
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        # the copy is the database as it was: 0.1.0, no Alembic table, every order
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+        assert "alembic_version" not in tables
+        assert con.execute("SELECT count(*) FROM orders").fetchone()[0] == \
+            EXPECTED["counts"]["orders"]
+    finally:
+        con.close()
+
+
+def test_a_database_at_head_is_not_touched_again(app, data_dir):
+    with app.app_context():
+        db.engine.dispose()
+    again = create_app({"TESTING": True}, data_dir=data_dir)
+    with again.app_context():
+        assert db_upgrade.upgrade_database(again) is False
+        db.engine.dispose()
+    assert not (data_dir / "backups").exists()
+
+
+def _set_revision(path, rev):
+    con = sqlite3.connect(path)
+    con.execute("UPDATE alembic_version SET version_num = ?", (rev,))
+    con.commit()
+    con.close()
+
+
+def test_a_newer_database_is_refused_and_left_alone(app, data_dir):
+    with app.app_context():
+        db.engine.dispose()
+    db_file = data_dir / "larder.db"
+    _set_revision(db_file, "9999")
+    before = db_file.read_bytes()
+    with pytest.raises(db_upgrade.SchemaTooNew, match="newer version of Larder"):
+        create_app({"TESTING": True}, data_dir=data_dir)
+    assert db_file.read_bytes() == before
+
+
+def test_cli_refuses_a_newer_database_with_one_line(app, data_dir):
+    with app.app_context():
+        db.engine.dispose()
+    _set_revision(data_dir / "larder.db", "9999")
+    proc = subprocess.run([sys.executable, "-m", "desktop", "--data-dir", str(data_dir),
+                           "demo", "--orders", "10"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("larder: error:"), proc.stderr
+    assert "newer version of Larder" in lines[0]
+
+
+def test_processes_starting_together_upgrade_once(v010_dir):
+    """The web server and the worker's nodes start at the same moment: one upgrades under
+    the lock, the others find the database at HEAD (one backup, every row kept)."""
+    code = ("import sys; from webapp import create_app; "
+            "create_app(data_dir=sys.argv[1]); print('ok')")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(v010_dir)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, outputs
+    assert revision(v010_dir / "larder.db") == db_upgrade.HEAD
+    assert len(list((v010_dir / "backups").glob("*.db"))) == 1
+    con = sqlite3.connect(v010_dir / "larder.db")
+    assert con.execute("SELECT count(*) FROM order_lines").fetchone()[0] == \
+        EXPECTED["counts"]["order_lines"]
+    con.close()
