@@ -17,6 +17,7 @@ from . import caching
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product, now
 from .catalog import sku_problem
+from .csv_cells import read_text_cell
 from .money import (MAX_LINES, MAX_ORDER_CENTS, MAX_QUANTITY, MAX_STOCK, NumberError,
                     cents_for_display, parse_money, parse_whole)
 
@@ -82,6 +83,7 @@ class _Bad(Exception):
 
 def _text(limit, required=True):
     def check(value):
+        value = read_text_cell(value)  # what export's "'=..." stood for
         if not value and required:
             raise _Bad("missing value")
         if len(value) > limit:
