@@ -5,7 +5,6 @@ import io
 import json
 import logging
 import os
-import threading
 from datetime import date
 
 import pytest
