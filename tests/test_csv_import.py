@@ -100,7 +100,7 @@ def test_line_numbers_count_newlines_inside_quotes(ctx):
             'C,ok,Deli,1,-2\n')
     assert errors_of("products", text) == [
         "line 5: price: bad price 'abc' (not a number: 'abc')",
-        "line 7: stock: negative stock: -2",
+        "line 7: stock: must not be negative: -2",
     ]
 
 
@@ -327,8 +327,8 @@ def test_order_row_errors(seeded):
         "line 2: sku: unknown sku 'NOPE'",
         "line 3: customer_email: unknown customer 'who@example.com'",
         "line 4: created_at: bad date 'yesterday'",
-        "line 5: quantity: negative quantity: -2",
-        "line 6: quantity: quantity must be at least 1",
+        "line 5: quantity: must be at least 1, not -2",
+        "line 6: quantity: must be at least 1, not 0",
         "line 7: quantity: not a whole number: 'two'",
         "line 8: unit_price: bad price 'x' (not a number: 'x')",
         "line 10: created_at: differs from line 9 of order 'R8'",

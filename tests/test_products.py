@@ -55,7 +55,7 @@ def test_form_validation_errors(owner_browser, shop):
         "price": "1.234", "stock": "-1"})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    for reason in ("already exists", "is required", "at most two decimals", "0 or more"):
+    for reason in ("already exists", "is required", "at most two decimals", "from 0 to 1,000,000"):
         assert reason in html
 
 

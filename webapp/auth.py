@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session,
                    url_for)
+from sqlalchemy.exc import IntegrityError
 from werkzeug.local import LocalProxy
 
 from .extensions import csrf, db
@@ -41,11 +42,18 @@ def _host_allowed(app):
 
 
 def owner_user():
-    user = db.session.execute(db.select(User).filter_by(username=OWNER)).scalar()
+    """The owner's row, created on first use. The first requests on a new data dir (and
+    the worker) may all find it missing: one insert wins, the others get the unique
+    conflict, roll back and read the winner's row."""
+    select = db.select(User).filter_by(username=OWNER)
+    user = db.session.execute(select).scalar()
     if user is None:
-        user = User(username=OWNER, role="owner")
-        db.session.add(user)
-        db.session.commit()
+        db.session.add(User(username=OWNER, role="owner"))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+        user = db.session.execute(select).scalar_one()
     return user
 
 

@@ -4,7 +4,16 @@ Why not the stock FileSystemCache: it loses concurrent updates between the web s
 the worker (get-then-set), its file-count bookkeeping drifts, and past its threshold every
 set scans the whole folder (see docs/caching.md and bench/cache_backends.py). diskcache
 keeps entries in SQLite with atomic increments and a size limit with cheap culling.
+
+A damaged cache (cache.db not a database, or corrupt) must not stop Larder: it holds
+nothing that cannot be rebuilt, so the folder is moved aside (`cache.damaged-<time>`) and
+a new one made, with a warning in the log.
 """
+import logging
+import os
+import sqlite3
+import time
+
 import diskcache
 from flask_caching.backends.base import BaseCache
 from flask_caching.backends.memcache import MemcachedCache as _StockMemcachedCache
@@ -16,7 +25,7 @@ class DiskCache(BaseCache):
         super().__init__(default_timeout=default_timeout,
                          ignore_delete_many_errors=ignore_delete_many_errors)
         self.key_prefix = key_prefix
-        self._cache = diskcache.Cache(
+        self._cache = open_cache(
             directory,
             size_limit=size_limit,
             eviction_policy="least-recently-stored",  # no write on every read
@@ -87,6 +96,61 @@ class DiskCache(BaseCache):
     def expire_old(self):
         """Drop expired entries now (the daily cleanup calls this)."""
         return self._cache.expire()
+
+
+def _damaged(exc):
+    # Not "locked", "unable to open" or "full" (OperationalError): only a file that is
+    # not a database or is corrupt.
+    return getattr(exc, "sqlite_errorname", None) in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or (
+        type(exc) is sqlite3.DatabaseError)
+
+
+class _RepairLock:
+    """An exclusive lock beside the cache folder while it is checked and repaired: the
+    server and the worker start together, and only one may move the folder aside."""
+
+    def __init__(self, directory):
+        self.path = os.path.normpath(directory) + ".lock"
+
+    def __enter__(self):
+        self.fh = open(self.path, "a+")
+        if os.name == "nt":
+            import msvcrt
+
+            self.fh.seek(0)
+            msvcrt.locking(self.fh.fileno(), msvcrt.LK_LOCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        self.fh.close()
+
+
+def open_cache(directory, **settings):
+    """diskcache.Cache(directory), after moving a damaged cache folder aside."""
+    try:
+        return diskcache.Cache(directory, **settings)
+    except sqlite3.DatabaseError as exc:
+        if not _damaged(exc):
+            raise
+    with _RepairLock(directory):
+        try:  # another process may have repaired it while this one waited
+            return diskcache.Cache(directory, **settings)
+        except sqlite3.DatabaseError as exc:
+            if not _damaged(exc):
+                raise
+            reason = exc
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        aside = f"{os.path.normpath(directory)}.damaged-{stamp}"
+        os.rename(directory, aside)
+        os.mkdir(directory, 0o700)  # the cache unpickles what it reads: the owner's alone
+        logging.getLogger(__name__).warning(
+            "the cache in %s was damaged (%s): moved to %s and started afresh (it only held "
+            "copies; %s can be deleted)", directory, reason, aside, aside)
+        return diskcache.Cache(directory, **settings)
 
 
 class MemcachedCache(_StockMemcachedCache):

@@ -13,6 +13,7 @@ Which invalidation method each area uses, and why (also in docs/caching.md):
 import threading
 import time
 from datetime import date
+from urllib.parse import urlencode
 
 from flask import g, request
 from flask_caching import signals
@@ -97,8 +98,9 @@ def bump_version(area):
 
 
 def query_key(area):
-    """Key for a list page: area version + path + the sorted query string."""
-    args = "&".join(f"{k}={v}" for k, v in sorted(request.args.items(multi=True)))
+    """Key for a list page: area version + path + the sorted, encoded query arguments
+    (encoded, so that ?category=a%26page%3D2 and ?category=a&page=2 get different keys)."""
+    args = urlencode(sorted(request.args.items(multi=True)))
     return f"view/{area}/v{area_version(area)}{request.path}?{args}"
 
 

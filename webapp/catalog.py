@@ -6,9 +6,12 @@ from sqlalchemy.exc import IntegrityError
 from . import caching
 from .extensions import db
 from .models import Customer, OrderLine, Product
-from .money import MoneyError, parse_money
+from .money import MAX_STOCK, NumberError, parse_money, parse_whole
 
+# The one SKU rule (forms, API, CSV import, orders, demo): it is part of URLs such as
+# /api/products/<sku>, so only characters that need no escaping there.
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SKU_RULE = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -26,6 +29,11 @@ class NotFound(LookupError):
 
 class Conflict(ValueError):
     pass
+
+
+def sku_problem(sku):
+    """Why `sku` is not a valid SKU, or None when it is."""
+    return None if SKU_RE.fullmatch(sku) else SKU_RULE
 
 
 def _text(data, field, errors, max_len, required=True):
@@ -50,24 +58,20 @@ def clean_product(data, partial=False):
             continue
         if field == "sku":
             values["sku"] = _text(data, "sku", errors, 64)
-            if "sku" not in errors and not SKU_RE.match(values["sku"]):
-                errors["sku"] = "letters, digits, '.', '_' or '-'"
+            if "sku" not in errors and sku_problem(values["sku"]):
+                errors["sku"] = sku_problem(values["sku"])
         elif field in ("name", "category"):
             values[field] = _text(data, field, errors, 200 if field == "name" else 100)
         elif field == "price":
             try:
                 values["price_cents"] = parse_money(data.get("price", ""))
-            except MoneyError as exc:
+            except NumberError as exc:
                 errors["price"] = str(exc)
         elif field == "stock":
-            raw = data.get("stock", "")
             try:
-                stock = int(str(raw).strip())
-                if stock < 0:
-                    raise ValueError
-                values["stock"] = stock
-            except ValueError:
-                errors["stock"] = "a whole number, 0 or more"
+                values["stock"] = parse_whole(data.get("stock", ""), 0, MAX_STOCK)
+            except NumberError:
+                errors["stock"] = f"a whole number from 0 to {MAX_STOCK:,}"
     if errors:
         raise ValidationError(errors)
     return values

@@ -11,12 +11,13 @@ from flask import current_app
 from .extensions import cache, db
 from .inbox_sync import clean_old
 from .models import Job
+from .safe_files import regular_files
 
 
 def _remove_older(folder, cutoff, pattern="*"):
     removed = 0
-    for path in Path(folder).glob(pattern):
-        if path.is_file() and path.stat().st_mtime < cutoff:
+    for path in regular_files(Path(folder), pattern):  # never through a link
+        if path.lstat().st_mtime < cutoff:
             os.remove(path)
             removed += 1
     return removed

@@ -1,16 +1,19 @@
 """CSV export in exactly the import format (webapp.csv_import): export then import
-round-trips with nothing changed."""
+round-trips with nothing changed. Text cells are made safe for spreadsheets (`t`,
+webapp.csv_cells)."""
 import csv
 import io
 
 from sqlalchemy import select
 
+from .csv_cells import text_cell as t
 from .csv_import import COLUMNS, KINDS
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product
 from .money import cents_to_str
 
 _P, _C, _O = Product.__table__, Customer.__table__, Order.__table__
+
 
 def export_csv(kind):
     """All rows of `kind` as CSV text in exactly the import format."""
@@ -22,12 +25,12 @@ def export_csv(kind):
     if kind == "products":
         query = select(_P.c.sku, _P.c.name, _P.c.category, _P.c.price_cents,
                        _P.c.stock).order_by(_P.c.sku)
-        writer.writerows((r.sku, r.name, r.category, cents_to_str(r.price_cents), r.stock)
+        writer.writerows((t(r.sku), t(r.name), t(r.category), cents_to_str(r.price_cents), r.stock)
                          for r in db.session.execute(query))
     elif kind == "customers":
         query = select(_C.c.email, _C.c.name, _C.c.country, _C.c.city,
                        _C.c.created_at).order_by(_C.c.email)
-        writer.writerows((r.email, r.name, r.country, r.city, _iso(r.created_at))
+        writer.writerows((t(r.email), t(r.name), t(r.country), t(r.city), _iso(r.created_at))
                          for r in db.session.execute(query))
     else:
         line_t = OrderLine.__table__
@@ -37,7 +40,7 @@ def export_csv(kind):
                               .join(_C, _O.c.customer_id == _C.c.id)
                               .join(_P, line_t.c.product_id == _P.c.id))
                  .order_by(_O.c.created_at, _O.c.id, line_t.c.id))
-        writer.writerows((r.ref, _iso(r.created_at), r.email, r.sku, r.quantity,
+        writer.writerows((t(r.ref), _iso(r.created_at), t(r.email), t(r.sku), r.quantity,
                           cents_to_str(r.unit_price_cents)) for r in db.session.execute(query))
     return out.getvalue()
 

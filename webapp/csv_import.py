@@ -16,11 +16,13 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from . import caching
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product, now
-from .money import MoneyError, parse_money
+from .catalog import sku_problem
+from .csv_cells import read_text_cell
+from .money import (MAX_LINES, MAX_ORDER_CENTS, MAX_QUANTITY, MAX_STOCK, NumberError,
+                    cents_for_display, parse_money, parse_whole)
 
 KINDS = ("products", "customers", "orders")
 MAX_ERRORS = 200
-MAX_INT = 2**31 - 1  # Integer columns are 32-bit on PostgreSQL
 CHUNK = 900  # bound parameters per IN (...): below SQLite's historical limit of 999
 
 # kind -> (required columns, optional columns); the tuples also fix the export order.
@@ -32,7 +34,6 @@ COLUMNS = {
 
 _P, _C, _O = Product.__table__, Customer.__table__, Order.__table__
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
-_WHOLE = re.compile(r"[+-]?\d+(\.0*)?")  # "3.0" too: spreadsheets write whole numbers so
 
 
 class ImportFailed(Exception):
@@ -82,6 +83,7 @@ class _Bad(Exception):
 
 def _text(limit, required=True):
     def check(value):
+        value = read_text_cell(value)  # what export's "'=..." stood for
         if not value and required:
             raise _Bad("missing value")
         if len(value) > limit:
@@ -95,39 +97,33 @@ def _money(value):
     if not value:
         raise _Bad("missing value")
     try:
-        cents = parse_money(value)
-    except MoneyError as exc:
+        return parse_money(value)
+    except NumberError as exc:
         raise _Bad(f"bad price {value!r} ({exc})") from None
-    if cents > MAX_INT:
-        raise _Bad(f"bad price {value!r} (too large)")
-    return cents
 
 
-def _whole(value):
-    if not value:
-        raise _Bad("missing value")
-    if not _WHOLE.fullmatch(value):
-        raise _Bad(f"not a whole number: {value!r}")
-    number = int(value.split(".")[0])
-    if abs(number) > MAX_INT:
-        raise _Bad(f"too large: {value}")
-    return number
+def _whole(low, high):
+    # The bounds of forms and the API (webapp.money), so imported rows obey them too.
+    def check(value):
+        if not value:
+            raise _Bad("missing value")
+        try:
+            return parse_whole(value, low, high)
+        except NumberError as exc:
+            raise _Bad(str(exc)) from None
+
+    return check
 
 
-def _stock(value):
-    number = _whole(value)
-    if number < 0:
-        raise _Bad(f"negative stock: {number}")
-    return number
+_stock = _whole(0, MAX_STOCK)
+_quantity = _whole(1, MAX_QUANTITY)
 
 
-def _quantity(value):
-    number = _whole(value)
-    if number < 0:
-        raise _Bad(f"negative quantity: {number}")
-    if number == 0:
-        raise _Bad("quantity must be at least 1")
-    return number
+def _sku(value):
+    value = _text(_P.c.sku.type.length)(value)
+    if sku_problem(value):
+        raise _Bad(f"bad sku {value!r} ({sku_problem(value)})")
+    return value
 
 
 def _email(value):
@@ -245,7 +241,7 @@ class _Plan:
 # Products and customers: upsert by their key (the first column).
 _UPSERTS = {
     "products": (_P, ("sku", "name", "category", "price_cents", "stock"),
-                 (_text(_P.c.sku.type.length), _text(_P.c.name.type.length),
+                 (_sku, _text(_P.c.name.type.length),
                   _text(_P.c.category.type.length), _money, _stock)),
     "customers": (_C, ("email", "name", "country", "city", "created_at"),
                   (_email, _text(_C.c.name.type.length), _text(_C.c.country.type.length),
@@ -305,7 +301,7 @@ def _plan_upsert(kind, rows, errors):
 def _plan_orders(rows, errors):
     required, optional = COLUMNS["orders"]
     checks = (_text(_O.c.ref.type.length), _when, _text(_C.c.email.type.length),
-              _text(_P.c.sku.type.length), _quantity, _optional(_money))
+              _sku, _quantity, _optional(_money))
     products = {r.sku: r for r in db.session.execute(select(_P.c.id, _P.c.sku, _P.c.price_cents))}
     customers = {r.email.lower(): r.id for r in db.session.execute(select(_C.c.id, _C.c.email))}
     orders = {}  # ref -> {"line", "created_at", "customer_id", "lines", "ok"}
@@ -344,8 +340,11 @@ def _plan_orders(rows, errors):
             order["lines"].append((product.id, quantity, unit))
     for ref, order in orders.items():
         order["total_cents"] = sum(q * p for _, q, p in order["lines"])
-        if order["ok"] and order["total_cents"] > MAX_INT:
-            errors.add(order["line"], "order_ref", f"order {ref!r}: total too large")
+        if len(order["lines"]) > MAX_LINES:
+            errors.add(order["line"], "order_ref", f"order {ref!r}: more than {MAX_LINES} lines")
+        elif order["ok"] and order["total_cents"] > MAX_ORDER_CENTS:
+            errors.add(order["line"], "order_ref", f"order {ref!r}: total above "
+                                                   f"{cents_for_display(MAX_ORDER_CENTS)}")
     if errors:
         return None
     return _order_writes(orders)

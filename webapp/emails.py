@@ -1,6 +1,7 @@
 """Emails: written to the outbox folder as standard .eml files (always), and sent by
 SMTP when LARDER_SMTP_HOST is set. File names are derived from what the email is about,
-so a job that runs twice rewrites the same file and sends once (a `.sent` marker)."""
+so a job that runs twice rewrites the same file and sends once (a `.sent` marker).
+The outbox never follows a symbolic link nor reads a special file (webapp.safe_files)."""
 import re
 import smtplib
 from email import policy
@@ -16,6 +17,7 @@ from .extensions import db
 from .local_broker import write_atomically
 from .models import Customer, Order
 from .money import cents_for_display
+from .safe_files import NotRegular, is_regular, read_regular, regular_files
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}\.eml$")
 
@@ -60,8 +62,8 @@ def order_confirmation(order):
         f"{order.created_at:%Y-%m-%d %H:%M}:\n\n{lines}\n\n"
         f"Total: {cents_for_display(order.total_cents)}\n")
     invoice = Path(current_app.config["DATA_DIR"], "invoices", f"{order.ref}.pdf")
-    if invoice.exists():
-        msg.add_attachment(invoice.read_bytes(), maintype="application", subtype="pdf",
+    if is_regular(invoice):
+        msg.add_attachment(read_regular(invoice), maintype="application", subtype="pdf",
                            filename=f"invoice-{order.ref}.pdf")
     return msg
 
@@ -97,7 +99,7 @@ def deliver(msg, name):
                 smtp.login(current_app.config["LARDER_SMTP_USER"],
                            current_app.config.get("LARDER_SMTP_PASSWORD", ""))
             smtp.send_message(msg)
-        marker.touch()
+        write_atomically(str(marker), b"")  # replaces a link rather than following it
         sent = True
     return {"file": name, "to": msg["To"], "sent_by_smtp": sent}
 
@@ -107,22 +109,28 @@ def _checked(name):
     if not NAME_RE.match(name or ""):
         raise OutboxError("no such email")
     path = outbox_dir() / name
-    if path.parent != outbox_dir() or not path.is_file():
+    if path.parent != outbox_dir() or not is_regular(path):
         raise OutboxError("no such email")
     return path
 
 
 def read(name):
-    with open(_checked(name), "rb") as fh:
-        return BytesParser(policy=policy.default).parse(fh)
+    try:
+        return BytesParser(policy=policy.default).parsebytes(read_regular(_checked(name)))
+    except NotRegular:
+        raise OutboxError("no such email") from None
 
 
 def listing(limit=200):
     items = []
-    paths = sorted(outbox_dir().glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)
+    paths = sorted(regular_files(outbox_dir(), "*.eml"), key=lambda p: p.lstat().st_mtime,
+                   reverse=True)
     for path in paths[:limit]:
-        with open(path, "rb") as fh:
-            headers = BytesParser(policy=policy.default).parse(fh, headersonly=True)
+        try:
+            data = read_regular(path)
+        except (NotRegular, FileNotFoundError):  # swapped or removed since listed
+            continue
+        headers = BytesParser(policy=policy.default).parsebytes(data, headersonly=True)
         items.append({"name": path.name, "to": headers["To"], "subject": headers["Subject"],
-                      "date": headers["Date"], "size": path.stat().st_size})
+                      "date": headers["Date"], "size": len(data)})
     return items

@@ -1,11 +1,81 @@
-"""Errors: JSON for /api/*, a friendly HTML page elsewhere, never a traceback."""
+"""Errors: JSON for /api/*, a friendly HTML page elsewhere, never a traceback.
+
+Also the two kinds of trouble that no view can foresee:
+- a full disk (any write: the database, the cache, a file): 507 with a plain message;
+  `is_disk_full(exc)` recognises it, for the CLI as well;
+- hostile JSON (a lone surrogate, which no database can store, or absurd nesting):
+  every `request.get_json()` goes through StrictJSONProvider, which refuses it.
+"""
+import errno
 import logging
+import re
+import sqlite3
 
 from flask import jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
+
+DISK_FULL_MESSAGE = ("The disk is full, so Larder could not save this. Free some disk space, "
+                     "check what was saved, then try again.")
+MAX_JSON_DEPTH = 32  # Larder's own bodies are 3 deep: {"lines": [{"sku": ...}]}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def is_disk_full(exc):
+    """True when exc, or an error it wraps, says the disk (or the user's quota) is full:
+    OSError ENOSPC/EDQUOT, SQLite's "database or disk is full", PostgreSQL's disk_full."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC,
+                                                      getattr(errno, "EDQUOT", errno.ENOSPC)):
+            return True
+        if isinstance(exc, sqlite3.Error) and (
+                getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL"
+                or "database or disk is full" in str(exc)):
+            return True
+        if getattr(exc, "sqlstate", None) == "53100":  # psycopg: disk_full
+            return True
+        # SQLAlchemy keeps the driver's error in .orig; Python chains the rest.
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """json.loads that raises ValueError (a 400 for request bodies) on what would
+    otherwise fail later as a 500: nesting past MAX_JSON_DEPTH (Python's recursion limit
+    at 100,000 levels) and text holding a lone surrogate ("\\ud800"), which is not
+    Unicode and cannot be encoded for the database or a file."""
+
+    def loads(self, s, **kwargs):
+        try:
+            value = super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError(f"nested more than {MAX_JSON_DEPTH} levels deep") from None
+        check_json(value)
+        return value
+
+
+def check_json(value):
+    """Raise ValueError if a decoded JSON value is too deep or holds a lone surrogate."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise ValueError("a text holds a lone surrogate (\\ud800-\\udfff escapes "
+                                 "must come in pairs)")
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError(f"nested more than {MAX_JSON_DEPTH} levels deep")
+            if isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
+                stack.extend((v, depth + 1) for v in item.values())
+            else:
+                stack.extend((v, depth + 1) for v in item)
 
 
 def wants_json():
@@ -21,6 +91,8 @@ def error_response(status, message):
 
 
 def init_app(app):
+    app.json = StrictJSONProvider(app)
+
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         return error_response(400, "The form has expired or was not sent by Larder. "
@@ -32,5 +104,8 @@ def init_app(app):
 
     @app.errorhandler(Exception)
     def unexpected(exc):
+        if is_disk_full(exc):
+            log.error("disk full on %s %s: %s", request.method, request.path, exc)
+            return error_response(507, DISK_FULL_MESSAGE)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, InternalServerError.description)

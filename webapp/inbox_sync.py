@@ -3,7 +3,9 @@ rules. A file's name says its kind (`products*.csv`, `customers*.csv`, `orders*.
 products go first, then customers, then orders, so one drop can hold all three. Done
 files move to inbox/done/, bad ones to inbox/failed/ with `NAME.errors.txt` beside them.
 A file changed in the last few seconds may still be being copied: it waits for the next
-run (LARDER_INBOX_SETTLE_SECONDS, default 5)."""
+run (LARDER_INBOX_SETTLE_SECONDS, default 5). Symbolic links and special files (fifo,
+device) are never read: they are skipped with a log line (webapp.safe_files)."""
+import logging
 import os
 import shutil
 import time
@@ -13,6 +15,9 @@ from pathlib import Path
 from flask import current_app
 
 from .csv_import import KINDS, ImportFailed, import_csv
+from .safe_files import NotRegular, read_regular, regular_files
+
+log = logging.getLogger(__name__)
 
 
 def inbox_dir():
@@ -38,13 +43,13 @@ def _move(path, folder):
 def sync_inbox():
     inbox = inbox_dir()
     settle = float(current_app.config.get("LARDER_INBOX_SETTLE_SECONDS", 5))
-    files = [p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() == ".csv"
+    files = [p for p in regular_files(inbox) if p.suffix.lower() == ".csv"
              and not p.name.startswith(".")]
     order = {kind: i for i, kind in enumerate(KINDS)}
     files.sort(key=lambda p: (order.get(_kind(p.name), 99), p.name))
     report = {"imported": [], "failed": [], "waiting": []}
     for path in files:
-        if time.time() - path.stat().st_mtime < settle:
+        if time.time() - path.lstat().st_mtime < settle:
             report["waiting"].append(path.name)
             continue
         kind = _kind(path.name)
@@ -52,7 +57,12 @@ def sync_inbox():
             errors = ["file: the name must start with products, customers or orders"]
         else:
             try:
-                result = import_csv(kind, path.read_bytes())
+                data = read_regular(path)
+            except NotRegular as exc:  # swapped for a link since it was listed
+                log.warning("skipped %s", exc)
+                continue
+            try:
+                result = import_csv(kind, data)
             except ImportFailed as exc:
                 errors = exc.errors
             else:
@@ -72,8 +82,8 @@ def clean_old(days):
     removed = 0
     for folder in (inbox_dir() / "done", inbox_dir() / "failed"):
         if folder.is_dir():
-            for path in folder.iterdir():
-                if path.is_file() and path.stat().st_mtime < cutoff:
+            for path in regular_files(folder):
+                if path.lstat().st_mtime < cutoff:
                     os.remove(path)
                     removed += 1
     return removed

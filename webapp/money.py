@@ -1,13 +1,50 @@
-"""Exact money: integer cents in storage, "12.34" strings at the edges, never float."""
-from decimal import Decimal, InvalidOperation
+"""Exact money: integer cents in storage, "12.34" strings at the edges, never float.
+
+Bounds: every number a user can enter has a limit a shop never reaches, so that no sum
+Larder makes can overflow a 64-bit integer (SQLite's, PostgreSQL's bigint sums), and
+every stored value fits a 32-bit Integer column (PostgreSQL):
+
+- a price (product or order line) at most 1,000,000.00 (MAX_PRICE_CENTS);
+- stock from 0 to 1,000,000 (MAX_STOCK);
+- a quantity from 1 to 100,000 per order line (MAX_QUANTITY), at most 500 lines per
+  order (MAX_LINES), and an order's total at most 10,000,000.00 (MAX_ORDER_CENTS).
+
+The arithmetic: revenue sums order totals, and order ids are 32-bit on PostgreSQL, so a
+lifetime's revenue is below 2**31 orders x 10**9 cents = 2.1e18 < 2**63 (9.2e18). On
+SQLite (64-bit ids) the same bound holds up to 9.2 billion orders: 250,000 orders a day
+for 100 years. Revenue by product sums line values, which are parts of order totals;
+quantity sums stay below 500 x 2**31 lines x 100,000 = 1.1e17.
+"""
+from decimal import Context, Decimal, InvalidOperation
+import re
+
+MAX_PRICE_CENTS = 100_000_000        # 1,000,000.00
+MAX_STOCK = 1_000_000
+MAX_QUANTITY = 100_000               # per order line
+MAX_LINES = 500                      # per order
+MAX_ORDER_CENTS = 1_000_000_000      # 10,000,000.00 per order
+LIFETIME_ORDERS = 2**31 - 1          # order ids are 32-bit on PostgreSQL
+# The bounds above must keep every sum below SQLite's (and bigint's) 2**63 - 1.
+assert LIFETIME_ORDERS * MAX_ORDER_CENTS < 2**63
+assert LIFETIME_ORDERS * MAX_LINES * MAX_QUANTITY < 2**63
+assert MAX_ORDER_CENTS < 2**31 and MAX_PRICE_CENTS < 2**31 and MAX_STOCK < 2**31
+
+_WHOLE = re.compile(r"[+-]?\d+(\.0*)?")  # "3.0" too: spreadsheets write whole numbers so
+# Plenty of digits for any price, and no exponent can overflow or trap.
+_CONTEXT = Context(prec=60, Emax=100, Emin=-100, traps=[InvalidOperation])
 
 
-class MoneyError(ValueError):
+class NumberError(ValueError):
+    """A number a user gave is not acceptable; the message says why, in plain words."""
+
+
+class MoneyError(NumberError):
     pass
 
 
-def parse_money(text):
-    """'12.5' -> 1250. Rejects negatives, more than two decimals and non-numbers."""
+def parse_money(text, limit=MAX_PRICE_CENTS):
+    """'12.5' -> 1250. Rejects negatives, more than two decimals, non-numbers and amounts
+    above `limit` cents."""
     text = str(text).strip()
     try:
         value = Decimal(text)
@@ -17,12 +54,33 @@ def parse_money(text):
         raise MoneyError(f"not a number: {text!r}")
     if value < 0:
         raise MoneyError("must not be negative")
-    cents = value * 100
-    if cents != cents.to_integral_value():
+    # Compared before any arithmetic: "1e999999999" must be "too large", not a crash.
+    if value > Decimal(limit) / 100:
+        raise MoneyError(f"too large: at most {cents_for_display(limit)}")
+    if value.compare(value.quantize(Decimal("0.01"), context=_CONTEXT)) != 0:
         raise MoneyError("at most two decimals")
-    if cents > 10**12:
-        raise MoneyError("too large")
-    return int(cents)
+    return int(value.scaleb(2, context=_CONTEXT))
+
+
+def parse_whole(value, low, high):
+    """A whole number from low to high inclusive, from an int or text ("3", "3.0").
+    Raises NumberError with the reason."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise NumberError(f"not a whole number: {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        if not _WHOLE.fullmatch(text):
+            raise NumberError(f"not a whole number: {value!r}")
+        whole = text.split(".")[0]
+        if len(whole.lstrip("+-").lstrip("0")) > 18:  # no int() of a million digits
+            whole = whole[0] + "1" + "0" * 18 if whole[0] in "+-" else "1" + "0" * 18
+        value = int(whole)
+    if value < low:
+        raise NumberError(f"must not be negative: {value}" if low == 0 else
+                          f"must be at least {low:,}, not {value}")
+    if value > high:
+        raise NumberError(f"too large: at most {high:,}")
+    return value
 
 
 def cents_to_str(cents):

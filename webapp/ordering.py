@@ -11,8 +11,8 @@ from . import caching
 from .catalog import ValidationError
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product, now
-
-MAX_LINES = 500
+from .money import (MAX_LINES, MAX_ORDER_CENTS, MAX_QUANTITY, NumberError, cents_for_display,
+                    parse_whole)
 
 
 def new_ref():
@@ -45,13 +45,15 @@ def create_order(customer_email, lines):
         product = db.session.execute(db.select(Product).filter_by(sku=sku)).scalar() if sku else None
         if product is None:
             errors[f"lines[{i}].sku"] = f"unknown sku {sku!r}" if sku else "is required"
-        quantity = line.get("quantity")
-        if isinstance(quantity, str) and quantity.strip().isdigit():
-            quantity = int(quantity)
-        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 0 < quantity <= 100_000:
-            errors[f"lines[{i}].quantity"] = "a whole number from 1 to 100000"
-        elif product is not None:
-            parsed.append((product, quantity))
+        try:
+            quantity = parse_whole(line.get("quantity"), 1, MAX_QUANTITY)
+        except NumberError:
+            errors[f"lines[{i}].quantity"] = f"a whole number from 1 to {MAX_QUANTITY:,}"
+        else:
+            if product is not None:
+                parsed.append((product, quantity))
+    if not errors and sum(p.price_cents * q for p, q in parsed) > MAX_ORDER_CENTS:
+        errors["lines"] = f"the order's total is above {cents_for_display(MAX_ORDER_CENTS)}"
     if errors:
         raise ValidationError(errors)
     order = Order(ref=new_ref(), customer_id=customer.id, created_at=now(), status="pending")

@@ -5,11 +5,13 @@ rows whose first cell names it (`range`, `totals`, `by_month`, `by_category`,
 `by_country`, `top_products`), then a blank line. Filtering column A on a section name
 gives that table; a script keeps rows by their first cell. Money is `1234.50` text (no
 thousands separator, no currency), counts are whole numbers. UTF-8 with a byte-order
-mark, so Excel shows "Café" rather than "CafÃ©".
+mark, so Excel shows "Café" rather than "CafÃ©". Text cells starting with `=`, `+`, `-`,
+`@`, tab or carriage return get a `'` in front (webapp.csv_cells); numbers never do.
 """
 import csv
 import io
 
+from ..csv_cells import text_cell
 from ..money import cents_to_str
 from .report_data import COLUMNS, SECTIONS, public
 
@@ -24,9 +26,14 @@ def dumps(data):
         writer.writerow([])
         writer.writerow(["section", *map(public, COLUMNS[section])])
         for row in [rows] if isinstance(rows, dict) else rows:
-            writer.writerow([section, *(cents_to_str(row[key]) if key.endswith("_cents")
-                                        else row[key] for key in COLUMNS[section])])
+            writer.writerow([section, *(_cell(key, row[key]) for key in COLUMNS[section])])
     return out.getvalue()
+
+
+def _cell(key, value):
+    if key.endswith("_cents"):
+        return cents_to_str(value)
+    return text_cell(value) if isinstance(value, str) else value
 
 
 def write(data, fh, progress=None):

@@ -1,5 +1,5 @@
 """JSON API. Errors are {"error": "..."} with a 4xx status (see webapp.errors)."""
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, request, url_for
 
 from .. import catalog, stats
 from ..auth import record_activity
@@ -12,7 +12,12 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 def json_body():
-    data = request.get_json(silent=True)
+    data = None
+    if request.is_json:
+        try:
+            data = current_app.json.loads(request.get_data())  # webapp.errors: strict
+        except (ValueError, UnicodeDecodeError) as exc:
+            abort(400, f"The body is not valid JSON: {exc}")
     if not isinstance(data, dict):
         abort(400, "The body must be a JSON object (Content-Type: application/json).")
     return data

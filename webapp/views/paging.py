@@ -2,10 +2,15 @@
 from flask import request
 
 
+# Far past any list's end (5 million orders are 100,000 pages), and its offset stays
+# far below a 64-bit integer: ?page=9223372036854775807 must not reach the database.
+MAX_PAGE = 10_000_000
+
+
 def page_arg():
-    """?page= as a positive int; anything else is page 1 (no error page for a bad link)."""
+    """?page= from 1 to MAX_PAGE; anything else is page 1 (no error page for a bad link)."""
     page = request.args.get("page", 1, type=int)
-    return page if page and page > 0 else 1
+    return page if page and 0 < page <= MAX_PAGE else 1
 
 
 def search_pattern(q):
