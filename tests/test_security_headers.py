@@ -2,7 +2,7 @@
 Content-Security-Policy that allows this origin only (no inline script or style)."""
 import re
 
-from webapp.security_headers import HEADERS
+from webapp.security_headers import DESKTOP_CSP, HEADERS
 
 INLINE = [
     (re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I), "inline <script>"),
@@ -26,6 +26,8 @@ def test_the_policy_allows_only_this_origin():
     assert directives["frame-ancestors"] == "'none'"
     for name, value in directives.items():
         assert "unsafe" not in value and "*" not in value and "http" not in value, name
+    # the desktop window only adds what pywebview's bridge needs (tests/test_desktop_bridge)
+    assert DESKTOP_CSP.replace(" 'unsafe-eval'", "") == csp
     assert HEADERS["X-Frame-Options"] == "DENY"
     assert HEADERS["X-Content-Type-Options"] == "nosniff"
     assert HEADERS["Referrer-Policy"] == "same-origin"
