@@ -128,7 +128,8 @@ def run_desktop(data_dir, headless=False):
         log.info("program: %s, unpacked in %s", os.environ["LARDER_EXECUTABLE"],
                  os.path.dirname(sys.executable))
     token = secrets.token_urlsafe(32)
-    app = create_app({"LARDER_TOKEN": token}, data_dir=data_dir)
+    # LARDER_DESKTOP_WINDOW: the page policy lets pywebview's bridge work (security_headers)
+    app = create_app({"LARDER_TOKEN": token, "LARDER_DESKTOP_WINDOW": True}, data_dir=data_dir)
     windows = []
     add_desktop_routes(app, windows)
     server = ServerThread(app).start()

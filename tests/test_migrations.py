@@ -60,7 +60,7 @@ def test_new_database_is_made_by_the_migrations_and_matches_the_models(app, data
 
 def test_v010_database_is_upgraded_and_keeps_every_row(v010_dir):
     from webapp import reports
-    from webapp.models import Customer, Job, Order, OrderLine, Product, User
+    from webapp.models import Customer, IdempotencyKey, Job, Order, OrderLine, Product, User
 
     app = create_app({"TESTING": True}, data_dir=v010_dir)
     assert revision(v010_dir / "larder.db") == db_upgrade.HEAD
@@ -72,6 +72,9 @@ def test_v010_database_is_upgraded_and_keeps_every_row(v010_dir):
         assert sorted(u.username for u in db.session.query(User)) == EXPECTED["users"]
         sam = db.session.query(User).filter_by(username="sam").one()
         assert sam.check_password("correct horse battery")
+        # 0002: every existing user starts at session generation 0; no idempotency keys
+        assert {u.session_generation for u in db.session.query(User)} == {0}
+        assert db.session.query(IdempotencyKey).count() == 0
         assert sum(o.total_cents for o in db.session.query(Order)) == \
             EXPECTED["order_totals_cents"]
         assert sum(p.stock for p in db.session.query(Product)) == EXPECTED["stock_sum"]
@@ -81,6 +84,38 @@ def test_v010_database_is_upgraded_and_keeps_every_row(v010_dir):
         report = json.loads(out.read_text())
         for section, rows in EXPECTED["report"].items():
             assert report[section] == rows, section
+        db.engine.dispose()
+
+
+def test_upgraded_database_signs_staff_in_and_out_and_records_orders_once(v010_dir):
+    """0002 on a 0.1.0 database: the staff account made by 0.1.0 signs in and out (the
+    new generation column), and an order with an Idempotency-Key is recorded once."""
+    from conftest import csrf_from
+
+    app = create_app({"TESTING": True, "LARDER_TOKEN": "t"}, data_dir=v010_dir)
+    browser = app.test_client()
+    response = browser.post("/login", data={"csrf_token": csrf_from(browser, "/login"),
+                                            "username": "sam",
+                                            "password": "correct horse battery"})
+    assert response.status_code == 302
+    stolen = app.test_client()
+    stolen.set_cookie("session", browser.get_cookie("session").value)
+    browser.post("/logout", data={"csrf_token": csrf_from(browser, "/logout")})
+    assert stolen.get("/").status_code == 302
+    owner = app.test_client()
+    owner.environ_base["HTTP_AUTHORIZATION"] = "Bearer t"
+    with app.app_context():
+        from webapp.models import Customer, Order, Product
+
+        email = db.session.query(Customer.email).first()[0]
+        sku = db.session.query(Product.sku).first()[0]
+        before = db.session.query(Order).count()
+    body = {"customer_email": email, "lines": [{"sku": sku, "quantity": 1}]}
+    first = owner.post("/api/orders", json=body, headers={"Idempotency-Key": "k1"})
+    again = owner.post("/api/orders", json=body, headers={"Idempotency-Key": "k1"})
+    assert first.status_code == again.status_code == 201 and first.json == again.json
+    with app.app_context():
+        assert db.session.query(Order).count() == before + 1
         db.engine.dispose()
 
 

@@ -5,18 +5,26 @@
 - The owner proves themselves with the per-launch token: `Authorization: Bearer <token>`,
   or `?token=` once, which signs the browser session in and redirects to the clean URL.
 - Staff sign in with a username and password (accounts made with `larder user add`).
+  A staff session ends at sign-out (the user's session generation is bumped: every copy
+  of the cookie dies, on every device), after 12 hours without a request, and when Larder
+  starts again (the session names its launch), unless the deployment shares one
+  LARDER_SECRET_KEY between several `serve` processes: then the launch is not checked,
+  or each process would refuse the others' sessions. Failed sign-ins are throttled
+  (webapp.throttle).
 - CSRF: every unsafe request signed in by cookie must carry the form's CSRF token;
   Bearer requests cannot be forged by another site, so they are exempt.
 """
 import hashlib
 import hmac
-from urllib.parse import urlencode
+import time
+from urllib.parse import urlencode, urlsplit
 
-from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+                   session, url_for)
 from sqlalchemy.exc import IntegrityError
 from werkzeug.local import LocalProxy
 
+from . import security_headers, throttle
 from .extensions import csrf, db
 from .models import Activity, User
 
@@ -25,10 +33,43 @@ bp = Blueprint("auth", __name__)
 PUBLIC_ENDPOINTS = {"health", "static", "auth.login"}
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 OWNER = "owner"
+IDLE_LIMIT_S = 12 * 3600
+SEEN_REFRESH_S = 60  # how stale the session's "last seen" may get before it is rewritten
 
 
 def _token_digest(token):
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _launch_id(app):
+    """Names this launch in staff sessions (not the token itself: the cookie is readable)."""
+    return hashlib.sha256(b"launch:" + app.config["LARDER_TOKEN"].encode()).hexdigest()[:32]
+
+
+def _start_staff_session(app, user):
+    session.clear()
+    session["user_id"] = user.id
+    session["gen"] = user.session_generation
+    session["launch"] = _launch_id(app)
+    session["seen"] = int(time.time())
+
+
+def _staff_session_valid(app, user_id):
+    """The session's user, if the session is still good: same launch (unless the secret key
+    is shared by several processes), not idle for 12 hours, not signed out since."""
+    now = int(time.time())
+    if not app.config.get("LARDER_SHARED_SECRET_KEY") and \
+            not hmac.compare_digest(str(session.get("launch", "")), _launch_id(app)):
+        return None
+    seen = session.get("seen")
+    if not isinstance(seen, int) or now - seen > IDLE_LIMIT_S:
+        return None
+    user = current_user_by_id(user_id)
+    if user is None or user.session_generation != session.get("gen"):
+        return None  # removed, or signed out (here or on another device)
+    if now - seen > SEEN_REFRESH_S:
+        session["seen"] = now
+    return user
 
 
 def _host_allowed(app):
@@ -114,15 +155,20 @@ def _authenticate(app):
         return None
     user_id = session.get("user_id")
     if user_id is not None:
-        if current_user_by_id(user_id) is not None:  # a removed account is signed out
+        if _staff_session_valid(app, user_id) is not None:
             return None
         session.clear()
+        g.user_id = None
+        g.user = None
+        flash("You were signed out: sign in again.")
     if request.path.startswith("/api/") or request.method != "GET":
         abort(401, "Sign in first: send the launch token as 'Authorization: Bearer <token>'.")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def init_app(app):
+    security_headers.init_app(app)
+
     @app.before_request
     def guard():
         if not _host_allowed(app):
@@ -145,32 +191,49 @@ def init_app(app):
 
 
 def _safe_next(target):
-    # Only a path on this server: never an absolute URL from the request.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
+    """Only a path on this server. Browsers drop tabs and newlines inside URLs and read a
+    backslash as a slash, so "/\t/evil.example" would be "//evil.example": any such
+    character (or any control character) makes the target refused, not cleaned."""
+    if target and target.startswith("/") and target.isprintable() and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and not target.startswith("//"):
+            return target
     return url_for("dashboard.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        user = db.session.execute(db.select(User).filter_by(username=username)).scalar()
-        if user is None or user.role == "owner" or not user.check_password(password):
-            error = "Wrong username or password."
+        names = throttle.keys(username, request.remote_addr)
+        wait = throttle.attempt(names)
+        if wait:
+            error, status = (f"Too many failed sign-ins for this account or from this "
+                             f"computer. Wait {throttle.in_words(wait)}, then try again."), 429
         else:
-            session.clear()
-            session["user_id"] = user.id
-            record_activity("Signed in", user)
-            return redirect(_safe_next(request.args.get("next")))
-    return render_template("login.html", error=error), (401 if error else 200)
+            user = db.session.execute(db.select(User).filter_by(username=username)).scalar()
+            if user is None or user.role == "owner" or not user.check_password(password):
+                error, status = "Wrong username or password.", 401
+            else:
+                throttle.succeeded(names)
+                _start_staff_session(current_app, user)
+                record_activity("Signed in", user)
+                return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", error=error, limit=throttle.LIMIT,
+                           first_wait=throttle.in_words(throttle.FIRST_DELAY_S)), status
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
     if request.method == "POST":
+        user = current_user()
+        if user is not None and user.role != "owner":
+            # Every session of this user ends, copies of the cookie included.
+            db.session.execute(db.update(User).where(User.id == user.id).values(
+                session_generation=User.session_generation + 1))
+            db.session.commit()
         session.clear()
         flash("Signed out.")
         return redirect(url_for("auth.login"))

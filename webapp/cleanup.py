@@ -1,6 +1,6 @@
 """The daily cleanup: reports, outbox emails, invoices and synced inbox files older than
 LARDER_RETENTION_DAYS (default 30), finished job rows as old, expired cache entries and
-expired task results."""
+expired task results, and order idempotency keys past 24 hours."""
 import os
 import time
 from datetime import datetime, timedelta
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from . import idempotency
 from .extensions import cache, db
 from .inbox_sync import clean_old
 from .models import Job
@@ -38,6 +39,7 @@ def cleanup(days=None):
         db.delete(Job).where(Job.state.in_(("success", "failure")), Job.created_at < old)
     ).rowcount
     db.session.commit()
+    counts["idempotency_keys"] = idempotency.delete_expired()
     backend = cache.cache
     counts["cache_expired"] = backend.expire_old() if hasattr(backend, "expire_old") else 0
     celery = current_app.extensions.get("celery")

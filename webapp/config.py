@@ -162,6 +162,9 @@ def build_config(data_dir=None, overrides=None):
             if url.startswith(prefix):
                 url = "postgresql+psycopg://" + url[len(prefix):]
         cfg["SQLALCHEMY_DATABASE_URI"] = url
+    # A key given by the deployment (LARDER_SECRET_KEY, larder.toml) is shared by several
+    # `serve` processes: staff sessions then outlive one process's launch (webapp.auth).
+    cfg.setdefault("LARDER_SHARED_SECRET_KEY", "SECRET_KEY" in cfg)
     if "SECRET_KEY" not in cfg:
         cfg["SECRET_KEY"] = _secret_key(data_dir)
     cfg["CACHE_TYPE"] = normalize_cache_type(cfg["CACHE_TYPE"])

@@ -1,7 +1,8 @@
 """Database models. Money is integer cents everywhere; times are naive local shop time."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, DateTime, Text
+from sqlalchemy import (DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -122,6 +123,9 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(256), default="")
     role: Mapped[str] = mapped_column(String(20), default="staff")  # owner | staff
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    # Every staff session carries the generation it was signed in with; signing out bumps
+    # it, so that cookie (and any copy of it, on any device) stops working.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)
@@ -141,6 +145,24 @@ class Activity(db.Model):
 
     __table_args__ = (Index("ix_activities_user_time", "user_id", "created_at"),)
 
+
+class IdempotencyKey(db.Model):
+    """One recorded order per (user, key): `Idempotency-Key` of POST /api/orders, or the
+    order form's one-time token ("form:..."). The unique constraint, not a lookup, is what
+    makes two requests racing with the same key record one order (webapp.idempotency)."""
+
+    __tablename__ = "idempotency_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the request's content
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    response: Mapped[str] = mapped_column(Text, default="")  # the first answer's JSON body
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now, index=True)
+
+    order: Mapped[Order] = relationship()
+
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),)
 
 
 class Job(db.Model):

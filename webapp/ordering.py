@@ -19,8 +19,10 @@ def new_ref():
     return f"W{datetime.now():%y%m%d}-{secrets.token_hex(4).upper()}"
 
 
-def create_order(customer_email, lines):
-    """Validate and save a pending order; raises ValidationError({field: reason})."""
+def create_order(customer_email, lines, idempotency_key=None):
+    """Validate and save a pending order; raises ValidationError({field: reason}).
+    An IdempotencyKey row is saved in the same transaction, pointing at the order (its
+    unique constraint makes a duplicate request fail here, recording nothing)."""
     errors = {}
     email = str(customer_email or "").strip().lower()
     customer = None
@@ -62,6 +64,9 @@ def create_order(customer_email, lines):
     ]
     order.total_cents = sum(p.price_cents * q for p, q in parsed)
     db.session.add(order)
+    if idempotency_key is not None:
+        idempotency_key.order = order
+        db.session.add(idempotency_key)
     db.session.commit()
     caching.orders_changed()
     return order

@@ -1,12 +1,13 @@
 """JSON API. Errors are {"error": "..."} with a 4xx status (see webapp.errors)."""
-from flask import Blueprint, abort, current_app, jsonify, request, url_for
+from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
+from sqlalchemy.exc import IntegrityError
 
-from .. import catalog, stats
+from .. import catalog, idempotency, stats
 from ..auth import record_activity
 from ..caching import only_ok, stats_api_key
-from ..extensions import cache
+from ..extensions import cache, db
 from ..money import cents_to_number
-from .orders import submit_order
+from .orders import process_later, submit_order
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -42,15 +43,46 @@ def stats_view():
 
 @bp.post("/orders")
 def create_order():
+    """Records an order. With an `Idempotency-Key` header, the same key (same user, within
+    24 hours) answers with the first order, 201 and the same body, and records nothing."""
     data = json_body()
-    try:
-        order, job = submit_order(data.get("customer_email"), data.get("lines"))
-    except catalog.ValidationError as exc:
-        return validation_error(exc)
+    raw_key = request.headers.get("Idempotency-Key")
+    key = idempotency.check_key(raw_key) if raw_key is not None else None
+    row = idempotency.find(g.user_id, key) if key else None
+    if row is None:
+        new_row = idempotency.new(g.user_id, key, data) if key else None
+        try:
+            order, job = submit_order(data.get("customer_email"), data.get("lines"), new_row)
+        except catalog.ValidationError as exc:
+            return validation_error(exc)
+        except IntegrityError:  # another request with this key was first
+            db.session.rollback()
+            row = idempotency.find(g.user_id, key) if key else None
+            if row is None:
+                raise
+        else:
+            body = order_body(order, job)
+            if new_row is not None:
+                idempotency.store_response(new_row, body)
+            return order_created(body)
+    if not idempotency.same_request(row, data):
+        abort(422, idempotency.reused_message(row))
+    body = idempotency.first_response(row, lambda order: order_body(order, process_later(order)))
+    return order_created(body, replayed=True)
+
+
+def order_body(order, job):
     body = order.to_dict()
     body["task_id"] = job.task_id
     body["status_url"] = url_for("tasks.task_status", task_id=job.task_id)
-    return jsonify(body), 201, {"Location": url_for("api.get_order", order_id=order.id)}
+    return body
+
+
+def order_created(body, replayed=False):
+    headers = {"Location": url_for("api.get_order", order_id=body["id"])}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return jsonify(body), 201, headers
 
 
 @bp.get("/orders/<int:order_id>")

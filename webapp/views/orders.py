@@ -1,7 +1,10 @@
 """Orders: list (not cached: it changes with every sale), detail, and a form."""
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+import secrets
 
-from .. import jobs, ordering
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy.exc import IntegrityError
+
+from .. import idempotency, jobs, ordering
 from ..auth import record_activity
 from ..catalog import ValidationError
 from ..extensions import db
@@ -29,33 +32,64 @@ def detail(order_id):
     return render_template("orders/detail.html", order=order)
 
 
-def submit_order(customer_email, lines):
+def submit_order(customer_email, lines, idempotency_key=None):
     """The one way an order is recorded (form and API): saved at once, processed in the
-    background. Returns (order, job)."""
-    order = ordering.create_order(customer_email, lines)
+    background. Returns (order, job). With an IdempotencyKey row, a request that lost the
+    race for that key raises IntegrityError and records nothing."""
+    order = ordering.create_order(customer_email, lines, idempotency_key=idempotency_key)
     record_activity(f"Recorded order {order.ref}")
+    return order, process_later(order)
+
+
+def process_later(order):
+    """Queue the order's processing (once: an unfinished job for it is reused)."""
     job, _ = jobs.submit("order", f"Process order {order.ref}", {"order_id": order.id},
                          dedup_key=f"order:{order.id}", user_id=g.user_id)
-    return order, job
+    return job
+
+
+FORM_FIELDS = ["customer_email"] + [f"{name}{i}" for i in range(5) for name in ("sku", "qty")]
+
+
+def _sent_twice(row, content):
+    """A form sent again with its one-time token: the first order, never a second one."""
+    if idempotency.same_request(row, content):
+        flash(f"Order {row.order.ref} was already recorded: the form was sent twice.")
+        return redirect(url_for(".detail", order_id=row.order_id), 303)
+    return None
 
 
 @bp.route("/new", methods=["GET", "POST"])
 def create():
-    errors, form = {}, {}
+    errors, form, status = {}, {}, 200
+    once = secrets.token_urlsafe(16)  # the form's one-time token
     if request.method == "POST":
         form = request.form.to_dict()
-        lines = []
-        for i in range(5):
-            sku = request.form.get(f"sku{i}", "").strip()
-            qty = request.form.get(f"qty{i}", "").strip()
-            if sku or qty:
-                lines.append({"sku": sku, "quantity": qty})
-        try:
-            order, _ = submit_order(request.form.get("customer_email"), lines)
-        except ValidationError as exc:
-            errors = exc.errors
-        else:
-            return redirect(url_for(".detail", order_id=order.id))
+        content = {name: form.get(name, "").strip() for name in FORM_FIELDS}
+        sent = form.get("once", "")
+        key = f"form:{sent}" if sent and len(sent) <= 64 and sent.isprintable() else None
+        row = idempotency.find(g.user_id, key) if key else None
+        if row is None:
+            lines = [{"sku": content[f"sku{i}"], "quantity": content[f"qty{i}"]}
+                     for i in range(5) if content[f"sku{i}"] or content[f"qty{i}"]]
+            row_new = idempotency.new(g.user_id, key, content) if key else None
+            try:
+                order, _ = submit_order(content["customer_email"], lines, row_new)
+            except ValidationError as exc:
+                errors, status, once = exc.errors, 400, sent or once
+            except IntegrityError:
+                db.session.rollback()
+                row = idempotency.find(g.user_id, key) if key else None
+                if row is None:
+                    raise
+            else:
+                return redirect(url_for(".detail", order_id=order.id))
+        if row is not None:
+            response = _sent_twice(row, content)
+            if response is not None:
+                return response
+            errors, status = {"form": f"this form was already used for order {row.order.ref}. "
+                                      f"To record another order, check it and send it again."}, 409
     skus = db.session.execute(db.select(Product.sku, Product.name).order_by(Product.name)).all()
-    return render_template("orders/form.html", form=form, errors=errors, skus=skus), (
-        400 if errors else 200)
+    return render_template("orders/form.html", form=form, errors=errors, skus=skus,
+                           once=once), status
