@@ -3,7 +3,6 @@
 Bad arguments or files end with exit code 2 and one readable line on stderr; so does
 any failure of the disk or the database (its traceback goes to the log file).
 """
-import errno
 import os
 import secrets
 import signal
@@ -289,7 +288,9 @@ def main(argv=None):
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # the last resort: never a traceback on the terminal
-        _fail_start(*failure_message(exc))
+        from desktop.failures import failure_message
+
+        _fail_start(*failure_message(exc, _run["data_dir"]))
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
@@ -310,58 +311,6 @@ def _fail_start(message, exc=None):
         where = f"\n\nThe details are in {logged}" if logged else ""
         show_error("Larder cannot start", f"{message[0].upper()}{message[1:]}.{where}")
     sys.exit(2)
-
-
-def failure_message(exc):
-    """(sentence, exc or None): None when the sentence says all (no traceback to log)."""
-    from webapp.config import ConfigError
-
-    from desktop.locks import AlreadyRunning
-
-    if isinstance(exc, (ConfigError, AlreadyRunning)):
-        return str(exc), None
-    if is_disk_full(exc):
-        where = _run["data_dir"] or "the data folder"
-        return f"the disk is full (while writing to {where}): free some space, then try again", exc
-    if isinstance(exc, OSError):
-        if exc.filename:
-            return f"cannot use {exc.filename}: {exc.strerror or exc}", exc
-        return f"a file or network error: {exc.strerror or exc}", exc
-    database = _database_error(exc)
-    if database is not None:
-        return f"the database could not be used: {database}", exc
-    return f"unexpected error: {type(exc).__name__}: {exc}", exc
-
-
-def _chain(exc):
-    seen = []
-    while exc is not None and exc not in seen:
-        seen.append(exc)
-        exc = exc.__cause__ or exc.__context__
-    return seen
-
-
-def is_disk_full(exc):
-    """ENOSPC/EDQUOT, or SQLite's "database or disk is full", anywhere in the chain."""
-    for err in _chain(exc):
-        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
-            return True
-        if "database or disk is full" in str(getattr(err, "orig", None) or err):
-            return True
-    return False
-
-
-def _database_error(exc):
-    import sqlite3
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    for err in _chain(exc):
-        if isinstance(err, SQLAlchemyError):
-            return str(getattr(err, "orig", None) or err).splitlines()[0]
-        if isinstance(err, sqlite3.Error):
-            return str(err)
-    return None
 
 
 if __name__ == "__main__":

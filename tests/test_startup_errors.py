@@ -119,3 +119,14 @@ def test_window_mode_shows_the_error_in_a_box(read_only_data_dir, tmp_path):
     lines = out.read_text().strip().splitlines()
     assert lines[-1].startswith(f"larder: error: cannot write to the folder {read_only_data_dir}")
     assert "Traceback" not in out.read_text()
+
+
+def test_damaged_database_is_one_line_naming_the_log(data_dir):
+    """Any other database failure: one line, and the traceback in the data folder's log."""
+    (data_dir / "larder.db").write_bytes(os.urandom(8192))
+    for args in (["demo", "--orders", "5"], ["serve", "--no-worker"]):
+        error = one_line_error(larder(data_dir, *args))
+        log = data_dir / "logs" / "larder.log"
+        assert error == ("larder: error: the database could not be used: file is not a "
+                         f"database (details in {log})")
+    assert "Traceback" in log.read_text()
