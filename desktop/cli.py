@@ -1,6 +1,7 @@
 """`python -m desktop` (and the `larder` executable): click commands.
 
-Bad arguments or files end with exit code 2 and one readable line on stderr.
+Bad arguments or files end with exit code 2 and one readable line on stderr; so does
+any failure of the disk or the database (its traceback goes to the log file).
 """
 import os
 import secrets
@@ -24,9 +25,13 @@ def _app(ctx, **config):
     from webapp import create_app
     from webapp.config import ConfigError
 
+    from webapp.config import DataDirError
+
     try:
         return create_app(config or None, data_dir=ctx.obj["data_dir"])
-    except (ConfigError, OSError) as exc:
+    except DataDirError:
+        raise  # its own sentence says it all
+    except ConfigError as exc:
         fail(f"cannot open the data dir: {exc}")
 
 
@@ -41,13 +46,12 @@ def cli(ctx, data_dir, headless):
     from webapp.config import resolve_data_dir
 
     ctx.ensure_object(dict)
-    ctx.obj["data_dir"] = str(resolve_data_dir(data_dir))
+    ctx.obj["data_dir"] = _run["data_dir"] = str(resolve_data_dir(data_dir))
     if ctx.invoked_subcommand is None:
         # No command (or the executable double-clicked): the desktop app.
         from desktop.launcher import run_desktop
-        from webapp.config import ensure_private_dir
 
-        ensure_private_dir(ctx.obj["data_dir"])
+        _run["window"] = not headless
         ctx.exit(run_desktop(ctx.obj["data_dir"], headless=headless))
 
 
@@ -58,13 +62,31 @@ def cli(ctx, data_dir, headless):
 @click.pass_context
 def serve(ctx, host, port, no_worker):
     """Run the app with Waitress (no window) and print its URL with the launch token."""
+    from desktop.server import remove_server_file
+    from desktop.locks import app_lock
+    from desktop.logs import setup_logging
+    from webapp.config import ensure_private_dir
+
+    data_dir = ctx.obj["data_dir"]
+    ensure_private_dir(data_dir)
+    log_path = setup_logging(data_dir)
+    lock = app_lock(data_dir)  # before anything is started or written
+    try:
+        _serve(ctx, host, port, no_worker, data_dir, log_path)
+    finally:
+        remove_server_file(data_dir)  # ours only: never a running instance's
+        lock.release()
+
+
+def _serve(ctx, host, port, no_worker, data_dir, log_path):
+    import logging
     import threading
 
     from desktop.procs import stop_processes
-    from desktop.server import (make_server, remove_server_file, serve_until, server_url,
-                                write_server_file)
+    from desktop.server import make_server, serve_until, server_url, write_server_file
     from desktop.worker import start_bundled_worker
 
+    log = logging.getLogger("larder.serve")
     token = secrets.token_urlsafe(32)
     app = _app(ctx, LARDER_TOKEN=token)
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -77,9 +99,9 @@ def serve(ctx, host, port, no_worker):
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     url = server_url(host if host != "0.0.0.0" else "127.0.0.1", server.effective_port)
-    data_dir = ctx.obj["data_dir"]
     write_server_file(data_dir, url, server.effective_port, token)
-    click.echo(f"Larder {__version__} serving {data_dir}")
+    log.info("Larder %s serving %s at %s (pid %s)", __version__, data_dir, url, os.getpid())
+    click.echo(f"Larder {__version__} serving {data_dir} (log: {log_path})")
     click.echo(f"Open {url}/?token={token}", nl=True)
     sys.stdout.flush()
 
@@ -91,7 +113,7 @@ def serve(ctx, host, port, no_worker):
     finally:
         if worker is not None:
             stop_processes([worker], grace=0.9)
-        remove_server_file(data_dir)
+        log.info("stopped")
 
 
 @cli.command()
@@ -249,19 +271,46 @@ def user_add(ctx, name, password):
     click.echo(f"added user {name}")
 
 
+# What main() needs to know if the command fails: set by the group as it runs.
+_run = {"data_dir": None, "window": False}
+
+
 def main(argv=None):
-    """Entry point: one readable line and exit 2 for any usage or input error."""
+    """Entry point: one readable line and exit 2 for any usage or input error, and for
+    any failure of the disk or the database (traceback in the log)."""
     try:
         rv = cli.main(args=argv, prog_name="larder", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("larder: aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        click.echo(f"larder: error: {exc.format_message()}", err=True)
-        sys.exit(2)
+        _fail_start(exc.format_message())
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except Exception as exc:  # the last resort: never a traceback on the terminal
+        from desktop.failures import failure_message
+
+        _fail_start(*failure_message(exc, _run["data_dir"]))
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _fail_start(message, exc=None):
+    """Print `larder: error: MESSAGE`, log it (with the traceback of an unexpected
+    error), in the window mode show it in a native box too; exit 2."""
+    from desktop.logs import log_failure
+
+    logged = log_failure(_run["data_dir"], message, exc) if exc is not None or _run["window"] \
+        else None
+    line = f"larder: error: {message}"
+    if exc is not None and logged:
+        line += f" (details in {logged})"
+    click.echo(line, err=True)
+    if _run["window"]:
+        from desktop.dialogs import show_error
+
+        where = f"\n\nThe details are in {logged}" if logged else ""
+        show_error("Larder cannot start", f"{message[0].upper()}{message[1:]}.{where}")
+    sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 Waitress on 127.0.0.1 (free port, fresh launch token) in a thread, the bundled worker
 with its schedules as a child process, and a pywebview window on the signed-in app.
-One instance per data dir: a second launch brings the running window forward. Closing
-the window stops everything. With no display or no GUI backend it serves headless.
+One instance per data dir (window or `serve`): a second launch brings the running window
+forward, or refuses next to a `serve`. Closing the window stops everything. When it
+cannot start (the data folder cannot be written...), desktop.cli.main prints one line
+and shows it in a native error box. With no display or no GUI backend it serves headless.
 """
 import logging
 import os
@@ -16,7 +18,7 @@ import webbrowser
 
 import requests
 
-from desktop.locks import AlreadyLocked, FileLock
+from desktop.locks import AlreadyRunning, app_lock
 
 log = logging.getLogger("larder.desktop")
 
@@ -66,18 +68,17 @@ def gui_available():
     return True, ""
 
 
-def bring_forward(data_dir):
-    """Ask the running instance to show its window; True when it answered."""
-    import json
-
+def bring_forward(info):
+    """Ask the running instance (server.json's `info`) to show its window; True when it
+    did (a `serve` has no window: it answers 404)."""
+    if not info:
+        return False
     try:
-        with open(os.path.join(data_dir, "server.json")) as fh:
-            info = json.load(fh)
         response = requests.post(f"{info['url']}/desktop/focus", timeout=3,
                                  headers={"Authorization": f"Bearer {info['token']}"})
-        return response.status_code == 200, info
-    except (OSError, ValueError, KeyError, requests.RequestException):
-        return False, None
+        return response.status_code == 200
+    except (KeyError, TypeError, requests.RequestException):
+        return False
 
 
 def add_desktop_routes(app, windows):
@@ -109,27 +110,32 @@ def run_desktop(data_dir, headless=False):
     from desktop.server import ServerThread, remove_server_file, write_server_file
     from desktop.worker import start_bundled_worker
     from webapp import __version__, create_app
+    from webapp.config import ensure_private_dir
 
+    ensure_private_dir(data_dir)  # a DataDirError says why it cannot be used
     log_path = setup_logging(data_dir)
     try:
-        lock = FileLock(os.path.join(data_dir, "app.lock")).acquire()
-    except AlreadyLocked:
-        answered, info = bring_forward(data_dir)
-        if answered:
+        lock = app_lock(data_dir)
+    except AlreadyRunning as exc:
+        # A second double-click: the running window comes forward. Next to a `serve`
+        # (no window to show), or one still starting: refuse, naming it.
+        if bring_forward(exc.info):
             print("Larder is already running: its window was brought forward.")
             return 0
-        if info:
-            print(f"Larder is already running at {info['url']}/?token={info['token']}")
-            return 0
-        print("larder: error: Larder is already starting for this data dir", file=sys.stderr)
-        return 2
+        raise
     log.info("Larder %s starting on %s (log: %s)", __version__, data_dir, log_path)
     if os.environ.get("LARDER_EXECUTABLE"):  # set by the one file's launcher (Linux)
         log.info("program: %s, unpacked in %s", os.environ["LARDER_EXECUTABLE"],
                  os.path.dirname(sys.executable))
     token = secrets.token_urlsafe(32)
-    # LARDER_DESKTOP_WINDOW: the page policy lets pywebview's bridge work (security_headers)
-    app = create_app({"LARDER_TOKEN": token, "LARDER_DESKTOP_WINDOW": True}, data_dir=data_dir)
+    try:
+        # LARDER_DESKTOP_WINDOW: the page policy lets pywebview's bridge work
+        # (security_headers).
+        app = create_app({"LARDER_TOKEN": token, "LARDER_DESKTOP_WINDOW": True},
+                         data_dir=data_dir)
+    except BaseException:
+        lock.release()  # free for the next try while the error box is shown
+        raise
     windows = []
     add_desktop_routes(app, windows)
     server = ServerThread(app).start()

@@ -1,17 +1,64 @@
 """Waitress, started and stopped from code (it has no official shutdown: keep the server
 object from create_server() and close() it)."""
 import json
+import logging
 import os
+import select
+import sys
 import threading
 
 from waitress import wasyncore
 from waitress.server import create_server
 
+log = logging.getLogger("larder.server")
 THREADS = 8
+
+# Slow or idle clients (a byte every few seconds, or nothing at all): Waitress hands a
+# request to its threads only once the request is complete, so such a client holds a
+# socket, not a thread. What blocked the owner's own page was Waitress's connection
+# limit (100 by default: the next connection waited in the listen backlog) and select(),
+# which cannot watch a descriptor numbered 1024 or above; poll() has no such ceiling.
+# Measured (bench/slow_clients.py): 1,000 slow connections made /health time out
+# before; a few ms with these settings.
+USE_POLL = hasattr(select, "poll")  # not on Windows, whose select() takes 512 sockets
+CONNECTION_LIMIT = 4000 if USE_POLL else 500
+CHANNEL_TIMEOUT = 30  # seconds a connection may stay silent (Waitress's default: 120)
+CLEANUP_INTERVAL = 5  # how often silent connections are looked for (default: 30)
+
+
+def raise_open_file_limit(wanted):
+    """The soft limit on open files (often 1024; 256 on macOS) up to `wanted` when the
+    hard limit allows; returns the limit in force (None where unknown)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no per-process descriptor limit of this kind
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):  # macOS refuses more than its OPEN_MAX
+            pass
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def connection_limit():
+    """CONNECTION_LIMIT, or less when the open-file limit cannot make room for it (each
+    connection is a descriptor; the database, cache and logs need some too)."""
+    files = raise_open_file_limit(CONNECTION_LIMIT + 512)
+    if files is None:
+        return CONNECTION_LIMIT
+    return max(100, min(CONNECTION_LIMIT, files - 512))
 
 
 def make_server(app, host="127.0.0.1", port=0, threads=THREADS):
-    server = create_server(app, host=host, port=port, threads=threads, ident="Larder")
+    server = create_server(app, host=host, port=port, threads=threads, ident="Larder",
+                           asyncore_use_poll=USE_POLL, connection_limit=connection_limit(),
+                           channel_timeout=CHANNEL_TIMEOUT, cleanup_interval=CLEANUP_INTERVAL)
+    # Waitress reports the port as text (getnameinfo): a number for server.json.
+    server.effective_port = int(server.effective_port)
     app.config["LARDER_SERVER_PORT"] = server.effective_port
     return server
 
@@ -73,7 +120,21 @@ def write_server_file(data_dir, url, port, token):
     return path
 
 
+def read_server_file(data_dir):
+    """What server.json says (url, port, token, pid), or None."""
+    try:
+        with open(os.path.join(data_dir, "server.json")) as fh:
+            info = json.load(fh)
+        return info if isinstance(info, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
 def remove_server_file(data_dir):
+    """Remove server.json if this process wrote it: another instance's file is its own."""
+    info = read_server_file(data_dir)
+    if info is None or info.get("pid") != os.getpid():
+        return
     try:
         os.remove(os.path.join(data_dir, "server.json"))
     except FileNotFoundError:

@@ -64,15 +64,41 @@ def resolve_data_dir(data_dir=None):
     return Path(data_dir).expanduser().resolve()
 
 
+class DataDirError(ConfigError):
+    """The data folder (or a folder in it) cannot be created or written."""
+
+
 def ensure_private_dir(path):
-    """Create a folder only the owner can read: the caches unpickle what they read."""
+    """Create a folder only the owner can read (the caches unpickle what they read), and
+    make sure it can be written: a DataDirError that says why, not a traceback later."""
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # mkdir(exist_ok) says this when the path is a file
+        raise DataDirError(f"cannot use {path} as a folder: it is a file") from None
+    except NotADirectoryError:
+        blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        raise DataDirError(f"cannot create the folder {path}: "
+                           f"{blocking or 'a part of that path'} is a file") from None
+    except OSError as exc:
+        raise DataDirError(f"cannot create the folder {path}: {exc.strerror or exc}") from None
     try:
         path.chmod(0o700)
     except OSError:  # not ours (e.g. a shared mount): leave it as it is
         pass
+    # access() also answers for root, and for a read-only disk (EROFS).
+    if not os.access(path, os.W_OK | os.X_OK):
+        reason = ("it is on a read-only disk" if _read_only_mount(path)
+                  else "permission denied (it may belong to another user)")
+        raise DataDirError(f"cannot write to the folder {path}: {reason}")
     return path
+
+
+def _read_only_mount(path):
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (AttributeError, OSError):  # no statvfs on Windows
+        return False
 
 
 def _secret_key(data_dir):

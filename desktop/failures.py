@@ -1,0 +1,55 @@
+"""One sentence for a failure that ended a command (desktop.cli.main's last resort): the
+disk, the data folder, the database. The traceback goes to the log, not the terminal."""
+import errno
+
+
+def failure_message(exc, data_dir=None):
+    """(sentence, exc or None): None when the sentence says all (no traceback to log)."""
+    from webapp.config import ConfigError
+
+    from desktop.locks import AlreadyRunning
+
+    if isinstance(exc, (ConfigError, AlreadyRunning)):
+        return str(exc), None
+    if is_disk_full(exc):
+        where = data_dir or "the data folder"
+        return f"the disk is full (while writing to {where}): free some space, then try again", exc
+    if isinstance(exc, OSError):
+        if exc.filename:
+            return f"cannot use {exc.filename}: {exc.strerror or exc}", exc
+        return f"a file or network error: {exc.strerror or exc}", exc
+    database = _database_error(exc)
+    if database is not None:
+        return f"the database could not be used: {database}", exc
+    return f"unexpected error: {type(exc).__name__}: {exc}", exc
+
+
+def _chain(exc):
+    seen = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def is_disk_full(exc):
+    """ENOSPC/EDQUOT, or SQLite's "database or disk is full", anywhere in the chain."""
+    for err in _chain(exc):
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+            return True
+        if "database or disk is full" in str(getattr(err, "orig", None) or err):
+            return True
+    return False
+
+
+def _database_error(exc):
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    for err in _chain(exc):
+        if isinstance(err, SQLAlchemyError):
+            return str(getattr(err, "orig", None) or err).splitlines()[0]
+        if isinstance(err, sqlite3.Error):
+            return str(err)
+    return None
