@@ -1,6 +1,6 @@
 """One sentence for a failure that ended a command (desktop.cli.main's last resort): the
 disk, the data folder, the database. The traceback goes to the log, not the terminal."""
-import errno
+from webapp.errors import is_disk_full
 
 
 def failure_message(exc, data_dir=None):
@@ -30,16 +30,6 @@ def _chain(exc):
         seen.append(exc)
         exc = exc.__cause__ or exc.__context__
     return seen
-
-
-def is_disk_full(exc):
-    """ENOSPC/EDQUOT, or SQLite's "database or disk is full", anywhere in the chain."""
-    for err in _chain(exc):
-        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
-            return True
-        if "database or disk is full" in str(getattr(err, "orig", None) or err):
-            return True
-    return False
 
 
 def _database_error(exc):
