@@ -65,8 +65,10 @@ class Backup:
 # ---- where things are ----------------------------------------------------------------
 
 def sqlite_path(app):
-    """The SQLite file behind the app's database; BackupError for any other database."""
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    """The SQLite file behind the app's database (an app or its config); BackupError for
+    any other database."""
+    config = getattr(app, "config", app)
+    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() != "sqlite":
         raise BackupError(PG_ADVICE)
     if not url.database or url.database == ":memory:":
@@ -233,10 +235,13 @@ def daily_backup(app=None):
 
 def check_restore_file(path):
     """The schema revision of a Larder database file (None for 0.1.0); BackupError with
-    the reason when it is not one this program can restore."""
-    from .db_upgrade import HEAD, known_revisions
+    the reason when it is not one this program can restore. The file is not changed."""
+    with tempfile.TemporaryDirectory(prefix="larder-check-") as tmp:
+        return _check_staged(_stage(path, tmp), path)
 
-    path = Path(path)
+
+def _stage(path, folder):
+    """A private single-file copy of the SQLite file `path` in `folder`."""
     try:
         with open(path, "rb") as fh:
             magic = fh.read(len(SQLITE_MAGIC))
@@ -244,10 +249,31 @@ def check_restore_file(path):
         raise BackupError(f"cannot read {path}: {exc.strerror or exc}") from None
     if magic != SQLITE_MAGIC:
         raise BackupError(f"{path} is not a Larder backup (not a SQLite database)")
-    problem = integrity_problem(path)
+    fd, staged = tempfile.mkstemp(prefix=".restore-", suffix=".part", dir=folder)
+    os.close(fd)
+    try:
+        shutil.copyfile(path, staged)
+        con = sqlite3.connect(staged, isolation_level=None)
+        try:  # a copy of a WAL-mode file: make it one file that opens read-only too
+            con.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            con.close()
+    except OSError as exc:
+        os.unlink(staged)
+        raise BackupError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except sqlite3.DatabaseError as exc:
+        os.unlink(staged)
+        raise BackupError(f"{path} is damaged ({exc}): choose another backup") from None
+    return staged
+
+
+def _check_staged(staged, path):
+    from .db_upgrade import HEAD, known_revisions
+
+    problem = integrity_problem(staged)
     if problem:
         raise BackupError(f"{path} is damaged ({problem}): choose another backup")
-    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    con = sqlite3.connect(f"{Path(staged).resolve().as_uri()}?mode=ro", uri=True)
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master "
                                             "WHERE type = 'table'")}
@@ -277,14 +303,9 @@ def restore(app, file):
     live = sqlite_path(app)
     data_dir = app.config["DATA_DIR"]
     # Work on a private copy: the file may change or vanish while we restore it.
-    fd, staged = tempfile.mkstemp(prefix=".restore-", suffix=".part", dir=backup_dir(data_dir))
-    os.close(fd)
+    staged = _stage(file, backup_dir(data_dir))
     try:
-        try:
-            shutil.copyfile(file, staged)
-        except OSError as exc:
-            raise BackupError(f"cannot read {file}: {exc.strerror or exc}") from None
-        rev = check_restore_file(staged)
+        rev = _check_staged(staged, file)
         safety = make_backup(app, "before-restore")
         _match_page_size(staged, live)
         db.session.remove()
@@ -304,7 +325,7 @@ def restore(app, file):
         raise BackupError(f"cannot restore {file}: {exc}") from None
     finally:
         os.unlink(staged)
-    log.warning("restored the database from %s (safety copy %s)", file, safety.name)
+    log.info("restored the database from %s (safety copy %s)", file, safety.name)
     app.extensions.pop("larder_owner_id", None)  # the restored owner row may differ
     upgrade_database(app)
     caching.clear_all()
