@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session,
                    url_for)
+from sqlalchemy.exc import IntegrityError
 from werkzeug.local import LocalProxy
 
 from .extensions import csrf, db
@@ -41,11 +42,16 @@ def _host_allowed(app):
 
 
 def owner_user():
-    user = db.session.execute(db.select(User).filter_by(username=OWNER)).scalar()
+    select = db.select(User).filter_by(username=OWNER)
+    user = db.session.execute(select).scalar()
     if user is None:
         user = User(username=OWNER, role="owner")
         db.session.add(user)
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # the first requests come together: one of them made it
+            db.session.rollback()
+            user = db.session.execute(select).scalar_one()
     return user
 
 
