@@ -84,6 +84,8 @@ def test_cli_backup_is_a_checked_copy_named_by_date_and_why(shop, client, data_d
     assert proc.returncode == 0, proc.stderr
     assert integrity(out) == "ok" and count(out) == 1
     assert len(backups.list_backups(data_dir)) == 1  # -o files are not in the listing
+    line = one_error_line(larder(data_dir, "backup", "-o", str(data_dir / "larder.db")))
+    assert "the database itself" in line and count(data_dir / "larder.db") == 1
 
 
 def test_backup_while_another_connection_writes_is_consistent(shop, data_dir):
@@ -330,3 +332,28 @@ def test_page_restore_swaps_under_open_connections(shop, client, owner_browser, 
     assert client.get(f"/api/orders/{first}").status_code == 200
     assert client.get("/api/stats").get_json()["orders"] == 1
     assert integrity(data_dir / "larder.db") == "ok"
+
+
+def test_restore_queues_again_the_jobs_the_backup_left_unfinished(shop, client, owner_browser,
+                                                                   data_dir):
+    """A backup taken while a job was running: after the restore the job is run again
+    (here eagerly, with the real task code) instead of showing 'running' forever."""
+    from webapp.models import Job
+
+    order_id = place_order(client)
+    with shop.app_context():
+        job = db.session.execute(db.select(Job).filter_by(kind="order")).scalar_one()
+        assert job.state == "success"
+        job.state, job.result = "running", ""  # as the backup caught it
+        db.session.commit()
+        saved = backups.make_backup(shop, "manual")
+        job.state = "success"
+        db.session.commit()
+        db.session.remove()
+    token = csrf_from(owner_browser, "/backups/")
+    response = owner_browser.post(f"/backups/{saved.name}/restore",
+                                  data={"csrf_token": token, "confirm": "yes"})
+    assert response.status_code == 302
+    with shop.app_context():
+        job = db.session.execute(db.select(Job).filter_by(kind="order")).scalar_one()
+        assert job.state == "success" and job.attempts == 2 and str(order_id) in job.result

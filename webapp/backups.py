@@ -164,6 +164,8 @@ def make_backup(app, reason="manual", dest=None):
         final = _new_name(backup_dir(app.config["DATA_DIR"]), reason)
     else:
         final = Path(dest).resolve()
+        if final in (src.resolve(), Path(f"{src.resolve()}-wal"), Path(f"{src.resolve()}-shm")):
+            raise BackupError(f"{dest} is the database itself: choose another file")
     fd, tmp = tempfile.mkstemp(prefix=".backup-", suffix=".part", dir=final.parent)
     os.close(fd)
     try:
