@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cache_servers import postgres_server  # noqa: F401  (fixture)
 from conftest import csrf_from
 from webapp import backups, db_upgrade
 from webapp.extensions import cache, db
@@ -357,3 +358,31 @@ def test_restore_queues_again_the_jobs_the_backup_left_unfinished(shop, client, 
     with shop.app_context():
         job = db.session.execute(db.select(Job).filter_by(kind="order")).scalar_one()
         assert job.state == "success" and job.attempts == 2 and str(order_id) in job.result
+
+
+def test_on_postgresql_the_page_and_the_daily_job_give_pg_dump_advice(data_dir, request):
+    import sqlalchemy
+
+    from conftest import TOKEN
+    from webapp import create_app
+
+    server = request.getfixturevalue("postgres_server")
+    with sqlalchemy.create_engine(f"{server}/postgres",
+                                  isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(sqlalchemy.text("CREATE DATABASE larder_backups"))
+    app = create_app({"TESTING": True, "LARDER_TOKEN": TOKEN,
+                      "DATABASE_URL": f"{server}/larder_backups"}, data_dir=data_dir)
+    try:
+        client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {TOKEN}"
+        page = client.get("/backups/").get_data(as_text=True)
+        assert "pg_dump" in page and "Back up now" not in page
+        refused = client.post("/backups/")
+        assert refused.status_code == 400 and "pg_dump" in refused.get_data(as_text=True)
+        with app.app_context():
+            assert "pg_dump" in backups.daily_backup()["skipped"]
+        assert not (data_dir / "backups").exists()
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
