@@ -386,3 +386,25 @@ def test_on_postgresql_the_page_and_the_daily_job_give_pg_dump_advice(data_dir, 
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_restore_of_a_file_with_another_page_size(shop, client, data_dir, tmp_path):
+    """SQLite's backup API cannot write into a WAL database of another page size (a file
+    from another SQLite build or tool): the staged copy is given the live page size."""
+    first = place_order(client)
+    other = tmp_path / "8k.db"
+    with shop.app_context():
+        backups.make_backup(shop, "manual", dest=other)
+    con = sqlite3.connect(other, isolation_level=None)
+    con.execute("PRAGMA page_size = 8192")
+    con.execute("VACUUM")
+    assert con.execute("PRAGMA page_size").fetchone()[0] == 8192
+    con.close()
+    place_order(client)
+    with shop.app_context():
+        backups.restore(shop, other)
+    con = sqlite3.connect(data_dir / "larder.db")
+    assert [r[0] for r in con.execute("SELECT id FROM orders")] == [first]
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    con.close()
+    assert integrity(data_dir / "larder.db") == "ok"

@@ -30,7 +30,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from .config import ensure_private_dir
-from .locks import FileLock
+from .locks import AlreadyLocked, FileLock
 
 log = logging.getLogger(__name__)
 
@@ -325,6 +325,9 @@ def restore(app, file):
                 src.close()
     except sqlite3.Error as exc:
         raise BackupError(f"cannot restore {file}: {exc}") from None
+    except AlreadyLocked:
+        raise BackupError("a schema upgrade has been running for two minutes: nothing was "
+                          "restored; try again when it has finished") from None
     finally:
         os.unlink(staged)
     log.info("restored the database from %s (safety copy %s)", file, safety.name)
