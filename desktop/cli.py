@@ -271,6 +271,93 @@ def user_add(ctx, name, password):
     click.echo(f"added user {name}")
 
 
+def _sqlite_only(ctx):
+    """Backups are for SQLite: refuse PostgreSQL before connecting to anything."""
+    from webapp import backups
+    from webapp.config import ConfigError, build_config
+
+    try:
+        backups.sqlite_path(build_config(ctx.obj["data_dir"]))
+    except (ConfigError, OSError) as exc:
+        fail(f"cannot open the data dir: {exc}")
+    except backups.BackupError as exc:
+        fail(str(exc))
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the backup to FILE (default: a new file in DATA_DIR/backups).")
+@click.pass_context
+def backup(ctx, output):
+    """Back up the database now (safe while Larder runs); the copy is checked."""
+    from webapp import backups
+
+    _sqlite_only(ctx)
+    if output and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+        fail(f"cannot write {output}: no such folder")
+    app = _app(ctx)
+    with app.app_context():
+        try:
+            path = backups.make_backup(app, "manual", dest=output)
+        except (backups.BackupError, OSError) as exc:
+            fail(str(exc) if isinstance(exc, backups.BackupError) else
+                 f"cannot write {output}: {exc.strerror or exc}")
+    click.echo(f"backed up to {path} ({path.stat().st_size / 1e6:.1f} MB, integrity ok)")
+
+
+def _stop_running_larder(data_dir):
+    """Take the app's and the worker's locks (held while they run); refuse, naming what
+    runs, when either is held. Returns the locks to release."""
+    from desktop.locks import AlreadyLocked, FileLock
+
+    held, running = [], []
+    for name, what in (("app.lock", "the Larder app (window or `larder serve`)"),
+                       ("worker.lock", "the Larder worker")):
+        try:
+            held.append(FileLock(os.path.join(data_dir, name)).acquire())
+        except AlreadyLocked:
+            running.append(what)
+    if running:
+        for lock in held:
+            lock.release()
+        fail(f"{' and '.join(running)} {'is' if len(running) == 1 else 'are'} running on "
+             f"{data_dir}: close it first, or restore from the app's Backups page")
+    return held
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
+@click.pass_context
+def restore(ctx, file, yes):
+    """Replace the database with a backup FILE (Larder must be closed; the current
+    database is backed up first)."""
+    from webapp import backups
+
+    _sqlite_only(ctx)
+    try:
+        backups.check_restore_file(file)  # a bad file is refused before anything else
+    except backups.BackupError as exc:
+        fail(str(exc))
+    data_dir = ctx.obj["data_dir"]
+    locks = _stop_running_larder(data_dir)
+    try:
+        if not yes:
+            click.confirm(f"Replace every order, product and customer in {data_dir} with "
+                          f"{file}?", abort=True, err=True)
+        app = _app(ctx)
+        with app.app_context():
+            try:
+                result = backups.restore(app, file)
+            except backups.BackupError as exc:
+                fail(str(exc))
+    finally:
+        for lock in locks:
+            lock.release()
+    click.echo(f"restored {file} (schema {result['schema']}); the database before it is "
+               f"kept as backups/{result['safety_copy']}")
+
+
 # What main() needs to know if the command fails: set by the group as it runs.
 _run = {"data_dir": None, "window": False}
 

@@ -1,5 +1,5 @@
 """The pywebview window on the app, and the native touches its pages can call
-(`window.pywebview.api.*` in static/desktop.js): save dialogs for reports, an open dialog
+(`window.pywebview.api.*` in static/desktop.js): save dialogs for reports and backups, an open dialog
 for CSV import, outside links in the system browser. The window remembers its size."""
 import json
 import logging
@@ -76,6 +76,28 @@ class DesktopApi:
         except OSError as exc:
             return {"error": f"Could not save {target}: {exc.strerror or exc}"}
         log.info("report %s saved to %s", report_id, target)
+        return {"saved": target}
+
+    def save_backup(self, name):
+        """The Backups page's Download in the window: a save dialog, then a copy. The
+        backup is looked up by name in the folder's listing, never opened by path."""
+        import webview
+
+        from webapp.backups import find_backup
+
+        found = find_backup(self._app.config["DATA_DIR"], str(name))
+        if found is None:
+            return {"error": "There is no such backup."}
+        chosen = self._window.create_file_dialog(webview.FileDialog.SAVE,
+                                                 save_filename=found.name)
+        if not chosen:
+            return {"cancelled": True}
+        target = chosen if isinstance(chosen, str) else chosen[0]
+        try:
+            shutil.copyfile(found.path, target)
+        except OSError as exc:
+            return {"error": f"Could not save {target}: {exc.strerror or exc}"}
+        log.info("backup %s saved to %s", found.name, target)
         return {"saved": target}
 
     def import_csv(self, kind):

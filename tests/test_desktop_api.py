@@ -39,6 +39,23 @@ def test_save_report_copies_the_file_under_its_name(app, api, client, tmp_path):
     assert api.save_report("nope") == {"error": "This report is not ready."}
 
 
+def test_save_backup_copies_a_listed_backup_only(app, api, tmp_path):
+    import webview
+
+    from webapp.backups import make_backup
+
+    made = make_backup(app, "manual")
+    target = tmp_path / "usb-stick.db"
+    api._window = DialogWindow(str(target))
+    assert api.save_backup(made.name) == {"saved": str(target)}
+    assert api._window.asked == [(webview.FileDialog.SAVE, made.name, ())]
+    assert target.read_bytes() == made.read_bytes()
+    for bad in ("../larder.db", "larder.db", str(made)):
+        assert api.save_backup(bad) == {"error": "There is no such backup."}
+    api._window = DialogWindow(None)
+    assert api.save_backup(made.name) == {"cancelled": True}
+
+
 def test_import_csv_through_the_open_dialog(api, tmp_path, client):
     good = tmp_path / "p.csv"
     good.write_text("sku,name,category,price,stock\nA-1,Apple,Produce,0.50,10\n")

@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 
 def create_app(test_config=None, data_dir=None):
-    from . import auth, caching, db_upgrade, errors
+    from . import auth, caching, db_upgrade, errors, sqlite_setup
     from .celery_app import celery_init_app
     from .config import build_config
     from .extensions import cache, csrf, db
@@ -23,6 +23,7 @@ def create_app(test_config=None, data_dir=None):
         app.config["LARDER_TOKEN"] = secrets.token_urlsafe(32)
 
     db.init_app(app)
+    sqlite_setup.init_app(app, db)  # WAL, busy timeout, durable commits
     cache.init_app(app)
     csrf.init_app(app)
     caching.init_app(app)
@@ -30,11 +31,11 @@ def create_app(test_config=None, data_dir=None):
     errors.init_app(app)
     celery_init_app(app)
 
-    from .views import (api, cache_admin, customers, dashboard, data_import, orders, outbox,
-                        products, reports, schedules, tasks)
+    from .views import (api, backups, cache_admin, customers, dashboard, data_import, orders,
+                        outbox, products, reports, schedules, tasks)
 
     for module in (auth, dashboard, products, customers, orders, api, cache_admin, data_import,
-                   reports, tasks, outbox, schedules):
+                   reports, tasks, outbox, schedules, backups):
         app.register_blueprint(module.bp)
 
     @app.get("/health")

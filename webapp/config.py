@@ -31,6 +31,9 @@ ENV_KEYS = (
     "LARDER_SMTP_FROM",
     "LARDER_RETENTION_DAYS",
     "LARDER_INBOX_SETTLE_SECONDS",
+    "LARDER_BACKUP_KEEP_DAILY",
+    "LARDER_BACKUP_KEEP_WEEKLY",
+    "LARDER_SQLITE_BUSY_TIMEOUT_MS",
 )
 
 # Tutorial names that Flask-Caching 2.5 no longer accepts, mapped to the real backends.
@@ -163,6 +166,11 @@ def build_config(data_dir=None, overrides=None):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
         "PAGE_SIZE": 50,
+        # Daily backups kept (webapp.backups): the newest of each of the last N days, and
+        # of each of the last M weeks before that.
+        "LARDER_BACKUP_KEEP_DAILY": 7,
+        "LARDER_BACKUP_KEEP_WEEKLY": 4,
+        "LARDER_SQLITE_BUSY_TIMEOUT_MS": 30_000,  # webapp.sqlite_setup
     }
     toml_file = data_dir / "larder.toml"
     if toml_file.exists():
@@ -196,6 +204,15 @@ def build_config(data_dir=None, overrides=None):
     cfg["CACHE_TYPE"] = normalize_cache_type(cfg["CACHE_TYPE"])
     if isinstance(cfg["CACHE_DEFAULT_TIMEOUT"], str):
         cfg["CACHE_DEFAULT_TIMEOUT"] = int(cfg["CACHE_DEFAULT_TIMEOUT"])
+    for key in ("LARDER_BACKUP_KEEP_DAILY", "LARDER_BACKUP_KEEP_WEEKLY",
+                "LARDER_SQLITE_BUSY_TIMEOUT_MS"):
+        try:
+            cfg[key] = int(cfg[key])
+            if cfg[key] < 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a whole number, 0 or more (not {cfg[key]!r})") \
+                from None
     if isinstance(cfg.get("CACHE_MEMCACHED_SERVERS"), str):
         cfg["CACHE_MEMCACHED_SERVERS"] = cfg["CACHE_MEMCACHED_SERVERS"].split(",")
     if cfg["CACHE_TYPE"].endswith(("FileSystemCache", "DiskCache")):
@@ -228,6 +245,7 @@ def celery_config(data_dir, cfg):
         "beat_schedule": {
             "daily-cleanup": {"task": "larder.cleanup", "schedule": crontab(hour=3, minute=0)},
             "hourly-sync": {"task": "larder.sync_inbox", "schedule": crontab(minute=0)},
+            "daily-backup": {"task": "larder.backup", "schedule": crontab(hour=2, minute=30)},
         },
     }
     broker = cfg.get("CELERY_BROKER_URL")

@@ -15,7 +15,6 @@ backed up before it is changed.
 import contextlib
 import logging
 import os
-from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -117,24 +116,12 @@ def _upgrade_lock(app, engine):
 
 
 def _backup_before_upgrade(app, from_version):
-    """A consistent copy of a SQLite database before its schema changes (online backup
-    API: safe while another process reads). Other databases: pg_dump is the owner's."""
-    engine = app.extensions["sqlalchemy"].engine  # inside the app context
-    if engine.dialect.name != "sqlite" or not engine.url.database:
-        return None
-    import sqlite3
+    """A checked copy of a SQLite database before its schema changes (webapp.backups;
+    PostgreSQL: pg_dump is the owner's, see docs/reliability.md)."""
+    from . import backups
 
-    folder = Path(app.config["DATA_DIR"], "backups")
-    folder.mkdir(mode=0o700, exist_ok=True)
-    dest = folder / f"larder-{datetime.now():%Y-%m-%d-%H%M%S}-before-upgrade-from-{from_version}.db"
-    src = sqlite3.connect(engine.url.database)
     try:
-        out = sqlite3.connect(dest)
-        try:
-            src.backup(out)
-        finally:
-            out.close()
-    finally:
-        src.close()
-    log.info("backed up the database to %s before upgrading it", dest)
-    return dest
+        backups.sqlite_path(app)
+    except backups.BackupError:
+        return None
+    return backups.make_backup(app, f"before-upgrade-from-{from_version}")

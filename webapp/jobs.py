@@ -102,6 +102,10 @@ def requeue_unfinished(purge_local_queue=None, worker=None):
     jobs = db.session.execute(select).scalars().all()
     for job in jobs:
         job.state = "queued"
+    # Committed before sending: a later commit must not write "queued" over the state
+    # a worker gave the job meanwhile.
+    db.session.commit()
+    for job in jobs:
         send(job)
     if jobs:
         log.info("queued again %d unfinished job(s)", len(jobs))

@@ -17,7 +17,7 @@ from .models import Job, now
 
 log = logging.getLogger(__name__)
 BY_KIND = {}
-TITLES = {"cleanup": "Daily cleanup", "sync": "Hourly inbox sync"}
+TITLES = {"cleanup": "Daily cleanup", "sync": "Hourly inbox sync", "backup": "Daily backup"}
 
 
 def data_path(*parts):
@@ -113,3 +113,10 @@ def cleanup_task(job, params, progress):
     from .cleanup import cleanup
 
     return cleanup()
+
+
+@job_task("larder.backup", "backup")
+def backup_task(job, params, progress):
+    from .backups import daily_backup
+
+    return daily_backup()

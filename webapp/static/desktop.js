@@ -21,6 +21,11 @@
         api.save_report(link.dataset.reportId).then(function (r) {
           if (r.error) alert(r.error);
         });
+      } else if (link.dataset.backupName) {
+        event.preventDefault();
+        api.save_backup(link.dataset.backupName).then(function (r) {
+          if (r.error) alert(r.error);
+        });
       } else if (/^(https?|mailto):/.test(link.href) && link.host !== location.host) {
         event.preventDefault();
         api.open_external(link.href);
