@@ -1,4 +1,5 @@
-"""A full disk, for real: the data dir lives on a small tmpfs that a filler file fills up.
+"""A full disk, for real: the data dir lives on a small tmpfs that a filler file fills up
+(32 MB: the database and the cache each keep a write-ahead log of up to ~4 MB).
 
 Pages answer with a plain "the disk is full" page and the API with 507 and
 {"error": ...}; nothing is half saved, and once space is freed the same requests work.
@@ -20,7 +21,7 @@ from webapp.extensions import db
 def small_disk(tmp_path):
     mount = tmp_path / "disk"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m,mode=0700", "tmpfs",
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m,mode=0700", "tmpfs",
                            str(mount)], capture_output=True, text=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
@@ -33,7 +34,7 @@ def small_disk(tmp_path):
 def _fill(path):
     """Write until the disk refuses; returns the filler's path (delete it to free space)."""
     filler = path / "filler"
-    with open(filler, "wb") as fh:
+    with open(filler, "wb", buffering=0) as fh:  # unbuffered: close() has nothing left to write
         try:
             while True:
                 fh.write(b"\0" * 65536)
