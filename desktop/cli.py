@@ -60,10 +60,9 @@ def serve(ctx, host, port, no_worker):
     """Run the app with Waitress (no window) and print its URL with the launch token."""
     import threading
 
-    from desktop.procs import stop_processes
     from desktop.server import (make_server, remove_server_file, serve_until, server_url,
                                 write_server_file)
-    from desktop.worker import start_bundled_worker
+    from webapp.background.supervisor import start_bundled_worker
 
     token = secrets.token_urlsafe(32)
     app = _app(ctx, LARDER_TOKEN=token)
@@ -83,14 +82,17 @@ def serve(ctx, host, port, no_worker):
     click.echo(f"Open {url}/?token={token}", nl=True)
     sys.stdout.flush()
 
-    worker = None if no_worker else start_bundled_worker(data_dir)
+    # Kept running (started again if it dies); its output goes to logs/worker.log, and
+    # the terminal gets one line per problem.
+    worker = None if no_worker else start_bundled_worker(
+        data_dir, on_problem=lambda line: click.echo(f"larder: {line}", err=True))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
         serve_until(server, stop)
     finally:
         if worker is not None:
-            stop_processes([worker], grace=0.9)
+            worker.stop(grace=0.9)
         remove_server_file(data_dir)
 
 
@@ -100,7 +102,7 @@ def serve(ctx, host, port, no_worker):
 @click.pass_context
 def worker(ctx, beat, parent_pid):
     """Run the background worker (quick and report queues)."""
-    from desktop.worker import WorkerRunning, run_supervisor
+    from webapp.background.supervisor import WorkerRunning, run_supervisor
 
     try:
         run_supervisor(ctx.obj["data_dir"], beat, parent_pid)
@@ -117,7 +119,7 @@ def worker(ctx, beat, parent_pid):
 @click.pass_context
 def worker_node(ctx, name, queues, pool, concurrency, parent_pid):
     """One Celery worker node (started by `worker`)."""
-    from desktop.worker import run_node
+    from webapp.background.supervisor import run_node
 
     run_node(ctx.obj["data_dir"], name, queues, pool, concurrency, parent_pid)
 
@@ -127,7 +129,7 @@ def worker_node(ctx, name, queues, pool, concurrency, parent_pid):
 @click.pass_context
 def beat(ctx, parent_pid):
     """Run the scheduler alone (daily cleanup, hourly inbox sync)."""
-    from desktop.worker import run_beat
+    from webapp.background.supervisor import run_beat
 
     run_beat(ctx.obj["data_dir"], parent_pid)
 

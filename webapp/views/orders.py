@@ -1,7 +1,8 @@
 """Orders: list (not cached: it changes with every sale), detail, and a form."""
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from .. import jobs, ordering
+from .. import ordering
+from ..background import jobs
 from ..auth import record_activity
 from ..catalog import ValidationError
 from ..extensions import db
