@@ -135,7 +135,7 @@ def run_supervisor(data_dir, beat, parent_pid=None):
                     code = child.proc.returncode
                     child.died(ready.pop(child.name, False))
                     log.warning("%s exited with %s: starting it again in %.1f s", child.name,
-                                code, child.restart_at - time.monotonic())
+                                code, max(0.0, child.restart_at - time.monotonic()))
                     if child.failures == REPORT_AFTER:
                         log.error("%s keeps stopping as it starts (exit %s); still retrying",
                                   child.name, code)
