@@ -28,6 +28,7 @@ STOP_GRACE = 0.6  # seconds children get to finish before they are killed
 STABLE_S = 10.0  # a child up this long (and ready) had a normal life: its streak ends
 MAX_DELAY_S = 30.0
 REPORT_AFTER = 3  # failed starts in a row before "keeps stopping" is reported
+BEAT_DELAY_S = 5.0  # beat starts once the nodes are up, or after this at the latest
 
 
 class WorkerRunning(RuntimeError):
@@ -86,11 +87,6 @@ class Child:
 
 
 def run_supervisor(data_dir, beat, parent_pid=None):
-    from webapp import create_app
-
-    from .broker import purge_queue_folder, restore_node_messages
-    from .celery_app import uses_local_broker
-    from .jobs import requeue_unfinished
     from desktop.locks import AlreadyLocked, FileLock
 
     if not logging.getLogger().handlers:
@@ -100,32 +96,46 @@ def run_supervisor(data_dir, beat, parent_pid=None):
         lock = FileLock(os.path.join(data_dir, "worker.lock")).acquire()
     except AlreadyLocked:
         raise WorkerRunning(f"a worker is already running for {data_dir}") from None
+    log.info("worker supervisor %s starting on %s", os.getpid(), data_dir)
     previous = status.read_status(data_dir) or {}
     # Started again after a death: "down" (the banner stays) until every node consumes.
     waiting = "down" if previous.get("state") == "down" else "starting"
     status.write_status(data_dir, waiting)
-    app = create_app(data_dir=data_dir)
-    local = uses_local_broker(app)
-    conf = app.config["CELERY"]
-    if local:
-        with app.app_context():
-            requeue_unfinished(lambda: purge_queue_folder(conf))
     me = str(os.getpid())
     children = [Child(name, ["--data-dir", data_dir, "worker-node", "--name", name,
                              "--queues", queue, "--pool", pool, "--concurrency", str(conc),
                              "--parent-pid", me],
                       os.path.join(status.folder(data_dir), f"{name}.ready"))
                 for name, queue, pool, conc in node_specs()]
-    if beat:
-        children.append(Child("beat", ["--data-dir", data_dir, "beat", "--parent-pid", me]))
-    for child in children:
-        child.start()
+    # Beat is not needed to serve jobs: it starts once the nodes are up (less to share
+    # the CPU with while they start).
+    beat_child = Child("beat", ["--data-dir", data_dir, "beat", "--parent-pid", me]) \
+        if beat else None
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     ready = {}
     try:
+        for child in children:  # first: their start-up overlaps the requeue below
+            child.start()
+        from webapp import create_app
+
+        from .broker import purge_queue_folder, restore_node_messages
+        from .celery_app import uses_local_broker
+        from .jobs import requeue_unfinished
+
+        app = create_app(data_dir=data_dir)
+        local = uses_local_broker(app)
+        conf = app.config["CELERY"]
+        if local:
+            with app.app_context():
+                requeue_unfinished(lambda: purge_queue_folder(conf))
+        beat_due = time.monotonic() + BEAT_DELAY_S
         while not stop.wait(0.2):
+            if beat_child is not None and beat_child not in children and (
+                    all(ready.get(c.name) for c in children) or time.monotonic() > beat_due):
+                beat_child.start()
+                children.append(beat_child)
             if parent_pid and not parent_alive(parent_pid):
                 log.info("parent %s is gone: stopping", parent_pid)
                 break
