@@ -18,7 +18,10 @@ def setup_logging(data_dir, level=logging.INFO):
         sys.stdout = sys.stdout or stream
         sys.stderr = sys.stderr or stream
     else:
-        handlers.append(logging.StreamHandler(sys.stderr))
+        # The terminal gets problems only (the link is printed); the rest is in the file.
+        console = logging.StreamHandler(sys.stderr)
+        console.setLevel(logging.WARNING)
+        handlers.append(console)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = logging.getLogger()
     for handler in handlers:

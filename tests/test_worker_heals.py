@@ -139,6 +139,28 @@ def test_killed_supervisor_under_serve_comes_back_and_the_terminal_stays_quiet(
     assert log.count(" ready.") >= 2 * len(nodes(server.proc.pid))  # two starts logged
 
 
+def test_headless_launcher_starts_a_killed_worker_again_and_prints_only_the_link(data_dir):
+    from desktop_app import DesktopApp
+
+    app = DesktopApp(data_dir, extra_env={"BROWSER": "true"})  # `true` stands in for one
+    try:
+        first = app.wait_workers()[0]
+        line = wait_for(lambda: [ln for ln in app.output().splitlines() if "?token=" in ln],
+                        what="the link")[0]
+        base = line.split(" at ")[1].split("/?")[0]
+        wait_for(lambda: health(base)["worker"] == "ok", timeout=60, what="worker ok")
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: (w := app.workers()) and w[0] != first, timeout=30,
+                 what="a new worker supervisor")
+        wait_for(lambda: health(base)["worker"] == "ok", timeout=60, what="worker ok again")
+        lines = [ln for ln in app.output().splitlines() if ln.strip()]
+        # The link, and the one problem: the worker stopped (said once, also in the log).
+        assert len(lines) <= 2, lines
+        assert "worker stopped" in app.log()
+    finally:
+        app.stop()
+
+
 def test_health_and_banner_follow_the_worker(data_dir, shop_dir, http):
     plain = requests.Session()  # a signed-in browser: cookies, like the window
     assert plain.get(f"{http.base}/?token={TOKEN}").status_code == 200
