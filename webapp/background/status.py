@@ -77,10 +77,10 @@ def worker_state(app):
     state = local_state(app.config["DATA_DIR"])
     if state is not None or app.config["CELERY"]["broker_url"] == "filesystem://":
         return state or "down"
-    return _remote_state(app)
+    return remote_state(app)
 
 
-def _remote_state(app):
+def remote_state(app):
     with _remote_lock:
         if time.monotonic() - _remote["at"] > 5:
             try:

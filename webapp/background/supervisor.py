@@ -28,6 +28,7 @@ STOP_GRACE = 0.6  # seconds children get to finish before they are killed
 STABLE_S = 10.0  # a child up this long (and ready) had a normal life: its streak ends
 MAX_DELAY_S = 30.0
 REPORT_AFTER = 3  # failed starts in a row before "keeps stopping" is reported
+HEARTBEAT_S = 1.0  # the status file is rewritten at least this often (status.py)
 BEAT_DELAY_S = 5.0  # beat starts once the nodes are up, or after this at the latest
 
 
@@ -131,6 +132,7 @@ def run_supervisor(data_dir, beat, parent_pid=None):
             with app.app_context():
                 requeue_unfinished(lambda: purge_queue_folder(conf))
         beat_due = time.monotonic() + BEAT_DELAY_S
+        last, written = None, 0.0
         while not stop.wait(0.2):
             if beat_child is not None and beat_child not in children and (
                     all(ready.get(c.name) for c in children) or time.monotonic() > beat_due):
@@ -154,7 +156,7 @@ def run_supervisor(data_dir, beat, parent_pid=None):
                         restore_node_messages(conf, node_hostname(child.name))
                 if child.proc is None and time.monotonic() >= child.restart_at:
                     child.start()
-                if child.proc is not None and child.ready():
+                if child.proc is not None and not ready.get(child.name) and child.ready():
                     ready[child.name] = True
                 if child.failures >= REPORT_AFTER and not ready.get(child.name):
                     problem = f"the {child.name} worker keeps stopping as it starts"
@@ -164,7 +166,9 @@ def run_supervisor(data_dir, beat, parent_pid=None):
             else:
                 crashed = any(c.failures for c in children if not ready.get(c.name))
                 state = "down" if crashed or waiting == "down" else "starting"
-            status.write_status(data_dir, state, problem=problem)
+            if (state, problem) != last or time.monotonic() - written >= HEARTBEAT_S:
+                status.write_status(data_dir, state, problem=problem)
+                last, written = (state, problem), time.monotonic()
     finally:
         stop_processes([c.proc for c in children if c.proc is not None], STOP_GRACE)
         status.clear_status(data_dir)
