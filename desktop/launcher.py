@@ -176,7 +176,7 @@ class DeferredWorker:
         with self._lock:
             if self._proc is None and not self._cancelled:
                 self._proc = self._start_fn()
-                log.info("worker started (pid %s)", self._proc.pid)
+                log.info("worker started")
 
     def start_later(self, seconds):
         self._timer = threading.Timer(seconds, self.start)

@@ -125,17 +125,16 @@ def finish(job, result=None, error=None):
     db.session.commit()
 
 
-def requeue_unfinished(purge_local_queue=None, worker=None):
+def requeue_unfinished(purge_local_queue=None):
     """At worker start (local broker): queue again every job left queued or running.
 
-    The queue is purged first, so a job whose message survived is not sent twice.
-    With `worker`, only the jobs that node was running (it died; the others live on).
+    The queue is purged first, so a job whose message survived is not sent twice. (A
+    node that dies alone needs none of this: its fetched messages are put back, see
+    broker.restore_node_messages.)
     """
     if purge_local_queue is not None:
         purge_local_queue()
     select = db.select(Job).where(Job.state.in_(UNFINISHED)).order_by(Job.created_at)
-    if worker is not None:
-        select = select.where(Job.state == "running", Job.worker == worker)
     jobs = db.session.execute(select).scalars().all()
     for job in jobs:
         job.state = "queued"

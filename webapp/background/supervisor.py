@@ -250,8 +250,9 @@ class WorkerKeeper:
         return self.proc.pid if self.proc is not None else None
 
     def start(self):
+        """Returns at once: the worker is spawned by the keeper's thread (the caller may
+        be between starting its server and setting its signal handlers)."""
         announce_worker(self.data_dir)
-        self._spawn()
         self._thread.start()
         return self
 
@@ -273,6 +274,7 @@ class WorkerKeeper:
                                "--parent-pid", str(os.getpid())],
                               stdout=out, stderr=out)
         self._started = time.monotonic()
+        log.info("worker supervisor started (pid %s)", self.proc.pid)
 
     def _rotate_log(self):
         """Copy and truncate (the worker's processes keep it open in append mode)."""
@@ -291,6 +293,9 @@ class WorkerKeeper:
             self._reported = line
 
     def _run(self):
+        if self._stop.is_set():
+            return
+        self._spawn()
         ticks = 0
         while not self._stop.wait(0.2):
             code = self.proc.poll()
