@@ -34,7 +34,7 @@ def cpu_seconds(pids):
 
 
 def round_trips(app, count):
-    from webapp.tasks import ping
+    from webapp.background.tasks import ping
 
     times = []
     with app.app_context():

@@ -156,7 +156,7 @@ class Served:
             if info_file.exists():
                 try:
                     self.info = json.loads(info_file.read_text())
-                    if self.get("/health", timeout=2) == {"status": "ok"}:
+                    if self.get("/health", timeout=2).get("status") == "ok":
                         return time.monotonic() - self.started
                 except (ValueError, OSError):
                     pass

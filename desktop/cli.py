@@ -82,9 +82,8 @@ def _serve(ctx, host, port, no_worker, data_dir, log_path):
     import logging
     import threading
 
-    from desktop.procs import stop_processes
     from desktop.server import make_server, serve_until, server_url, write_server_file
-    from desktop.worker import start_bundled_worker
+    from webapp.background.supervisor import start_bundled_worker
 
     log = logging.getLogger("larder.serve")
     token = secrets.token_urlsafe(32)
@@ -105,14 +104,17 @@ def _serve(ctx, host, port, no_worker, data_dir, log_path):
     click.echo(f"Open {url}/?token={token}", nl=True)
     sys.stdout.flush()
 
-    worker = None if no_worker else start_bundled_worker(data_dir)
+    # Kept running (started again if it dies); its output goes to logs/worker.log, and
+    # the terminal gets one line per problem.
+    worker = None if no_worker else start_bundled_worker(
+        data_dir, on_problem=lambda line: click.echo(f"larder: {line}", err=True))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
         serve_until(server, stop)
     finally:
         if worker is not None:
-            stop_processes([worker], grace=0.9)
+            worker.stop(grace=0.9)
         log.info("stopped")
 
 
@@ -122,7 +124,7 @@ def _serve(ctx, host, port, no_worker, data_dir, log_path):
 @click.pass_context
 def worker(ctx, beat, parent_pid):
     """Run the background worker (quick and report queues)."""
-    from desktop.worker import WorkerRunning, run_supervisor
+    from webapp.background.supervisor import WorkerRunning, run_supervisor
 
     try:
         run_supervisor(ctx.obj["data_dir"], beat, parent_pid)
@@ -139,7 +141,7 @@ def worker(ctx, beat, parent_pid):
 @click.pass_context
 def worker_node(ctx, name, queues, pool, concurrency, parent_pid):
     """One Celery worker node (started by `worker`)."""
-    from desktop.worker import run_node
+    from webapp.background.supervisor import run_node
 
     run_node(ctx.obj["data_dir"], name, queues, pool, concurrency, parent_pid)
 
@@ -149,7 +151,7 @@ def worker_node(ctx, name, queues, pool, concurrency, parent_pid):
 @click.pass_context
 def beat(ctx, parent_pid):
     """Run the scheduler alone (daily cleanup, hourly inbox sync)."""
-    from desktop.worker import run_beat
+    from webapp.background.supervisor import run_beat
 
     run_beat(ctx.obj["data_dir"], parent_pid)
 

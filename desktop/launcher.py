@@ -106,9 +106,8 @@ def add_desktop_routes(app, windows):
 
 def run_desktop(data_dir, headless=False):
     from desktop.logs import setup_logging
-    from desktop.procs import stop_processes
     from desktop.server import ServerThread, remove_server_file, write_server_file
-    from desktop.worker import start_bundled_worker
+    from webapp.background.supervisor import announce_worker, start_bundled_worker
     from webapp import __version__, create_app
     from webapp.config import ensure_private_dir
 
@@ -143,6 +142,7 @@ def run_desktop(data_dir, headless=False):
     write_server_file(data_dir, server.url, server.port, token)
     stop = threading.Event()
     worker = DeferredWorker(lambda: start_bundled_worker(data_dir))
+    announce_worker(data_dir)  # pages say "starting" (no banner) until it runs
     try:
         ok, reason = (False, "--headless") if headless else gui_available()
         if ok:
@@ -157,8 +157,7 @@ def run_desktop(data_dir, headless=False):
             serve_headless(url, reason, stop)
     finally:
         log.info("stopping")
-        worker.cancel()
-        stop_processes(worker.processes(), grace=0.9)
+        worker.stop(grace=0.9)
         server.stop()
         remove_server_file(data_dir)
         lock.release()
@@ -170,7 +169,8 @@ WORKER_DELAY_S = 3.0
 
 
 class DeferredWorker:
-    """The bundled worker, started once: by start(), or by a timer; never after cancel()."""
+    """The bundled worker, started once: by start(), or by a timer; never after cancel().
+    start_fn returns a WorkerKeeper: it starts the worker again whenever it dies."""
 
     def __init__(self, start_fn):
         self._start_fn = start_fn
@@ -183,7 +183,7 @@ class DeferredWorker:
         with self._lock:
             if self._proc is None and not self._cancelled:
                 self._proc = self._start_fn()
-                log.info("worker started (pid %s)", self._proc.pid)
+                log.info("worker started")
 
     def start_later(self, seconds):
         self._timer = threading.Timer(seconds, self.start)
@@ -198,6 +198,11 @@ class DeferredWorker:
 
     def processes(self):
         return [self._proc] if self._proc is not None else []
+
+    def stop(self, grace):
+        self.cancel()
+        for kept in self.processes():
+            kept.stop(grace)
 
 
 def run_window_until_closed(app, data_dir, url, windows, stop, on_page_loaded=None):

@@ -54,7 +54,7 @@ class DesktopApi:
 
         from webapp import reports
         from webapp.extensions import db
-        from webapp.jobs import params
+        from webapp.background.jobs import params
         from webapp.models import Job
 
         with self._app.app_context():

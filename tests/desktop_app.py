@@ -48,7 +48,7 @@ class DesktopApp:
 
     def wait_workers(self, timeout=60):
         """The bundled worker's supervisor, once all its children (nodes, beat) run."""
-        from desktop.worker import node_specs
+        from webapp.background.supervisor import node_specs
 
         children = len(node_specs()) + 1  # the nodes and beat
 

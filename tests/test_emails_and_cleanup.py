@@ -45,7 +45,8 @@ def test_new_customer_gets_a_welcome_email(app, owner_browser):
 
 
 def test_order_confirmation_is_sent_by_smtp_once(shop, client, smtp_server):
-    from webapp import emails, jobs
+    from webapp import emails
+    from webapp.background import jobs
     from webapp.models import Job
 
     shop.config.update(LARDER_SMTP_HOST="127.0.0.1", LARDER_SMTP_PORT=smtp_server.port)

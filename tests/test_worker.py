@@ -250,7 +250,7 @@ def _start_serve(data_dir):
     proc = subprocess.Popen([sys.executable, "-m", "desktop", "--data-dir", str(data_dir), "serve"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(info.exists, what="server.json")
-    from desktop.worker import node_specs
+    from webapp.background.supervisor import node_specs
 
     # the worker's supervisor, its nodes and beat
     wait_for(lambda: len(process_tree(proc.pid)) >= len(node_specs()) + 2,

@@ -40,8 +40,16 @@ def status(http, url):
 
 def test_redis_broker_and_results(redis_app, http, redis_env, data_dir):
     assert redis_app.extensions["celery"].conf.broker_url.startswith("redis://")
+    # No worker anywhere: nobody answers the broker's ping.
+    assert http.get(http.base + "/health").json()["worker"] == "down"
     worker = WorkerProcess(data_dir, env=redis_env).wait_ready()
     try:
+        wait_for(lambda: http.get(http.base + "/health").json()["worker"] == "ok",
+                 what="the worker seen as ok")
+        # A worker on another host writes no local status: it is asked over the broker.
+        from webapp.background.status import remote_state
+
+        wait_for(lambda: remote_state(redis_app) == "ok", what="the worker to answer a ping")
         body = http.post(http.base + "/api/reports",
                          json={"from": "2025-01-01", "to": "2025-12-31", "format": "json"}).json()
         final = wait_for(lambda: (s := status(http, body["status_url"]))["state"] in

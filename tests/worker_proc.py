@@ -47,7 +47,7 @@ class WorkerProcess:
 
     def wait_ready(self, nodes=None, timeout=60):
         """Every Celery node logs 'ready.' once it consumes."""
-        from desktop.worker import node_specs
+        from webapp.background.supervisor import node_specs
 
         nodes = nodes or len(node_specs())
         deadline = time.time() + timeout

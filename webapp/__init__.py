@@ -9,7 +9,8 @@ __version__ = "0.1.0"
 
 def create_app(test_config=None, data_dir=None):
     from . import auth, caching, db_upgrade, errors, sqlite_setup
-    from .celery_app import celery_init_app
+    from .background import status as worker_status
+    from .background.celery_app import celery_init_app
     from .config import build_config
     from .extensions import cache, csrf, db
 
@@ -38,9 +39,12 @@ def create_app(test_config=None, data_dir=None):
                    reports, tasks, outbox, schedules, backups):
         app.register_blueprint(module.bp)
 
+    worker_status.init_app(app)
+
     @app.get("/health")
     def health():
-        return {"status": "ok"}
+        # The web process answers; "worker" tells whether background work runs.
+        return {"status": "ok", "worker": worker_status.worker_state(app)}
 
     from .money import cents_for_display
 

@@ -298,7 +298,8 @@ def _check_staged(staged, path):
 def restore(app, file):
     """Restore `file` into the app's database (inside an app context). Returns a dict:
     the safety copy's name, the file's schema, jobs queued again."""
-    from . import caching, jobs
+    from . import caching
+    from .background import jobs
     from .db_upgrade import upgrade_database
     from .extensions import db
 

@@ -262,17 +262,9 @@ def celery_config(data_dir, cfg):
         conf["result_backend"] = cfg.get("CELERY_RESULT_BACKEND") or broker
         conf["worker_enable_remote_control"] = True
     else:
-        from .local_broker import transport_options
+        from .background.broker import celery_settings
 
-        conf["broker_url"] = "filesystem://"
-        conf["broker_transport"] = "webapp.local_broker:Transport"
-        conf["broker_transport_options"] = transport_options(
-            str(ensure_private_dir(data_dir / "broker")),
-            float(cfg.get("LARDER_BROKER_POLLING", 0.1)))
-        results = ensure_private_dir(data_dir / "results")
-        conf["result_backend"] = (cfg.get("CELERY_RESULT_BACKEND") or
-                                  f"webapp.local_broker:AtomicFileBackend+file://{results}")
-        # The filesystem transport has no broadcast: no remote control, no events.
-        conf["worker_enable_remote_control"] = False
+        conf.update(celery_settings(str(data_dir), float(cfg.get("LARDER_BROKER_POLLING", 0.1)),
+                                    cfg.get("CELERY_RESULT_BACKEND")))
     conf.update(cfg.get("CELERY_OVERRIDES") or {})
     return conf

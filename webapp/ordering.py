@@ -1,7 +1,7 @@
 """Recording and processing orders.
 
 An order is saved at once as `pending`; processing (stock, status) runs in the
-background (webapp.tasks.process_order_task). Processing is idempotent: only a pending order is
+background (webapp.background.tasks.process_order_task). Processing is idempotent: only a pending order is
 processed, in one transaction, so stock is never decremented twice.
 """
 import secrets

@@ -3,7 +3,7 @@
 kombu resolves transports from URL schemes by name (`filesystem://` ->
 `kombu.transport.filesystem`, `redis://` -> `kombu.transport.redis`) and its serializers
 and compression by name too. Larder's local broker subclasses the filesystem transport
-(`webapp.local_broker`), and Redis mode needs `kombu.transport.redis`: collect all of
+(`webapp.background.broker`), and Redis mode needs `kombu.transport.redis`: collect all of
 kombu (small; transports whose client library is not installed are simply skipped at
 build time, with a warning).
 """

@@ -1,7 +1,8 @@
 """Customers: a cached list (versioned keys per query string) and a form to add one."""
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
-from .. import catalog, jobs
+from .. import catalog
+from ..background import jobs
 from ..auth import record_activity
 from ..caching import only_ok, query_key
 from ..extensions import cache, db

@@ -4,7 +4,8 @@ import secrets
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 
-from .. import idempotency, jobs, ordering
+from .. import idempotency, ordering
+from ..background import jobs
 from ..auth import record_activity
 from ..catalog import ValidationError
 from ..extensions import db

@@ -4,7 +4,8 @@ from pathlib import Path
 from flask import (Blueprint, abort, current_app, g, jsonify, redirect, render_template,
                    request, send_file, url_for)
 
-from .. import jobs, reports
+from .. import reports
+from ..background import jobs
 from ..auth import record_activity
 from ..extensions import db
 from ..models import Job

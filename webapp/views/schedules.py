@@ -1,21 +1,18 @@
 """Beat's schedules, shown in the app, each with a "Run now" button."""
 from flask import Blueprint, abort, current_app, g, redirect, render_template, url_for
 
-from .. import jobs
 from ..auth import record_activity
+from ..background import jobs
 from ..extensions import db
 from ..models import Job
-from ..tasks import BY_KIND
 
 bp = Blueprint("schedules", __name__, url_prefix="/schedules")
-
-KIND_OF_TASK = {task.name: kind for kind, task in BY_KIND.items()}
 
 
 def entries():
     items = []
     for name, entry in current_app.config["CELERY"]["beat_schedule"].items():
-        kind = KIND_OF_TASK[entry["task"]]
+        kind = jobs.kind_of_task(entry["task"])
         last = db.session.execute(
             db.select(Job).filter_by(kind=kind).order_by(Job.created_at.desc()).limit(1)
         ).scalar()
@@ -43,7 +40,7 @@ def run_now(name):
     schedule = current_app.config["CELERY"]["beat_schedule"]
     if name not in schedule:
         abort(404, "There is no such schedule.")
-    kind = KIND_OF_TASK[schedule[name]["task"]]
+    kind = jobs.kind_of_task(schedule[name]["task"])
     job, _ = jobs.submit(kind, f"{name} (run now)", {}, dedup_key=f"schedule:{name}",
                          user_id=g.user_id)
     record_activity(f"Ran {name} now")

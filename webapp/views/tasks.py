@@ -2,32 +2,36 @@
 from celery.result import AsyncResult
 from flask import Blueprint, abort, current_app, jsonify, render_template
 
-from .. import jobs
+from ..background import jobs
 from ..extensions import db
 from ..models import Job
 
 bp = Blueprint("tasks", __name__)
 
-# Celery's state when the job row knows better (the result expired or was never stored).
 JOB_STATES = {"queued": "PENDING", "running": "STARTED", "success": "SUCCESS",
               "failure": "FAILURE"}
 
 
 def task_status(job):
-    """Celery's view of the task (AsyncResult), completed by the job's durable row."""
-    result = AsyncResult(job.task_id, app=current_app.extensions["celery"])
-    state = result.state
-    info = result.info if isinstance(result.info, dict) else {}
-    if state == "PENDING" or job.finished:
-        state = JOB_STATES[job.state]
-    body = {"task_id": job.task_id, "job_id": job.id, "kind": job.kind, "title": job.title,
-            "state": state, "progress": 100 if job.state == "success"
-            else int(info.get("progress", job.progress)),
-            "message": info.get("message", job.message)}
+    """A finished job is told by its row alone (an order short of stock is a FAILURE
+    even though its task returned); live progress comes from Celery's AsyncResult."""
+    state, progress, message = JOB_STATES[job.state], job.progress, job.message
+    if not job.finished:
+        result = AsyncResult(jobs.task_id(job), app=current_app.extensions["celery"])
+        info = result.info if isinstance(result.info, dict) else {}
+        if result.state in ("STARTED", "PROGRESS"):
+            state = result.state
+        progress = int(info.get("progress", progress))
+        message = info.get("message", message)
+    body = {"task_id": jobs.task_id(job), "job_id": job.id, "kind": job.kind,
+            "title": job.title, "state": state,
+            "progress": 100 if job.state == "success" else progress, "message": message}
     if job.state == "success":
         body["result"] = jobs.result(job)
     elif job.state == "failure":
         body["error"] = job.error
+        if job.result:
+            body["result"] = jobs.result(job)
     return body
 
 

@@ -1,22 +1,20 @@
 """Celery tasks. Each runs a job body inside the Flask app context (celery_app.FlaskTask)
-and keeps the job's durable row in step: running, progress, success or failure.
+and keeps the job's durable row in step (webapp.background.jobs): running, progress,
+success or failure. This module imports jobs, never the reverse.
 
 Beat starts `larder.cleanup` and `larder.sync_inbox` with no job id: their row is made
-when they start. Every body is safe to run twice (see webapp.jobs).
+when they start, under the task's id. Every body is safe to run twice.
 """
 import logging
-import uuid
 from pathlib import Path
 
 from celery import shared_task
 from flask import current_app
 
 from . import jobs
-from .extensions import db
-from .models import Job, now
+from ..extensions import db
 
 log = logging.getLogger(__name__)
-BY_KIND = {}
 TITLES = {"cleanup": "Daily cleanup", "sync": "Hourly inbox sync", "backup": "Daily backup"}
 
 
@@ -29,15 +27,12 @@ def job_task(name, kind):
         @shared_task(name=name, bind=True)
         def task(self, job_id=None):
             if job_id is None:  # from beat (or a plain .delay()): the row is made now
-                job = Job(id=uuid.uuid4().hex, task_id=self.request.id or "", kind=kind,
-                          title=TITLES.get(kind, kind), state="running", started_at=now(),
-                          attempts=1, worker=self.request.hostname or "")
-                db.session.add(job)
-                db.session.commit()
+                job = jobs.start_scheduled(kind, TITLES.get(kind, kind), self.request.id,
+                                           self.request.hostname)
             else:
                 job = jobs.claim(job_id, self.request.hostname)
-                if job is None:
-                    return {"skipped": "already finished"}
+            if job is None:
+                return {"skipped": "already finished"}
 
             def progress(percent, message=""):
                 jobs.set_progress(job, percent, message)
@@ -46,6 +41,12 @@ def job_task(name, kind):
 
             try:
                 result = body(job, jobs.params(job), progress)
+            except jobs.JobFailed as exc:
+                # An expected end (e.g. not enough stock): a failed job, not a crash.
+                db.session.rollback()
+                jobs.finish(job, result=exc.result, error=exc)
+                log.info("job %s (%s) failed: %s", job.id, name, exc)
+                return exc.result
             except Exception as exc:
                 db.session.rollback()
                 jobs.finish(job, error=exc)
@@ -54,8 +55,7 @@ def job_task(name, kind):
             jobs.finish(job, result=result)
             return result
 
-        BY_KIND[kind] = task
-        return task
+        return jobs.register(kind, task)
 
     return decorator
 
@@ -68,7 +68,7 @@ def ping():
 
 @job_task("larder.report", "report")
 def report_task(job, params, progress):
-    from . import reports
+    from .. import reports
 
     start, end = reports.parse_range(params["from"], params["to"])
     path = data_path("reports", f"{job.id}.{params['format']}")
@@ -78,8 +78,8 @@ def report_task(job, params, progress):
 
 @job_task("larder.process_order", "order")
 def process_order_task(job, params, progress):
-    from . import ordering
-    from .invoice_pdf import write_invoice
+    from .. import ordering
+    from ..invoice_pdf import write_invoice
 
     order = ordering.process_order(params["order_id"])
     if order is None:
@@ -90,33 +90,37 @@ def process_order_task(job, params, progress):
         jobs.submit("email", f"Order confirmation {order.ref}",
                     {"template": "order_confirmation", "order_id": order.id},
                     dedup_key=f"email:order:{order.id}")
-    return {"order_id": order.id, "ref": order.ref, "status": order.status,
-            "reason": order.status_reason}
+    result = {"order_id": order.id, "ref": order.ref, "status": order.status,
+              "reason": order.status_reason}
+    if order.status == "failed":
+        raise jobs.JobFailed(f"Order {order.ref} was not processed: {order.status_reason}",
+                             result)
+    return result
 
 
 @job_task("larder.send_email", "email")
 def send_email_task(job, params, progress):
-    from . import emails
+    from .. import emails
 
     return emails.send_templated(params)
 
 
 @job_task("larder.sync_inbox", "sync")
 def sync_inbox_task(job, params, progress):
-    from .inbox_sync import sync_inbox
+    from ..inbox_sync import sync_inbox
 
     return sync_inbox()
 
 
 @job_task("larder.cleanup", "cleanup")
 def cleanup_task(job, params, progress):
-    from .cleanup import cleanup
+    from ..cleanup import cleanup
 
     return cleanup()
 
 
 @job_task("larder.backup", "backup")
 def backup_task(job, params, progress):
-    from .backups import daily_backup
+    from ..backups import daily_backup
 
     return daily_backup()

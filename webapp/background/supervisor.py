@@ -1,0 +1,335 @@
+"""The bundled worker: a small supervisor whose children are Celery worker nodes, and
+the keeper that `serve` and the launcher use to keep that supervisor running.
+
+- `quick` node: orders and emails, threads pool (works on Windows and frozen too).
+- `reports` nodes: one solo-pool process per core (at most 2): two reports run at once on
+  two cores, and a report never holds up a quick job (separate queue, separate process).
+- beat (with --beat): the schedules, as its own child (Celery's -B is refused on Windows).
+
+With the local broker the supervisor first queues again every unfinished job (from the
+job rows). A node that dies is started again with backoff; the messages it had fetched,
+started or not, go back in the queue. The supervisor writes its state for the web
+process every second (webapp.background.status). A stop (SIGTERM, Ctrl+C, or the parent
+dying) ends every child within ~1 s: a running job is handed back, not lost.
+"""
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+from . import status
+from .procs import exit_when_parent_dies, parent_alive, spawn, stop_processes
+
+log = logging.getLogger("larder.worker")
+STOP_GRACE = 0.6  # seconds children get to finish before they are killed
+STABLE_S = 10.0  # a child up this long (and ready) had a normal life: its streak ends
+MAX_DELAY_S = 30.0
+REPORT_AFTER = 3  # failed starts in a row before "keeps stopping" is reported
+HEARTBEAT_S = 1.0  # the status file is rewritten at least this often (status.py)
+BEAT_DELAY_S = 5.0  # beat starts once the nodes are up, or after this at the latest
+
+
+class WorkerRunning(RuntimeError):
+    pass
+
+
+def node_specs(cpu_count=None):
+    reports = max(1, min(2, cpu_count or os.cpu_count() or 1))
+    specs = [("quick", "quick", "threads", 4)]
+    specs += [(f"reports{i + 1}", "reports", "solo", 1) for i in range(reports)]
+    return specs
+
+
+def node_hostname(name):
+    return f"{name}@{socket.gethostname()}"
+
+
+def backoff(failures):
+    """Seconds before the next start after `failures` short lives in a row: the first
+    restart is at once, then 0.5, 1, 2 ... 30 s; never given up."""
+    return 0.0 if failures <= 1 else min(0.5 * 2 ** (failures - 2), MAX_DELAY_S)
+
+
+class Child:
+    """One child process with its restart streak."""
+
+    def __init__(self, name, command, ready_file=None):
+        self.name, self.command, self.ready_file = name, command, ready_file
+        self.proc, self.started, self.failures, self.restart_at = None, 0.0, 0, None
+
+    def start(self):
+        if self.ready_file:
+            try:
+                os.remove(self.ready_file)
+            except FileNotFoundError:
+                pass
+        self.proc, self.started, self.restart_at = spawn(self.command), time.monotonic(), None
+
+    def ready(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return False
+        if self.ready_file is None:
+            return True
+        try:
+            with open(self.ready_file) as fh:
+                return fh.read().strip() == str(self.proc.pid)
+        except OSError:
+            return False
+
+    def died(self, was_ready):
+        """Called once when its process has ended: schedule the next start."""
+        lived = time.monotonic() - self.started
+        self.failures = 1 if (was_ready and lived >= STABLE_S) else self.failures + 1
+        self.restart_at = time.monotonic() + backoff(self.failures)
+        self.proc = None
+
+
+def run_supervisor(data_dir, beat, parent_pid=None):
+    from desktop.locks import AlreadyLocked, FileLock
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        lock = FileLock(os.path.join(data_dir, "worker.lock")).acquire()
+    except AlreadyLocked:
+        raise WorkerRunning(f"a worker is already running for {data_dir}") from None
+    log.info("worker supervisor %s starting on %s", os.getpid(), data_dir)
+    previous = status.read_status(data_dir) or {}
+    # Started again after a death: "down" (the banner stays) until every node consumes.
+    waiting = "down" if previous.get("state") == "down" else "starting"
+    status.write_status(data_dir, waiting)
+    me = str(os.getpid())
+    children = [Child(name, ["--data-dir", data_dir, "worker-node", "--name", name,
+                             "--queues", queue, "--pool", pool, "--concurrency", str(conc),
+                             "--parent-pid", me],
+                      os.path.join(status.folder(data_dir), f"{name}.ready"))
+                for name, queue, pool, conc in node_specs()]
+    # Beat is not needed to serve jobs: it starts once the nodes are up (less to share
+    # the CPU with while they start).
+    beat_child = Child("beat", ["--data-dir", data_dir, "beat", "--parent-pid", me]) \
+        if beat else None
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    ready = {}
+    try:
+        for child in children:  # first: their start-up overlaps the requeue below
+            child.start()
+        from webapp import create_app
+
+        from .broker import purge_queue_folder, restore_node_messages
+        from .celery_app import uses_local_broker
+        from .jobs import requeue_unfinished
+
+        app = create_app(data_dir=data_dir)
+        local = uses_local_broker(app)
+        conf = app.config["CELERY"]
+        if local:
+            with app.app_context():
+                requeue_unfinished(lambda: purge_queue_folder(conf))
+        beat_due = time.monotonic() + BEAT_DELAY_S
+        last, written = None, 0.0
+        while not stop.wait(0.2):
+            if beat_child is not None and beat_child not in children and (
+                    all(ready.get(c.name) for c in children) or time.monotonic() > beat_due):
+                beat_child.start()
+                children.append(beat_child)
+            if parent_pid and not parent_alive(parent_pid):
+                log.info("parent %s is gone: stopping", parent_pid)
+                break
+            problem = ""
+            for child in children:
+                if child.proc is not None and child.proc.poll() is not None:
+                    code = child.proc.returncode
+                    child.died(ready.pop(child.name, False))
+                    log.warning("%s exited with %s: starting it again in %.1f s", child.name,
+                                code, max(0.0, child.restart_at - time.monotonic()))
+                    if child.failures == REPORT_AFTER:
+                        log.error("%s keeps stopping as it starts (exit %s); still retrying",
+                                  child.name, code)
+                    if local and child.name != "beat":
+                        # What it had fetched, started or not, is queued again.
+                        restore_node_messages(conf, node_hostname(child.name))
+                if child.proc is None and time.monotonic() >= child.restart_at:
+                    child.start()
+                if child.proc is not None and not ready.get(child.name) and child.ready():
+                    ready[child.name] = True
+                if child.failures >= REPORT_AFTER and not ready.get(child.name):
+                    problem = f"the {child.name} worker keeps stopping as it starts"
+            if all(ready.get(c.name) for c in children):
+                waiting = "starting"  # a later node death shows "down" again
+                state = "ok"
+            else:
+                crashed = any(c.failures for c in children if not ready.get(c.name))
+                state = "down" if crashed or waiting == "down" else "starting"
+            if (state, problem) != last or time.monotonic() - written >= HEARTBEAT_S:
+                status.write_status(data_dir, state, problem=problem)
+                last, written = (state, problem), time.monotonic()
+    finally:
+        stop_processes([c.proc for c in children if c.proc is not None], STOP_GRACE)
+        status.clear_status(data_dir)
+        lock.release()
+    return 0
+
+
+def run_node(data_dir, name, queues, pool, concurrency, parent_pid=None):
+    from celery.signals import worker_ready
+    from webapp import create_app
+
+    from .broker import node_options
+
+    app = create_app(data_dir=data_dir)
+    celery = app.extensions["celery"]
+    hostname = node_hostname(name)
+    if celery.conf.broker_url == "filesystem://":
+        # Fetched messages wait in this node's own folder until done (broker.py).
+        celery.conf.broker_transport_options = node_options(app.config["CELERY"], hostname)
+    if parent_pid:
+        exit_when_parent_dies(parent_pid)
+
+    @worker_ready.connect(weak=False)
+    def announce(**_):
+        os.makedirs(status.folder(data_dir), mode=0o700, exist_ok=True)
+        with open(os.path.join(status.folder(data_dir), f"{name}.ready"), "w") as fh:
+            fh.write(str(os.getpid()))
+
+    argv = ["worker", "--queues", queues, "--pool", pool, "--concurrency", str(concurrency),
+            "--hostname", hostname,
+            "--loglevel", os.environ.get("LARDER_WORKER_LOGLEVEL", "INFO"),
+            "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    try:
+        celery.worker_main(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    else:
+        code = 0
+    # The worker has shut down (jobs finished or handed back, results written): skip the
+    # interpreter's slow teardown (~0.3 s) so a stop stays well under a second.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def run_beat(data_dir, parent_pid=None):
+    from webapp import create_app
+
+    app = create_app(data_dir=data_dir)
+    celery = app.extensions["celery"]
+    if parent_pid:
+        exit_when_parent_dies(parent_pid)
+    celery.start(["beat", "--loglevel", os.environ.get("LARDER_WORKER_LOGLEVEL", "INFO"),
+                  "--schedule", app.config["CELERY"]["beat_schedule_filename"]])
+
+
+LOG_LIMIT = 5_000_000  # bytes of logs/worker.log before it is rotated to worker.log.1
+
+
+class WorkerKeeper:
+    """`serve` and the launcher: run the bundled worker (`worker --beat`) as a child,
+    with its output in logs/worker.log (not the terminal), and start it again whenever
+    it dies, with backoff (never given up). `on_problem(line)` gets one line per problem.
+    """
+
+    def __init__(self, data_dir, on_problem=None):
+        self.data_dir = str(data_dir)
+        self.on_problem = on_problem or log.warning
+        self.log_path = os.path.join(self.data_dir, "logs", "worker.log")
+        self.proc = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="worker-keeper", daemon=True)
+        self._failures = 0
+        self._reported = ""
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc is not None else None
+
+    def start(self):
+        """Returns at once: the worker is spawned by the keeper's thread (the caller may
+        be between starting its server and setting its signal handlers)."""
+        announce_worker(self.data_dir)
+        self._thread.start()
+        return self
+
+    def processes(self):
+        return [self.proc] if self.proc is not None else []
+
+    def stop(self, grace=0.9):
+        """No more restarts; stop the worker (SIGTERM, killed after `grace` seconds)."""
+        self._stop.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(5)
+        stop_processes(self.processes(), grace)
+
+    def _spawn(self):
+        os.makedirs(os.path.dirname(self.log_path), mode=0o700, exist_ok=True)
+        self._rotate_log()
+        with open(self.log_path, "ab") as out:
+            self.proc = spawn(["--data-dir", self.data_dir, "worker", "--beat",
+                               "--parent-pid", str(os.getpid())],
+                              stdout=out, stderr=out)
+        self._started = time.monotonic()
+        log.info("worker supervisor started (pid %s)", self.proc.pid)
+
+    def _rotate_log(self):
+        """Copy and truncate (the worker's processes keep it open in append mode)."""
+        try:
+            if os.path.getsize(self.log_path) < LOG_LIMIT:
+                return
+            with open(self.log_path, "rb") as src, open(self.log_path + ".1", "wb") as dst:
+                dst.write(src.read())
+            os.truncate(self.log_path, 0)
+        except OSError:
+            pass
+
+    def _report(self, line):
+        if line != self._reported:
+            self.on_problem(line)
+            self._reported = line
+
+    def _run(self):
+        if self._stop.is_set():
+            return
+        self._spawn()
+        ticks = 0
+        while not self._stop.wait(0.2):
+            code = self.proc.poll()
+            if code is None:
+                ticks += 1
+                if ticks % 300 == 0:  # about once a minute
+                    self._rotate_log()
+                body = status.read_status(self.data_dir) or {}
+                if body.get("problem"):
+                    self._report(f"{body['problem']} (see {self.log_path})")
+                elif body.get("state") == "ok":
+                    self._reported = ""  # healthy again: a new problem gets its line
+                continue
+            lived = time.monotonic() - self._started
+            self._failures = 1 if lived >= STABLE_S else self._failures + 1
+            delay = backoff(self._failures)
+            log.info("the worker exited with %s after %.1f s: starting it again in %.1f s",
+                     code, lived, delay)
+            if self._failures == 1:
+                self._report(f"the background worker stopped (exit {code}): starting it again")
+            elif self._failures == REPORT_AFTER:
+                self._report("the background worker keeps stopping as it starts; still "
+                             f"retrying (see {self.log_path})")
+            status.write_status(self.data_dir, "down", ttl=delay + 60)
+            if self._stop.wait(delay):
+                return
+            self._spawn()
+
+
+def announce_worker(data_dir, within=60):
+    """A worker is about to be started (the launcher defers it): /health says starting."""
+    status.write_status(str(data_dir), "starting", ttl=within)
+
+
+def start_bundled_worker(data_dir, on_problem=None):
+    """`worker --beat` as a kept child of this process (which it dies with)."""
+    return WorkerKeeper(data_dir, on_problem).start()
