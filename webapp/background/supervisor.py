@@ -88,7 +88,7 @@ class Child:
 
 
 def run_supervisor(data_dir, beat, parent_pid=None):
-    from desktop.locks import AlreadyLocked, FileLock
+    from ..locks import AlreadyLocked, FileLock
 
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO,
