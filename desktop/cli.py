@@ -118,6 +118,14 @@ def _serve(ctx, host, port, no_worker, data_dir, log_path):
         log.info("stopped")
 
 
+@cli.command("check-window-engine", hidden=True)
+def check_window_engine():
+    """Load the window's engine and exit (the launcher's probe, in a child process)."""
+    from desktop.window_engine import probe_here
+
+    sys.exit(probe_here())
+
+
 @cli.command()
 @click.option("--beat", is_flag=True, help="Also run the schedules (Celery beat).")
 @click.option("--parent-pid", type=int, hidden=True)

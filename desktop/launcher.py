@@ -5,7 +5,9 @@ with its schedules as a child process, and a pywebview window on the signed-in a
 One instance per data dir (window or `serve`): a second launch brings the running window
 forward, or refuses next to a `serve`. Closing the window stops everything. When it
 cannot start (the data folder cannot be written...), desktop.cli.main prints one line
-and shows it in a native error box. With no display or no GUI backend it serves headless.
+and shows it in a native error box. With no display or no GUI backend it serves headless;
+when the window's engine cannot start (Windows without WebView2 or .NET: checked first,
+desktop/window_engine.py) a box says so and the app opens in the system browser.
 """
 import logging
 import os
@@ -66,6 +68,26 @@ def gui_available():
     except ImportError as exc:
         return False, f"no GUI backend ({exc.name or exc})"
     return True, ""
+
+
+NO_WINDOW_TITLE = "Larder opens in your web browser"
+
+
+def window_engine_available():
+    """(True, "") when the window's engine can start (desktop/window_engine.py); else the
+    owner is told in a box, and (False, why): the app is then served in the browser."""
+    from desktop.dialogs import show_warning
+    from desktop.window_engine import engine_problem
+
+    problem = engine_problem()
+    if problem is None:
+        return True, ""
+    log.warning("no window: %s", problem)
+    show_warning(NO_WINDOW_TITLE,
+                 f"Larder cannot open its own window on this computer: {problem}.\n\n"
+                 "It opens in your web browser instead, and works the same there. Keep "
+                 "Larder running while you use it.")
+    return False, problem
 
 
 def bring_forward(info):
@@ -145,6 +167,8 @@ def run_desktop(data_dir, headless=False):
     announce_worker(data_dir)  # pages say "starting" (no banner) until it runs
     try:
         ok, reason = (False, "--headless") if headless else gui_available()
+        if ok:
+            ok, reason = window_engine_available()
         if ok:
             # The worker's processes (supervisor, nodes, beat: each a Python start-up)
             # would compete with the window for the CPU: started once the first page is
