@@ -12,7 +12,6 @@ desktop/window_engine.py) a box says so and the app opens in the system browser.
 import logging
 import os
 import secrets
-import signal
 import sys
 import threading
 import time
@@ -21,6 +20,7 @@ import webbrowser
 import requests
 
 from desktop.locks import AlreadyRunning, app_lock
+from webapp.background.procs import on_stop_request
 
 log = logging.getLogger("larder.desktop")
 
@@ -239,10 +239,10 @@ def run_window_until_closed(app, data_dir, url, windows, stop, on_page_loaded=No
         for window in list(windows):
             window.destroy()
 
-    # SIGTERM (a session logout, a test) closes the window like the user would. Signal
-    # handlers can only be set on the main thread (on_ready runs on pywebview's thread),
-    # so it is set here, before the GUI loop starts.
-    signal.signal(signal.SIGTERM, close)
+    # SIGTERM (a session logout, a test; Windows: Ctrl+Break, a closed stop pipe) closes
+    # the window like the user would. Signal handlers can only be set on the main thread
+    # (on_ready runs on pywebview's thread), so it is set here, before the GUI loop starts.
+    on_stop_request(close)
 
     if sys.platform.startswith("linux") and os.geteuid() == 0:
         # QtWebEngine's Chromium refuses to run its sandbox as root.
@@ -259,7 +259,7 @@ def serve_headless(url, reason, stop):
         webbrowser.open(url)
     except Exception:  # no browser either: the printed link is enough
         pass
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    on_stop_request(stop.set)
     try:
         while not stop.wait(0.5):
             pass
