@@ -33,6 +33,8 @@ if WINDOWS:
     TH32CS_SNAPPROCESS = 0x2
     PROCESS_TERMINATE = 0x1
     PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+    PROCESS_QUERY_INFORMATION = 0x400
+    PROCESS_VM_READ = 0x10
     STILL_ACTIVE = 259
     ProcessCommandLineInformation = 60  # Windows 8.1+; Wine implements it
     INVALID_HANDLE = wintypes.HANDLE(-1).value
@@ -57,11 +59,38 @@ if WINDOWS:
     _k32.CloseHandle.argtypes = [wintypes.HANDLE]
     _k32.GetExitCodeProcess.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD)]
     _k32.TerminateProcess.argtypes = [wintypes.HANDLE, wintypes.UINT]
+    _k32.ReadProcessMemory.argtypes = [wintypes.HANDLE, ctypes.c_void_p, ctypes.c_void_p,
+                                       ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
     _ntdll.NtQueryInformationProcess.argtypes = [wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p,
                                                  wintypes.ULONG, ctypes.POINTER(wintypes.ULONG)]
 
+    def _read(handle, address, size):
+        buf = ctypes.create_string_buffer(size)
+        done = ctypes.c_size_t()
+        if not _k32.ReadProcessMemory(handle, ctypes.c_void_p(address), buf, size,
+                                      ctypes.byref(done)) or done.value != size:
+            return None
+        return buf.raw
+
+    def _cmdline_from_peb(handle):
+        """The command line from the process's PEB (64-bit layout): Wine 8 answers
+        ProcessCommandLineInformation only for the calling process."""
+        info = (ctypes.c_void_p * 6)()  # PROCESS_BASIC_INFORMATION; [1] = PebBaseAddress
+        size = wintypes.ULONG()
+        if _ntdll.NtQueryInformationProcess(handle, 0, info, ctypes.sizeof(info),
+                                            ctypes.byref(size)) != 0 or not info[1]:
+            return None
+        raw = _read(handle, info[1] + 0x20, 8)  # PEB.ProcessParameters
+        params = raw and int.from_bytes(raw, "little")
+        raw = params and _read(handle, params + 0x70, 16)  # .CommandLine (UNICODE_STRING)
+        if not raw:
+            return None
+        length, address = int.from_bytes(raw[:2], "little"), int.from_bytes(raw[8:], "little")
+        text = _read(handle, address, length) if length else b""
+        return None if text is None else text.decode("utf-16-le", errors="replace")
+
     def _cmdline(pid):
-        handle = _k32.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+        handle = _k32.OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, False, pid)
         if not handle:
             return None
         try:
@@ -70,7 +99,7 @@ if WINDOWS:
             status = _ntdll.NtQueryInformationProcess(handle, ProcessCommandLineInformation,
                                                       buf, len(buf), ctypes.byref(size))
             if status != 0:
-                return None
+                return _cmdline_from_peb(handle)
             text = UNICODE_STRING.from_buffer(buf)
             return ctypes.wstring_at(text.Buffer, text.Length // 2) if text.Buffer else ""
         finally:
