@@ -5,7 +5,6 @@ any failure of the disk or the database (its traceback goes to the log file).
 """
 import os
 import secrets
-import signal
 import sys
 
 import click
@@ -47,12 +46,24 @@ def cli(ctx, data_dir, headless):
 
     ctx.ensure_object(dict)
     ctx.obj["data_dir"] = _run["data_dir"] = str(resolve_data_dir(data_dir))
+    _windows_onefile_start(ctx.invoked_subcommand)
     if ctx.invoked_subcommand is None:
         # No command (or the executable double-clicked): the desktop app.
         from desktop.launcher import run_desktop
 
         _run["window"] = not headless
         ctx.exit(run_desktop(ctx.obj["data_dir"], headless=headless))
+
+
+def _windows_onefile_start(command):
+    """The Windows one-file executable (no-ops elsewhere): stop when the bootloader that
+    started this Python is killed; remove leftover unpacked folders (desktop/onefile.py)."""
+    from desktop.onefile import tidy_temp_at_start
+    from webapp.background.procs import watch_onefile_parent
+
+    watch_onefile_parent()
+    if command not in ("worker-node", "beat", "check-window-engine"):
+        tidy_temp_at_start()
 
 
 @cli.command()
@@ -83,6 +94,7 @@ def _serve(ctx, host, port, no_worker, data_dir, log_path):
     import threading
 
     from desktop.server import make_server, serve_until, server_url, write_server_file
+    from webapp.background.procs import on_stop_request
     from webapp.background.supervisor import start_bundled_worker
 
     log = logging.getLogger("larder.serve")
@@ -109,13 +121,21 @@ def _serve(ctx, host, port, no_worker, data_dir, log_path):
     worker = None if no_worker else start_bundled_worker(
         data_dir, on_problem=lambda line: click.echo(f"larder: {line}", err=True))
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    on_stop_request(stop.set)  # SIGTERM; Windows: Ctrl+Break, or stdin closed (procs.py)
     try:
         serve_until(server, stop)
     finally:
         if worker is not None:
             worker.stop(grace=0.9)
         log.info("stopped")
+
+
+@cli.command("check-window-engine", hidden=True)
+def check_window_engine():
+    """Load the window's engine and exit (the launcher's probe, in a child process)."""
+    from desktop.window_engine import probe_here
+
+    sys.exit(probe_here())
 
 
 @cli.command()

@@ -5,12 +5,13 @@ with its schedules as a child process, and a pywebview window on the signed-in a
 One instance per data dir (window or `serve`): a second launch brings the running window
 forward, or refuses next to a `serve`. Closing the window stops everything. When it
 cannot start (the data folder cannot be written...), desktop.cli.main prints one line
-and shows it in a native error box. With no display or no GUI backend it serves headless.
+and shows it in a native error box. With no display or no GUI backend it serves headless;
+when the window's engine cannot start (Windows without WebView2 or .NET: checked first,
+desktop/window_engine.py) a box says so and the app opens in the system browser.
 """
 import logging
 import os
 import secrets
-import signal
 import sys
 import threading
 import time
@@ -19,6 +20,7 @@ import webbrowser
 import requests
 
 from desktop.locks import AlreadyRunning, app_lock
+from webapp.background.procs import on_stop_request
 
 log = logging.getLogger("larder.desktop")
 
@@ -66,6 +68,26 @@ def gui_available():
     except ImportError as exc:
         return False, f"no GUI backend ({exc.name or exc})"
     return True, ""
+
+
+NO_WINDOW_TITLE = "Larder opens in your web browser"
+
+
+def window_engine_available():
+    """(True, "") when the window's engine can start (desktop/window_engine.py); else the
+    owner is told in a box, and (False, why): the app is then served in the browser."""
+    from desktop.dialogs import show_warning
+    from desktop.window_engine import engine_problem
+
+    problem = engine_problem()
+    if problem is None:
+        return True, ""
+    log.warning("no window: %s", problem)
+    show_warning(NO_WINDOW_TITLE,
+                 f"Larder cannot open its own window on this computer: {problem}.\n\n"
+                 "It opens in your web browser instead, and works the same there. Keep "
+                 "Larder running while you use it.")
+    return False, problem
 
 
 def bring_forward(info):
@@ -146,6 +168,8 @@ def run_desktop(data_dir, headless=False):
     try:
         ok, reason = (False, "--headless") if headless else gui_available()
         if ok:
+            ok, reason = window_engine_available()
+        if ok:
             # The worker's processes (supervisor, nodes, beat: each a Python start-up)
             # would compete with the window for the CPU: started once the first page is
             # drawn, or after WORKER_DELAY_S at the latest. Jobs asked for meanwhile
@@ -215,10 +239,10 @@ def run_window_until_closed(app, data_dir, url, windows, stop, on_page_loaded=No
         for window in list(windows):
             window.destroy()
 
-    # SIGTERM (a session logout, a test) closes the window like the user would. Signal
-    # handlers can only be set on the main thread (on_ready runs on pywebview's thread),
-    # so it is set here, before the GUI loop starts.
-    signal.signal(signal.SIGTERM, close)
+    # SIGTERM (a session logout, a test; Windows: Ctrl+Break, a closed stop pipe) closes
+    # the window like the user would. Signal handlers can only be set on the main thread
+    # (on_ready runs on pywebview's thread), so it is set here, before the GUI loop starts.
+    on_stop_request(close)
 
     if sys.platform.startswith("linux") and os.geteuid() == 0:
         # QtWebEngine's Chromium refuses to run its sandbox as root.
@@ -235,7 +259,7 @@ def serve_headless(url, reason, stop):
         webbrowser.open(url)
     except Exception:  # no browser either: the printed link is enough
         pass
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    on_stop_request(stop.set)
     try:
         while not stop.wait(0.5):
             pass

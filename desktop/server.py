@@ -111,12 +111,12 @@ class ServerThread:
 
 def write_server_file(data_dir, url, port, token):
     """DIR/server.json (url, port, token, pid), readable by the owner only."""
+    from webapp.atomic_files import write_atomically
+
     path = os.path.join(data_dir, "server.json")
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump({"url": url, "port": port, "token": token, "pid": os.getpid()}, fh)
-    os.replace(tmp, path)
+    # mkstemp's mode 0600 (the token is a key to the app); replaced whole, also on Windows.
+    write_atomically(path, json.dumps({"url": url, "port": port, "token": token,
+                                       "pid": os.getpid()}).encode())
     return path
 
 

@@ -126,6 +126,15 @@ def _secret_key(data_dir):
     return key_file.read_text().strip()
 
 
+def sqlite_url(path):
+    """The SQLAlchemy URL of a SQLite file, escaped so that it reads back as the same path
+    (`sqlite:///` + path would turn `%20` in a folder name into a space, and cut a POSIX
+    path at `?` or `#`); Windows paths (`C:\\...`, `\\\\server\\share`) included."""
+    from sqlalchemy.engine import URL
+
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+
+
 def normalize_cache_type(name):
     """The dotted path of the backend class; a clear ConfigError for anything else."""
     path = CACHE_ALIASES.get(name, name)
@@ -148,7 +157,7 @@ def build_config(data_dir=None, overrides=None):
     data_dir = ensure_private_dir(resolve_data_dir(data_dir))
     cfg = {
         "DATA_DIR": str(data_dir),
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'larder.db'}",
+        "SQLALCHEMY_DATABASE_URI": sqlite_url(data_dir / "larder.db"),
         "CACHE_TYPE": "diskcache",
         "CACHE_DIR": str(data_dir / "cache"),
         "CACHE_DEFAULT_TIMEOUT": 3600,

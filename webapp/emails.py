@@ -14,7 +14,7 @@ from pathlib import Path
 from flask import current_app
 
 from .extensions import db
-from .background.broker import write_atomically
+from .atomic_files import write_atomically
 from .models import Customer, Order
 from .money import cents_for_display
 from .safe_files import NotRegular, is_regular, read_regular, regular_files

@@ -49,6 +49,11 @@ def read_regular(path):
     the open file itself (a file swapped for a link after listing is still refused)."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     flags |= getattr(os, "O_BINARY", 0)
+    if not hasattr(os, "O_NOFOLLOW") and os.path.islink(path):
+        # Windows has no O_NOFOLLOW: a link is refused by looking first (a link made
+        # between this look and the open would be followed; creating links there needs
+        # administrator rights or developer mode).
+        raise NotRegular(f"{path}: a symbolic link")
     try:
         fd = os.open(path, flags)
     except OSError as exc:

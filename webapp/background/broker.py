@@ -12,12 +12,15 @@ What changed from the stock parts, and why (docs/tasks.md):
 - A message that cannot be decoded is moved to `rejected/` and logged; it never
   crashes a node (the stock transport dies on it).
 - The settings of this broker are decided here (`celery_settings`).
+- Windows: results are written and read through webapp.atomic_files (a file that the
+  web process is reading cannot be replaced there: the write waits a moment), and the
+  result store's URL is built so that a `C:\\...` folder is not read as host and port
+  (`result_backend_url`).
 - `drain_events` waits at most 0.1 s per call: the worker's loop checks its stop flag
   between calls, so a stop is noticed in well under a second instead of ~2-3 s.
 """
 import logging
 import os
-import tempfile
 import uuid
 from time import monotonic
 
@@ -28,26 +31,11 @@ from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 from queue import Empty
 
+from ..atomic_files import read_bytes, replace_file, retrying, write_atomically
+
 STOP_CHECK_SECONDS = 0.1
 ACCEPTED = ["application/json"]  # what Celery sends; anything else is set aside
 log = logging.getLogger("larder.broker")
-
-
-def write_atomically(path, data):
-    """Write bytes to path so that readers see either nothing or all of it."""
-    path = os.fsdecode(path)
-    folder = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 class Channel(filesystem.Channel):
@@ -158,10 +146,34 @@ class Transport(filesystem.Transport):
 
 
 class AtomicFileBackend(FilesystemBackend):
-    """Celery's file:// result backend with atomic writes."""
+    """Celery's file:// result backend with atomic writes (and reads that wait out a
+    replace in progress on Windows)."""
 
     def set(self, key, value):
         write_atomically(self._filename(key), str_to_bytes(value))
+
+    def get(self, key):
+        try:
+            return read_bytes(self._filename(key))
+        except FileNotFoundError:
+            return None
+
+    def delete(self, key):
+        retrying(os.unlink, self._filename(key))
+
+
+def file_url(path):
+    """A file:// URL for a folder, in the form Celery's FilesystemBackend reads back
+    (it takes the text after `file://` as is, no unquoting, and on Windows drops one
+    leading "/"): `file:///home/x/results`, `file:///C:\\x\\results`,
+    `file:///\\\\server\\share\\results`. With `file://C:\\x` Celery (and kombu's
+    URL parser, which reads `C:` as host and port) fail: issue 9."""
+    path = str(path)
+    return "file://" + path if path.startswith("/") else "file:///" + path
+
+
+def result_backend_url(results_folder):
+    return f"webapp.background.broker:AtomicFileBackend+{file_url(results_folder)}"
 
 
 def celery_settings(data_dir, polling_interval, result_backend=None):
@@ -185,8 +197,7 @@ def celery_settings(data_dir, polling_interval, result_backend=None):
             "store_processed": False,
             "polling_interval": polling_interval,
         },
-        "result_backend": result_backend or
-        f"webapp.background.broker:AtomicFileBackend+file://{results}",
+        "result_backend": result_backend or result_backend_url(results),
         # The filesystem transport has no broadcast: no remote control, no events.
         "worker_enable_remote_control": False,
     }
@@ -207,7 +218,7 @@ def reject_file(path, rejected_folder, reason):
     os.makedirs(rejected_folder, mode=0o700, exist_ok=True)
     target = os.path.join(rejected_folder, os.path.basename(path))
     try:
-        os.replace(path, target)
+        replace_file(path, target)
     except FileNotFoundError:
         return
     log.error("message %s set aside in %s: %s", os.path.basename(path), rejected_folder,

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 
-from .broker import write_atomically
+from ..atomic_files import read_bytes, write_atomically
 from .procs import pid_alive
 
 STATES = ("ok", "starting", "down")
@@ -34,7 +34,8 @@ def status_path(data_dir):
 
 
 def write_status(data_dir, state, pid=None, ttl=10.0, **extra):
-    """Best effort: a failed write (e.g. Windows, a reader holding it) skips one beat."""
+    """Best effort: a failed write (a reader holding it on Windows for longer than
+    atomic_files waits) skips one beat."""
     os.makedirs(folder(data_dir), mode=0o700, exist_ok=True)
     body = {"state": state, "pid": pid or os.getpid(), "expires": time.time() + ttl, **extra}
     try:
@@ -46,8 +47,7 @@ def write_status(data_dir, state, pid=None, ttl=10.0, **extra):
 
 def read_status(data_dir):
     try:
-        with open(status_path(data_dir), encoding="utf-8") as fh:
-            body = json.load(fh)
+        body = json.loads(read_bytes(status_path(data_dir)))
     except (OSError, ValueError):
         return None
     return body if isinstance(body, dict) else None

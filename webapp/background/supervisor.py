@@ -10,7 +10,9 @@ With the local broker the supervisor first queues again every unfinished job (fr
 job rows). A node that dies is started again with backoff; the messages it had fetched,
 started or not, go back in the queue. The supervisor writes its state for the web
 process every second (webapp.background.status). A stop (SIGTERM, Ctrl+C, or the parent
-dying) ends every child within ~1 s: a running job is handed back, not lost.
+dying) ends every child within ~1 s: a running job is handed back, not lost. On Windows
+a stop is asked by closing the child's stdin pipe, and each process's children are in a
+Job Object that kills them with it (procs.py, docs/windows.md).
 """
 import logging
 import os
@@ -21,7 +23,8 @@ import threading
 import time
 
 from . import status
-from .procs import exit_when_parent_dies, parent_alive, spawn, stop_processes
+from .procs import exit_when_parent_dies, on_stop_request, parent_alive, spawn, \
+    stop_processes, stop_when_stdin_closes
 
 log = logging.getLogger("larder.worker")
 STOP_GRACE = 0.6  # seconds children get to finish before they are killed
@@ -113,8 +116,8 @@ def run_supervisor(data_dir, beat, parent_pid=None):
     beat_child = Child("beat", ["--data-dir", data_dir, "beat", "--parent-pid", me]) \
         if beat else None
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    on_stop_request(stop.set)  # SIGTERM; Windows: Ctrl+Break, the stop pipe (procs.py)
     ready = {}
     try:
         for child in children:  # first: their start-up overlaps the requeue below
@@ -190,6 +193,7 @@ def run_node(data_dir, name, queues, pool, concurrency, parent_pid=None):
         celery.conf.broker_transport_options = node_options(app.config["CELERY"], hostname)
     if parent_pid:
         exit_when_parent_dies(parent_pid)
+    stop_when_stdin_closes()  # Windows: a SIGTERM to itself, Celery's warm shutdown
 
     @worker_ready.connect(weak=False)
     def announce(**_):
@@ -222,6 +226,7 @@ def run_beat(data_dir, parent_pid=None):
     celery = app.extensions["celery"]
     if parent_pid:
         exit_when_parent_dies(parent_pid)
+    stop_when_stdin_closes()
     celery.start(["beat", "--loglevel", os.environ.get("LARDER_WORKER_LOGLEVEL", "INFO"),
                   "--schedule", app.config["CELERY"]["beat_schedule_filename"]])
 

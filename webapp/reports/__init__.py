@@ -9,14 +9,13 @@ files drop the suffix and write `1234.50`. The average order value is floor(reve
 orders) in cents, as on the dashboard.
 
 build_report runs inside an app context and writes atomically: a temp file in the target
-folder, then os.replace, so readers see the old file or the new one, never half of one.
+folder, then a rename (webapp.atomic_files), so readers see the old file or the new one,
+never half of one.
 """
-import contextlib
-import os
-import tempfile
 from datetime import date
 from pathlib import Path
 
+from ..atomic_files import atomic_output as _atomic_output
 from .report_data import ReportError, check_range, collect
 
 __all__ = ["FORMATS", "MIME", "ReportError", "atomic_output", "build_report", "collect",
@@ -67,24 +66,11 @@ class _Progress:
         return report
 
 
-@contextlib.contextmanager
 def atomic_output(out_path):
-    """Yield a binary file in out_path's folder; on success it replaces out_path (fsynced
-    first), on an exception it is removed and out_path is left as it was."""
-    out_path = Path(out_path)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a report is an ordinary file
-        os.replace(tmp, out_path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    """A binary file that replaces out_path (fsynced first) when the block succeeds, and
+    leaves it as it was on an exception (webapp.atomic_files: also on Windows, where a
+    report being downloaded is held open). A report is an ordinary file: mode 0644."""
+    return _atomic_output(out_path, mode=0o644)
 
 
 def build_report(start, end, fmt, out_path, progress=None):
