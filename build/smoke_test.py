@@ -39,6 +39,7 @@ import proctable  # beside this file, like pack; stdlib-only
 from pack import read_build_id
 
 WINDOWS, LINUX = proctable.WINDOWS, proctable.LINUX
+STOP_PIPE_ENV = "LARDER_STOP_ON_STDIN_EOF"  # webapp/background/procs.py
 # Its own process group, so that stopping it reaches no one else (and, on Windows, so that
 # a console Ctrl+C in the caller's terminal does not reach it).
 NEW_GROUP = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if WINDOWS
@@ -141,11 +142,13 @@ class Served:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._out = open(self.out_path, "wb")
         self.started = time.monotonic()
-        cmd = [str(exe), "--data-dir", str(data_dir)]
-        cmd += [] if args is None else ["serve", *args]
+        cmd = [str(exe)] + ([] if args is None else ["--data-dir", str(data_dir), "serve", *args])
+        env = clean_env(env)
+        if WINDOWS:  # its stop pipe: closing our end asks it to stop (webapp/background/procs.py)
+            env[STOP_PIPE_ENV] = "1"
         self.proc = subprocess.Popen(cmd, stdout=self._out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=clean_env(env),
-                                     **NEW_GROUP)
+                                     stdin=subprocess.PIPE if WINDOWS else subprocess.DEVNULL,
+                                     env=env, **NEW_GROUP)
         self.info = None
 
     def output(self):
@@ -183,15 +186,18 @@ class Served:
     def get(self, path, timeout=10):
         return self.request("GET", path, timeout=timeout)[1]
 
-    def stop(self, timeout=20):
+    def stop(self, timeout=20, hard=False):
         """Linux: SIGTERM (the way a session logout or `kill` ends it). Windows has no
-        SIGTERM: TerminateProcess on the one-file launcher (Task Manager's End task, the
-        hardest stop there is; the launcher's Job Object must take its children down).
-        Returns the exit code, None when it did not exit in time."""
+        SIGTERM: its stop pipe is closed (how Larder stops its own children there), or
+        with hard=True TerminateProcess on the one-file launcher (Task Manager's End task:
+        no handler runs, the Job Object must take the children down). hard=True on Linux:
+        SIGKILL to the launcher alone. Returns the exit code, None if it did not exit."""
         code = None
         if self.proc.poll() is None:
-            if WINDOWS:
-                self.proc.terminate()
+            if hard:
+                self.proc.kill()
+            elif WINDOWS:
+                self.proc.stdin.close()
             else:
                 self.proc.send_signal(signal.SIGTERM)
             try:
@@ -318,11 +324,11 @@ def wait_no_processes(data_dir, timeout=10, exe_name=None, pids=()):
         time.sleep(0.1)
 
 
-def stop_and_check(served, what="serve"):
+def stop_and_check(served, what="serve", hard=False):
     """Stop it; nothing of it may remain (its whole tree, seen just before the stop);
     returns the exit code."""
     tree = set(process_group(served.proc.pid)) | {served.proc.pid}
-    code = served.stop()
+    code = served.stop(hard=hard)
     if code is None:
         raise SmokeError(f"{what} did not stop within 20 s")
     left = wait_no_processes(served.data_dir, exe_name=served.exe.name, pids=tree)
@@ -332,17 +338,31 @@ def stop_and_check(served, what="serve"):
     return code
 
 
-def check_no_stale_unpack(exe, before):
-    """One-file builds (Windows, macOS) unpack into TEMP/_MEI*; a hard kill leaves that
-    folder: the next start must clean it. Returns a note."""
-    if LINUX:
-        return ""
-    run(exe, "--version", timeout=120)
-    stale = mei_folders() - before
-    if stale:
-        raise SmokeError(f"unpack folders left in {tempfile.gettempdir()} after the next "
-                         f"start: {sorted(p.name for p in stale)}")
-    return ", no _MEI* folder left after the next start"
+def check_no_new_unpack(before):
+    """One-file builds (Windows, macOS) unpack into TEMP/_MEI* and remove it when they
+    exit: after a stop that let them exit, nothing new may be there."""
+    new = mei_folders() - before
+    if new:
+        raise SmokeError(f"unpack folders left in {tempfile.gettempdir()}: "
+                         f"{sorted(p.name for p in new)}")
+    return "" if LINUX else ", no _MEI* folder left"
+
+
+def check_leftover_unpack_removed(exe, leftovers, data_dir, min_age=61, timeout=30):
+    """A hard kill leaves the one-file launcher's _MEI* folder: a later start (of a
+    command, once the folder is a minute old: desktop/onefile.py) must remove it."""
+    if not leftovers:
+        return "nothing was left to remove"
+    oldest = min(p.stat().st_mtime for p in leftovers if p.exists()) if any(
+        p.exists() for p in leftovers) else time.time()
+    time.sleep(max(0.0, oldest + min_age - time.time()))
+    run(exe, "--data-dir", str(data_dir), "demo", "--orders", "100")
+    deadline = time.monotonic() + timeout
+    while any(p.exists() or Path(f"{p}.stale").exists() for p in leftovers):
+        if time.monotonic() > deadline:
+            raise SmokeError(f"still there after a later start: {[p.name for p in leftovers]}")
+        run(exe, "--data-dir", str(data_dir), "demo", "--orders", "100")
+    return f"removed: {', '.join(p.name for p in leftovers)}"
 
 
 def check_order(served, timeout=180):
@@ -379,7 +399,7 @@ def check_serve(exe, data_dir, env=None, reports=1, order=False):
         jobs = [check_background_report(served) for _ in range(reports)]
         order_state = check_order(served) if order else None
         code = stop_and_check(served)
-        note = check_no_stale_unpack(exe, before)
+        note = check_no_new_unpack(before)
         return {"ready_s": ready, "processes": worker_procs, "job": jobs[-1], "jobs": jobs,
                 "order": order_state, "exit_code": code, "note": note}
     finally:
@@ -402,11 +422,15 @@ def check_bad_input(exe, data_dir):
 def check_double_click(exe, data_dir):
     """The program with no command (a double-click) where no window can open (no display
     on Linux; under Wine no WebView2/.NET): it must say why in its log and serve headless
-    (/health answers), then stop leaving nothing. Returns the log's reason line."""
+    (/health answers). Then a hard kill of the launcher (Windows: TerminateProcess, Task
+    Manager's End task; Linux: SIGTERM) must leave no process. Returns (the log's reason,
+    the unpack folders the kill left: check_leftover_unpack_removed checks them later)."""
     data_dir = Path(data_dir)
     env = {"LARDER_DATA_DIR": str(data_dir)}
     if not WINDOWS:
         env["BROWSER"] = "true"  # the fallback opens the system browser: not here
+    if os.environ.get("LARDER_WINDOW_ENGINE"):  # =unavailable: where a window could open
+        env["LARDER_WINDOW_ENGINE"] = os.environ["LARDER_WINDOW_ENGINE"]
     before = mei_folders()
     saved = {k: os.environ.pop(k) for k in ("DISPLAY", "WAYLAND_DISPLAY") if k in os.environ}
     try:
@@ -416,13 +440,18 @@ def check_double_click(exe, data_dir):
     try:
         served.wait_ready()
         log = data_dir / "logs" / "larder.log"
-        said = [line for line in log.read_text(errors="replace").splitlines()
-                if "headless (" in line] if log.exists() else []
-        if not said:
-            raise SmokeError(f"the log does not say why there is no window:\n"
-                             f"{served.output()[-3000:]}")
-        stop_and_check(served, "the app")
-        return said[-1].split("headless", 1)[1].strip() + check_no_stale_unpack(exe, before)
+        deadline = time.monotonic() + 60  # the engine check may finish after /health
+        while True:
+            said = [line for line in log.read_text(errors="replace").splitlines()
+                    if "headless (" in line] if log.exists() else []
+            if said:
+                break
+            if time.monotonic() > deadline or served.proc.poll() is not None:
+                raise SmokeError(f"the log does not say why there is no window:\n"
+                                 f"{served.output()[-3000:]}")
+            time.sleep(0.2)
+        stop_and_check(served, "the app", hard=WINDOWS)
+        return said[-1].split("headless", 1)[1].strip(), sorted(mei_folders() - before)
     finally:
         served.stop(timeout=1)
         served.kill_leftovers()
@@ -481,13 +510,23 @@ def main(argv=None):
         step("unpack once", lambda: check_unpack_once(exe, tmp / "cache"))
     step("--version", lambda: check_version(exe))
 
+    step("bad input: exit 2, one line", lambda: check_bad_input(exe, tmp / "bad"))
+    killed = []
+
+    def double_click():
+        reason, left = check_double_click(exe, tmp / "double-click")
+        killed.extend(left)
+        return (f"served headless: {reason}; killed"
+                f"{' hard (TerminateProcess)' if WINDOWS else ''}, no process left")
+
+    step("no command (double-click) without a window engine: headless, says why, killed",
+         double_click)
+
     def demo_report():
         pdf, count = check_demo_and_pdf_report(exe, tmp / "demo")
         return f"demo + report: {count} orders, {check_pdf(pdf, count)}"
 
     step("demo + PDF report (CLI)", demo_report)
-
-    step("bad input: exit 2, one line", lambda: check_bad_input(exe, tmp / "bad"))
 
     def serve():
         result = check_serve(exe, tmp / "serve", reports=REPORTS_IN_A_ROW, order=True)
@@ -497,8 +536,9 @@ def main(argv=None):
                 f"no process left{result['note']}")
 
     step(f"serve + /health + {REPORTS_IN_A_ROW} background reports + an order + stop", serve)
-    step("no command (double-click) without a window engine: headless, says why",
-         lambda: check_double_click(exe, tmp / "double-click"))
+    if not LINUX:
+        step("the hard kill's unpack folder removed by a later start",
+             lambda: check_leftover_unpack_removed(exe, killed, tmp / "later"))
     if failures:
         print(f"smoke test: {failures} check(s) failed; data kept in {tmp}", flush=True)
         return 1
