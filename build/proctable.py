@@ -179,6 +179,17 @@ else:
             pass
 
 
+def cmdline(pid):
+    """One process's command line ("" when it is gone or unreadable)."""
+    if WINDOWS:
+        return _cmdline(pid) or ""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
+            errors="replace").strip()
+    except OSError:
+        return ""
+
+
 def supported():
     """True where processes() sees the system's processes."""
     return WINDOWS or LINUX

@@ -474,11 +474,7 @@ def wait_for_workers(served, timeout=60):
     raise SmokeError(f"the bundled worker did not start its nodes:\n{served.output()[-4000:]}")
 
 
-def cmdline(pid):
-    for proc in proctable.processes():
-        if proc.pid == pid:
-            return proc.cmdline or ""
-    return ""
+cmdline = proctable.cmdline
 
 
 def main(argv=None):
