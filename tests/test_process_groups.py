@@ -128,6 +128,18 @@ def test_leftover_unpacked_folders_are_removed_and_only_those(tmp_path):
     assert onefile.remove_stale(str(temp), own=str(kept[-1])) == []
 
 
+def test_a_reused_pid_does_not_keep_a_leftover(tmp_path):
+    """The marker's pid now belongs to a process that started after the marker was
+    written (PIDs are reused; under Wine by the very next start): not its owner."""
+    temp = tmp_path / "Temp"
+    temp.mkdir()
+    folder = _unpacked(temp, "_MEI888", pid=os.getpid())
+    old = time.time() - 10 * 24 * 3600  # written long before this process started
+    os.utime(folder / onefile.MARKER, (old, old))
+    os.utime(folder, (old, old))
+    assert onefile.remove_stale(str(temp)) == [str(folder)]
+
+
 def test_a_folder_that_cannot_be_renamed_aside_is_left_whole(tmp_path):
     """The rename is the last "in use" test (Windows refuses it while a file inside is
     open): a rename that fails leaves every file in place. Here it fails for real: a
