@@ -24,7 +24,9 @@ import time
 from webapp.background.procs import pid_alive
 
 log = logging.getLogger("larder.onefile")
-NAME = re.compile(r"^_MEI\d+(\.stale)?$")
+# PyInstaller's names: _MEI + the parent's pid in hex + a suffix (e.g. _MEI0000014c2
+# under Wine): letters too, not only digits.
+NAME = re.compile(r"^_MEI[0-9A-Za-z_]+(\.stale)?$")
 MARKER = "larder.pid"
 MIN_AGE_S = 60
 
@@ -34,49 +36,12 @@ def looks_like_larder(folder):
             and os.path.isdir(os.path.join(folder, "webapp", "templates")))
 
 
-def process_started(pid):
-    """When process pid started (seconds since the epoch), or None if unknown."""
-    try:
-        if os.name == "nt":
-            import ctypes
-            from ctypes import wintypes
-
-            k32 = ctypes.WinDLL("kernel32", use_last_error=True)
-            k32.OpenProcess.restype = wintypes.HANDLE
-            handle = k32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-            if not handle:
-                return None
-            try:
-                times = (wintypes.FILETIME * 4)()
-                if not k32.GetProcessTimes(wintypes.HANDLE(handle), *map(ctypes.byref, times)):
-                    return None
-                ticks = (times[0].dwHighDateTime << 32) | times[0].dwLowDateTime
-                return ticks / 1e7 - 11644473600  # FILETIME: 100 ns since 1601
-            finally:
-                k32.CloseHandle(wintypes.HANDLE(handle))
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            since_boot = int(fh.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
-        with open("/proc/stat", encoding="ascii") as fh:
-            boot = next(int(line.split()[1]) for line in fh if line.startswith("btime "))
-        return boot + since_boot
-    except (OSError, ValueError, AttributeError, StopIteration):
-        return None
-
-
 def owner_alive(folder):
-    marker = os.path.join(folder, MARKER)
     try:
-        with open(marker, encoding="ascii") as fh:
-            pid = int(fh.read().strip())
-        written = os.stat(marker).st_mtime
+        with open(os.path.join(folder, MARKER), encoding="ascii") as fh:
+            return pid_alive(int(fh.read().strip()))
     except (OSError, ValueError):
         return False  # no marker (killed before writing it) or a broken one
-    if not pid_alive(pid):
-        return False
-    # PIDs are reused (under Wine at once, by the very next start): a process that
-    # started after the marker was written is another one, not its owner.
-    started = process_started(pid)
-    return started is None or started <= written + 2
 
 
 def stale_folders(temp_dir, own=None, min_age=MIN_AGE_S, now=None):
