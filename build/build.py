@@ -23,10 +23,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "app.spec"
-WORK = ROOT / "build" / "work"
+LINUX = sys.platform.startswith("linux")
+# Other platforms work in their own folder: a Windows build under Wine (build/wine.sh)
+# shares this checkout with the Linux one.
+WORK = ROOT / "build" / "work" / ("" if LINUX else sys.platform)
 DIST = ROOT / "dist"
 EXE = DIST / ("larder.exe" if os.name == "nt" else "larder")
-LINUX = sys.platform.startswith("linux")
 ONEDIR = WORK / "dist"  # PyInstaller's output on Linux, before packing
 
 

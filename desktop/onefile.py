@@ -24,7 +24,9 @@ import time
 from webapp.background.procs import pid_alive
 
 log = logging.getLogger("larder.onefile")
-NAME = re.compile(r"^_MEI\d+(\.stale)?$")
+# PyInstaller's names: _MEI + the parent's pid in hex + a suffix (e.g. _MEI0000014c2
+# under Wine): letters too, not only digits.
+NAME = re.compile(r"^_MEI[0-9A-Za-z_]+(\.stale)?$")
 MARKER = "larder.pid"
 MIN_AGE_S = 60
 

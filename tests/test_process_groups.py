@@ -113,11 +113,12 @@ def test_leftover_unpacked_folders_are_removed_and_only_those(tmp_path):
     temp.mkdir()
     gone = [_unpacked(temp, "_MEI123451", pid=_dead_pid()),
             _unpacked(temp, "_MEI123452"),  # killed before it wrote its pid
-            _unpacked(temp, "_MEI123453.stale")]  # renamed aside, then interrupted
+            _unpacked(temp, "_MEI123453.stale"),  # renamed aside, then interrupted
+            _unpacked(temp, "_MEI0000014c2")]  # a hex pid in the name (seen under Wine)
     kept = [_unpacked(temp, "_MEI223451", pid=os.getpid()),  # a running Larder's
             _unpacked(temp, "_MEI223452", age=5),  # being unpacked right now
             _unpacked(temp, "_MEI223453", larder=False),  # another program's
-            _unpacked(temp, "_MEIabc"),  # not PyInstaller's name
+            _unpacked(temp, "_MEI-abc"),  # not PyInstaller's name
             _unpacked(temp, "_MEI223454")]  # our own (sys._MEIPASS)
     (temp / "_MEI999").write_text("a file, not a folder")
     removed = onefile.remove_stale(str(temp), own=str(kept[-1]))

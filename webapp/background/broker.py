@@ -75,8 +75,9 @@ class Channel(filesystem.Channel):
         """The message in path, or None after moving it to rejected/ (it would crash the
         node: empty, not JSON, not a message, or a body that is not JSON)."""
         try:
-            with open(path, "rb") as fh:
-                payload = loads(bytes_to_str(fh.read()))
+            # Windows: a message just renamed into this node's folder can refuse to open
+            # for a moment (PermissionError, seen under Wine): read_bytes waits that out.
+            payload = loads(bytes_to_str(read_bytes(path)))
             message = self.Message(payload, channel=self)
             decode_body(message.body, message.content_type, message.content_encoding,
                         accept=ACCEPTED)
