@@ -83,10 +83,16 @@ def window_engine_available():
     if problem is None:
         return True, ""
     log.warning("no window: %s", problem)
-    show_warning(NO_WINDOW_TITLE,
-                 f"Larder cannot open its own window on this computer: {problem}.\n\n"
-                 "It opens in your web browser instead, and works the same there. Keep "
-                 "Larder running while you use it.")
+    message = (f"Larder cannot open its own window on this computer: {problem}.\n\n"
+               "It opens in your web browser instead, and works the same there. Keep "
+               "Larder running while you use it.")
+    if sys.platform == "win32":
+        # MessageBoxW may run on any thread: the browser opens while the box is read, and
+        # an unattended start (a hosted CI runner) is not held up by a box nobody closes.
+        threading.Thread(target=show_warning, args=(NO_WINDOW_TITLE, message),
+                         name="no-window-box", daemon=True).start()
+    else:
+        show_warning(NO_WINDOW_TITLE, message)  # Qt's box belongs on the main thread
     return False, problem
 
 
