@@ -2,7 +2,8 @@
 # Build Larder's Windows executable (dist/larder.exe) on Linux under Wine, and smoke-test it
 # with a Windows CPython inside Wine (docs/building.md, "Windows under Wine").
 #
-#   build/wine.sh            # = build + smoke
+#   build/wine.sh            # = tests + build + smoke
+#   build/wine.sh tests      # the Windows-behaviour tests (WINDOWS_TESTS) under Wine
 #   build/wine.sh build      # dist/larder.exe (PyInstaller under Wine, app.spec)
 #   build/wine.sh smoke      # build/smoke_test.py run by the Windows Python on dist/larder.exe
 #   build/wine.sh python ARGS...   # the Windows Python, e.g. `python -m pytest ...`
@@ -126,6 +127,16 @@ smoke() {
   (cd "$ROOT" && w "$PY" build/smoke_test.py "$(winpath "$ROOT/dist/larder.exe")")
 }
 
+# Tests whose subject is Windows' own behaviour, run by the Windows Python from source:
+# two processes replacing and reading one file (the atomic write's retry), Windows paths
+# through Celery's and SQLAlchemy's own parsers.
+WINDOWS_TESTS=(tests/test_windows_paths.py)
+
+wintests() {
+  say "pytest under Wine: ${WINDOWS_TESTS[*]}"
+  (cd "$ROOT" && w "$PY" -m pytest -q -p no:cacheprovider "${WINDOWS_TESTS[@]}")
+}
+
 main() {
   need_wine
   mkdir -p "$CACHE_ROOT"
@@ -136,12 +147,13 @@ main() {
   setup
   local rc=0
   case $cmd in
-    all) build && smoke || rc=$? ;;
+    all) wintests && build && smoke || rc=$? ;;
+    tests) wintests || rc=$? ;;
     build) build || rc=$? ;;
     smoke) smoke || rc=$? ;;
     python) (cd "$ROOT" && w "$PY" "$@") || rc=$? ;;
     setup) ;;
-    *) echo "usage: build/wine.sh [all|build|smoke|setup|python ARGS...]" >&2; rc=2 ;;
+    *) echo "usage: build/wine.sh [all|tests|build|smoke|setup|python ARGS...]" >&2; rc=2 ;;
   esac
   wineserver -k 2>/dev/null || true  # nothing of this run stays behind
   return $rc
