@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run exe test test-slow clean
+.PHONY: run exe test test-slow mutation clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(VENV)/.installed
 # Long checks: executable build, soak (run by .ci/run as their own step).
 test-slow: $(VENV)/.installed
 	$(PY) -m pytest -m slow
+
+# Mutation check of the money and figures modules (minutes; not part of `make test`).
+mutation: $(VENV)/.installed
+	$(PY) tools/mutation.py --min 90
 
 clean:
 	rm -rf $(VENV) .pytest_cache
