@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run exe test test-slow test-windows clean
+.PHONY: run exe test test-slow test-windows mutation clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test-windows: $(VENV)/.installed
 	else \
 		echo "test-windows: SKIPPED: wine is not installed (apt-get install wine64 wine)"; \
 	fi
+
+# Mutation check of the money and figures modules (minutes; not part of `make test`).
+mutation: $(VENV)/.installed
+	$(PY) tools/mutation.py --min 90
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -99,8 +99,10 @@ def bump_version(area):
 
 def query_key(area):
     """Key for a list page: area version + path + the sorted, encoded query arguments
-    (encoded, so that ?category=a%26page%3D2 and ?category=a&page=2 get different keys)."""
-    args = urlencode(sorted(request.args.items(multi=True)))
+    (encoded, so that ?category=a%26page%3D2 and ?category=a&page=2 get different keys).
+    Sorted by name only: a repeated name keeps its values' order, as the view reads the
+    first (?category=b&category=a is the page of b, not a cached page of a)."""
+    args = urlencode(sorted(request.args.items(multi=True), key=lambda item: item[0]))
     return f"view/{area}/v{area_version(area)}{request.path}?{args}"
 
 
