@@ -8,27 +8,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "build"))
-# /proc helpers shared with the executable's smoke test (build/ is not a package).
+# Process helpers shared with the executable's smoke test (build/ is not a package).
 from smoke_test import alive, cmdline  # noqa: E402,F401
 
 
 def process_tree(pid):
-    """Descendants of pid (Linux /proc), not counting zombies."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] != "Z":
-                parents.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        kids = parents.get(todo.pop(), [])
-        found += kids
-        todo += kids
-    return found
+    """Descendants of pid, not counting zombies (build/proctable: /proc on Linux, the
+    Win32 process list on Windows, so these tests also run under Wine)."""
+    import proctable
+
+    return sorted(proctable.descendants(pid))
 
 
 class WorkerProcess:
