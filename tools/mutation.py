@@ -104,14 +104,7 @@ def sites(tree):
         if id(node) in skip:
             continue
         line = getattr(node, "lineno", 0)
-        if isinstance(node, ast.BinOp) and type(node.op) in BINOP_SWAP:
-            for new in BINOP_SWAP[type(node.op)]:
-                def apply(node=node, new=new):
-                    old = _short(node)
-                    node.op = new()
-                    return f"`{old}` -> `{_short(node)}`"
-                out.append((line, apply))
-        elif isinstance(node, ast.AugAssign) and type(node.op) in BINOP_SWAP:
+        if isinstance(node, (ast.BinOp, ast.AugAssign)) and type(node.op) in BINOP_SWAP:
             for new in BINOP_SWAP[type(node.op)]:
                 def apply(node=node, new=new):
                     old = _short(node)
