@@ -287,3 +287,20 @@ def test_simple_cache_reports_its_entries(data_dir, clean_env):
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {TOKEN}"
     html = client.get("/cache/").get_data(as_text=True)
     assert re.search(r"<dt>Entries</dt><dd>2</dd>", html)
+
+
+def test_product_detail_key_is_that_products_own_stamp(app, shop):
+    from datetime import datetime
+
+    from webapp.models import Product
+
+    with app.app_context():  # a stamp no other product has
+        db.session.execute(db.update(Product).where(Product.sku == "SKU-004")
+                           .values(updated_at=datetime(2020, 1, 2, 3, 4, 5)))
+        db.session.commit()
+    with app.test_request_context("/products/SKU-004"):
+        version = caching.area_version("products")
+        assert caching.product_detail_key() == \
+            f"view/product/SKU-004/2020-01-02T03:04:05/v{version}"
+    with app.test_request_context("/products/NO-SUCH"):
+        assert caching.product_detail_key() == f"view/product/NO-SUCH/missing/v{version}"
