@@ -219,8 +219,9 @@ def test_two_processes_creating_the_version_agree(tmp_path, clean_env):
         deadline = time.monotonic() + WAIT
         while not (tmp_path / "holding").exists():  # it read "no version" and is held
             if other.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the other process never wrote the version:\n"
-                            f"{finish(other)}")
+                other.kill()
+                pytest.fail("the other process never came to write the version:\n"
+                            + other.communicate()[1])
             time.sleep(0.01)
         with app.app_context():
             ours = caching.area_version("products")  # created here, first
