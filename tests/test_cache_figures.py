@@ -108,6 +108,7 @@ def test_dashboard_key_is_per_user_and_per_day(app):
 
 
 def test_the_version_entry_never_expires(client, shop):
+    # Were it to expire, a new version from the clock would drop every cached list page.
     client.get("/products/")
     with client.application.app_context():
         backend = cache.cache
