@@ -306,3 +306,14 @@ def test_product_detail_key_is_that_products_own_stamp(app, shop):
             f"view/product/SKU-004/2020-01-02T03:04:05/v{version}"
     with app.test_request_context("/products/NO-SUCH"):
         assert caching.product_detail_key() == f"view/product/NO-SUCH/missing/v{version}"
+
+
+def test_own_activity_shows_at_once_on_the_dashboard(owner_browser, shop):
+    # A backup changes no figure (no stats refresh): only the activity list is new.
+    assert owner_browser.get("/").headers["X-Cache"] == "MISS"
+    assert owner_browser.get("/").headers["X-Cache"] == "HIT"
+    token = csrf_from(owner_browser, "/backups/")
+    assert owner_browser.post("/backups/", data={"csrf_token": token}).status_code == 302
+    response = owner_browser.get("/")
+    assert response.headers["X-Cache"] == "MISS"
+    assert "Made a backup" in response.get_data(as_text=True)
