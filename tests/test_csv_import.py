@@ -254,6 +254,13 @@ def test_header_errors(ctx):
         "line 1: header: duplicate column 'sku'",
     ]
     assert errors_of("customers", "email,name\n") == ["line 1: header: missing column 'country'"]
+    # the column number counts from 1, spaces-only names are empty too
+    assert errors_of("products", ",sku,name,category,price,stock\n") == \
+        ["line 1: header: empty column name (column 1)"]
+    assert errors_of("products", "sku,name, ,category,price,stock,\n") == [
+        "line 1: header: empty column name (column 3)",
+        "line 1: header: empty column name (column 7)",
+    ]
 
 
 def test_not_utf8_reports_line_of_first_bad_byte(ctx):

@@ -28,7 +28,6 @@ class _Counters:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
-        self.started = time.time()
 
     def count(self, hit):
         with self._lock:
