@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,8 @@ from conftest import TOKEN, csrf_from
 from webapp import caching, create_app
 from webapp.config import ENV_KEYS
 from webapp.extensions import cache, db
+from worker_proc import ROOT, child_env
 
-ROOT = Path(__file__).resolve().parent.parent
 WAIT = 60  # seconds: only a limit for a stuck child, never a measured figure
 
 
@@ -169,13 +168,6 @@ elif mode == "race":
     out["held"] = held
 print(json.dumps(out))
 """
-
-
-def child_env():
-    env = {k: v for k, v in os.environ.items()
-           if k not in ENV_KEYS and k not in ("LARDER_DATA_DIR", "LARDER_SECRET_KEY")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
 
 
 def spawn(data_dir, mode, sync):

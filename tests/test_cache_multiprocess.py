@@ -6,11 +6,9 @@ through `cache` like the app does. (No test here for the stock FileSystemCache l
 updates: losses are probabilistic; bench/cache_backends.py measures them.)
 """
 import json
-import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +16,8 @@ from webapp import create_app
 from webapp.caching import area_version, bump_version
 from webapp.config import ENV_KEYS
 from webapp.extensions import cache, db
+from worker_proc import ROOT, child_env
 
-ROOT = Path(__file__).resolve().parent.parent
 N = 500  # incs per process
 PROCESSES = 2
 TIMEOUT = 60  # seconds, per step
@@ -54,13 +52,6 @@ with app.app_context():
         out["version"] = area_version("products")
     print(json.dumps(out))
 """
-
-
-def child_env():
-    env = {k: v for k, v in os.environ.items()
-           if k not in ENV_KEYS and k not in ("LARDER_DATA_DIR", "LARDER_SECRET_KEY")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
 
 
 def spawn(data_dir, mode, sync, *extra):

@@ -12,6 +12,17 @@ sys.path.insert(0, str(ROOT / "build"))
 from smoke_test import alive, cmdline  # noqa: E402,F401
 
 
+def child_env():
+    """The environment for a child process of a test: this checkout on its path, and none
+    of the settings (CACHE_TYPE, DATABASE_URL, ...) that would win over the test's own."""
+    from webapp.config import ENV_KEYS
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ENV_KEYS and k not in ("LARDER_DATA_DIR", "LARDER_SECRET_KEY")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
 def process_tree(pid):
     """Descendants of pid, not counting zombies (build/proctable: /proc on Linux, the
     Win32 process list on Windows, so these tests also run under Wine)."""
