@@ -4,7 +4,6 @@ import json
 import logging
 import os
 import select
-import sys
 import threading
 
 from waitress import wasyncore

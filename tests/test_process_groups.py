@@ -6,7 +6,6 @@
 - leftover one-file folders (`_MEI*`) are removed at start, and only those: real folders.
 """
 import os
-import signal
 import subprocess
 import sys
 import time

@@ -3,7 +3,6 @@
 opens in the browser. The registry and the child process are the only stand-ins (the
 system's edge); the fallback itself runs for real on Linux, forced by
 LARDER_WINDOW_ENGINE=unavailable, with a real Qt box on Xvfb and a recording "browser"."""
-import os
 import signal
 import stat
 import sys

@@ -9,7 +9,6 @@ result store on disk."""
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import PurePosixPath, PureWindowsPath
 
