@@ -78,6 +78,18 @@ def test_v010_database_is_upgraded_and_keeps_every_row(v010_dir):
         assert sum(o.total_cents for o in db.session.query(Order)) == \
             EXPECTED["order_totals_cents"]
         assert sum(p.stock for p in db.session.query(Product)) == EXPECTED["stock_sum"]
+        # 0003: no tax or discount was recorded before, so each order's gross is its total
+        # and each line's net is quantity x unit price, at rate 0; nothing is archived.
+        for order in db.session.query(Order):
+            assert (order.gross_cents, order.discount_cents, order.tax_cents) == \
+                (order.total_cents, 0, 0)
+            assert order.prices_include_tax and order.payment_method == ""
+            assert sum(line.net_cents for line in order.lines) == order.total_cents
+            assert {(line.tax_cents, line.tax_rate_bp, line.discount_cents)
+                    for line in order.lines} == {(0, 0, 0)}
+            assert all(line.net_cents == line.quantity * line.unit_price_cents
+                       for line in order.lines)
+        assert not any(p.archived or p.low_stock_alerted for p in db.session.query(Product))
         out = v010_dir / "report.json"
         totals = reports.build_report(date(2024, 1, 1), date(2025, 12, 31), "json", out)
         assert totals == EXPECTED["report_totals"]

@@ -46,9 +46,9 @@ def create_app(test_config=None, data_dir=None):
         # The web process answers; "worker" tells whether background work runs.
         return {"status": "ok", "worker": worker_status.worker_state(app)}
 
-    from .money import cents_for_display
+    from .money_display import format_money
 
-    app.add_template_filter(cents_for_display, "money")
+    app.add_template_filter(format_money, "money")
 
     @app.context_processor
     def inject_version():

@@ -367,7 +367,7 @@ def _order_writes(orders):
     new, changed, changed_refs, plan = [], [], [], _Plan()
     for ref, order in orders.items():
         row = {"customer_id": order["customer_id"], "created_at": order["created_at"],
-               "total_cents": order["total_cents"]}
+               "total_cents": order["total_cents"], "gross_cents": order["total_cents"]}
         old = existing.get(ref)
         if old is None:
             new.append({"ref": ref, "status": "imported", "status_reason": "", **row})
@@ -392,7 +392,8 @@ def _order_writes(orders):
             # take them. One query is cheaper than a RETURNING per batch.
             every = {r.ref: r.id for r in db.session.execute(select(_O.c.ref, _O.c.id))}
             ids.update((row["ref"], every[row["ref"]]) for row in new)
-        lines = [{"order_id": order_id, "product_id": p, "quantity": q, "unit_price_cents": u}
+        lines = [{"order_id": order_id, "product_id": p, "quantity": q, "unit_price_cents": u,
+                  "net_cents": q * u}
                  for ref, order_id in ids.items() for p, q, u in orders[ref]["lines"]]
         if lines:
             db.session.execute(insert(line_t), lines)

@@ -241,12 +241,13 @@ def _write_orders(session, rng, products, customers, counts, start):
                 quantity = choices(*QUANTITIES)[0]
                 line_id += 1
                 line_rows.append({"id": line_id, "order_id": order_id, "product_id": product,
-                                  "quantity": quantity, "unit_price_cents": prices[product]})
+                                  "quantity": quantity, "unit_price_cents": prices[product],
+                                  "net_cents": quantity * prices[product]})
                 total += quantity * prices[product]
             order_rows.append({"id": order_id, "ref": f"D{order_id:06d}",
                                "customer_id": customers[customer]["id"], "created_at": created,
                                "status": "imported", "status_reason": "",
-                               "total_cents": total})
+                               "total_cents": total, "gross_cents": total})
             if len(order_rows) >= BATCH:
                 _flush(session, order_rows, line_rows)
     _flush(session, order_rows, line_rows)

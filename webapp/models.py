@@ -1,9 +1,16 @@
-"""Database models. Money is integer cents everywhere; times are naive local shop time."""
-from datetime import datetime
+"""Database models. Money is integer cents everywhere; times are naive local shop time.
+Tax rates are basis points (hundredths of a percent): 20 % is 2000, 5.5 % is 550.
 
-from sqlalchemy import (DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+What a sale was stays as it was: an order line keeps the unit price, tax rate, unit cost
+and discounts of the moment it was sold; editing a product or the shop's settings never
+changes a recorded order (docs/figures.md).
+"""
+from datetime import date, datetime
+
+from sqlalchemy import (Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary,
+                        String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false, true
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
@@ -23,6 +30,15 @@ class Product(db.Model):
     price_cents: Mapped[int] = mapped_column(Integer)
     stock: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=now, onupdate=now)
+    cost_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)  # unit cost
+    tax_rate_bp: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: shop's
+    reorder_at: Mapped[int | None] = mapped_column(Integer, nullable=True)  # low stock below
+    # A product with orders is archived, not deleted: it leaves the lists and the order
+    # form and stays in history and reports.
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Set when the low-stock email went out; cleared when stock is back above reorder_at,
+    # so there is one email per crossing, not one per order.
+    low_stock_alerted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (Index("ix_products_name", "name"),)
 
@@ -60,14 +76,32 @@ class Order(db.Model):
     __tablename__ = "orders"
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(64), unique=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # None: a walk-in sale, no customer recorded.
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True,
+                                                    nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
-    # pending -> processed | failed (imported history is "imported")
+    # pending -> processed | failed; pending or failed -> cancelled (not a sale);
+    # imported history is "imported". Refunds are their own rows (Refund).
     status: Mapped[str] = mapped_column(String(20), default="pending")
     status_reason: Mapped[str] = mapped_column(String(300), default="")
+    # The order's money, fixed when it is recorded (docs/figures.md):
+    #   gross_cents - discount_cents = total_cents = sum(line net + line tax)
+    # gross: before any discount, tax included; discount: line and order discounts
+    # together; total: what the customer paid; tax: sum of the lines' tax.
     total_cents: Mapped[int] = mapped_column(Integer, default=0)
+    gross_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    discount_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tax_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The order discount as entered: a percent (basis points) or an amount, or neither.
+    discount_percent_bp: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    discount_amount_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    payment_method: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # The shop's settings at the sale ("" and true for orders made before 0.3.0).
+    currency: Mapped[str] = mapped_column(String(3), default="", server_default="")
+    prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=True,
+                                                     server_default=true())
 
-    customer: Mapped[Customer] = relationship(lazy="joined")
+    customer: Mapped[Customer | None] = relationship(lazy="joined")
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
     )
@@ -81,7 +115,7 @@ class Order(db.Model):
         return {
             "id": self.id,
             "ref": self.ref,
-            "customer_email": self.customer.email,
+            "customer_email": self.customer.email if self.customer else None,
             "created_at": self.created_at.isoformat(),
             "status": self.status,
             "status_reason": self.status_reason,
@@ -104,6 +138,15 @@ class OrderLine(db.Model):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price_cents: Mapped[int] = mapped_column(Integer)
+    # True at the sale (docs/figures.md): the tax rate, the unit cost (None: unknown), the
+    # line's own discount as entered, and what the line came to after every discount
+    # (its share of the order discount included): net + tax, tax rounded per order and
+    # rate then shared out over the lines, so the lines add up to the order exactly.
+    tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    unit_cost_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    discount_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    net_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tax_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship(lazy="joined")
@@ -114,6 +157,72 @@ class OrderLine(db.Model):
         Index("ix_order_lines_order", "order_id", "product_id", "quantity", "unit_price_cents"),
         Index("ix_order_lines_product", "product_id", "quantity", "unit_price_cents"),
     )
+
+
+class Refund(db.Model):
+    """Money given back for a whole order or some of its lines: its own dated record,
+    counted on the day it happened. Nothing in the order itself changes."""
+
+    __tablename__ = "refunds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now, index=True)
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    restocked: Mapped[bool] = mapped_column(Boolean, default=False)  # stock put back
+    payment_method: Mapped[str] = mapped_column(String(40), default="")  # paid back by
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # Sums of the refund's lines: amount = net + tax.
+    amount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    net_cents: Mapped[int] = mapped_column(Integer, default=0)
+    tax_cents: Mapped[int] = mapped_column(Integer, default=0)
+
+    order: Mapped[Order] = relationship()
+    lines: Mapped[list["RefundLine"]] = relationship(
+        back_populates="refund", cascade="all, delete-orphan", order_by="RefundLine.id")
+
+
+class RefundLine(db.Model):
+    __tablename__ = "refund_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refunds.id", ondelete="CASCADE"),
+                                           index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0)  # the sold line's
+    net_cents: Mapped[int] = mapped_column(Integer, default=0)
+    tax_cents: Mapped[int] = mapped_column(Integer, default=0)
+    cost_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)  # qty x unit cost
+
+    refund: Mapped[Refund] = relationship(back_populates="lines")
+    order_line: Mapped[OrderLine] = relationship()
+
+
+class ZReport(db.Model):
+    """A closed business day. Numbers run 1, 2, 3... without gaps; the stored files are
+    what every later download returns, byte for byte (sha256 of the JSON kept)."""
+
+    __tablename__ = "z_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    business_day: Mapped[date] = mapped_column(Date, unique=True)
+    since: Mapped[datetime] = mapped_column(DateTime)  # the day's span: since <= t < until
+    until: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    json_body: Mapped[str] = mapped_column(Text)
+    csv_body: Mapped[str] = mapped_column(Text, default="")
+    pdf_body: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class Setting(db.Model):
+    """The shop's settings (datasette's one typed table): value is JSON; the names, types
+    and defaults live in webapp.settings."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=now, onupdate=now)
 
 
 class User(db.Model):

@@ -60,9 +60,10 @@ def create_order(customer_email, lines, idempotency_key=None):
         raise ValidationError(errors)
     order = Order(ref=new_ref(), customer_id=customer.id, created_at=now(), status="pending")
     order.lines = [
-        OrderLine(product_id=p.id, quantity=q, unit_price_cents=p.price_cents) for p, q in parsed
+        OrderLine(product_id=p.id, quantity=q, unit_price_cents=p.price_cents,
+                  net_cents=p.price_cents * q) for p, q in parsed
     ]
-    order.total_cents = sum(p.price_cents * q for p, q in parsed)
+    order.total_cents = order.gross_cents = sum(p.price_cents * q for p, q in parsed)
     db.session.add(order)
     if idempotency_key is not None:
         idempotency_key.order = order

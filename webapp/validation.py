@@ -1,0 +1,148 @@
+"""The one set of input rules, for the forms, the API and the CSV import alike.
+
+Each field type below is a pydantic type built on webapp.money's parsers, so a price, a
+stock value, a quantity, a tax rate, an SKU or an email is accepted or refused the same
+way everywhere, with the same plain message. Input models (catalog.ProductIn,
+ordering.OrderIn, ...) combine them; `check(Model, data)` turns pydantic's errors into
+ValidationError({field: reason}), which webapp.errors maps to a 400 / the form's messages.
+"""
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import ValidationError as PydanticError
+
+from .money import (MAX_QUANTITY, MAX_STOCK, NumberError, parse_money,
+                    parse_whole)
+
+
+class ValidationError(ValueError):
+    """errors: {field: reason}"""
+
+    def __init__(self, errors):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+# The one SKU rule (forms, API, CSV import, orders, demo): it is part of URLs such as
+# /api/products/<sku>, so only characters that need no escaping there.
+SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SKU_RULE = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_RATE_BP = 10_000  # 100.00 %
+
+
+def _text(max_len, required=True):
+    def clean(value):
+        value = "" if value is None else str(value).strip()
+        if required and not value:
+            raise ValueError("is required")
+        if len(value) > max_len:
+            raise ValueError(f"at most {max_len} characters")
+        return value
+    return clean
+
+
+def _money(value):
+    try:
+        return parse_money("" if value is None else value)
+    except NumberError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _optional_money(value):
+    return None if value is None or str(value).strip() == "" else _money(value)
+
+
+def _whole(low, high, rule):
+    def clean(value):
+        try:
+            return parse_whole("" if value is None else value, low, high)
+        except NumberError:
+            raise ValueError(rule) from None
+    return clean
+
+
+def _optional(clean):
+    return lambda value: None if value is None or str(value).strip() == "" else clean(value)
+
+
+def _sku(value):
+    value = _text(64)(value)
+    if not SKU_RE.fullmatch(value):
+        raise ValueError(SKU_RULE)
+    return value
+
+
+def _email(value):
+    value = _text(254)(value).lower()
+    if not EMAIL_RE.match(value):
+        raise ValueError("not an email address")
+    return value
+
+
+def parse_rate(value):
+    """'20' / '5.5' / 7.7 (percent, up to two decimals, 0 to 100) -> basis points."""
+    text = str(value).strip().rstrip("%").strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("a percent from 0 to 100, like 20 or 5.5") from None
+    if not number.is_finite() or not 0 <= number <= 100:
+        raise ValueError("a percent from 0 to 100, like 20 or 5.5")
+    if number != number.quantize(Decimal("0.01")):
+        raise ValueError("a percent with at most two decimals")
+    return int(number * 100)
+
+
+Text = Annotated[str, BeforeValidator(_text(200))]
+OptionalText = Annotated[str, BeforeValidator(_text(200, required=False))]
+Sku = Annotated[str, BeforeValidator(_sku)]
+Email = Annotated[str, BeforeValidator(_email)]
+OptionalEmail = Annotated[str | None, BeforeValidator(_optional(_email))]
+Money = Annotated[int, BeforeValidator(_money)]                      # cents
+OptionalMoney = Annotated[int | None, BeforeValidator(_optional_money)]
+Stock = Annotated[int, BeforeValidator(_whole(0, MAX_STOCK,
+                                              f"a whole number from 0 to {MAX_STOCK:,}"))]
+OptionalStock = Annotated[int | None, BeforeValidator(_optional(
+    _whole(0, MAX_STOCK, f"a whole number from 0 to {MAX_STOCK:,}")))]
+Quantity = Annotated[int, BeforeValidator(_whole(1, MAX_QUANTITY,
+                                                 f"a whole number from 1 to {MAX_QUANTITY:,}"))]
+TaxRate = Annotated[int, BeforeValidator(parse_rate)]                # basis points
+OptionalTaxRate = Annotated[int | None, BeforeValidator(_optional(parse_rate))]
+
+
+class Input(BaseModel):
+    """Base of the input models: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _field_name(loc):
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "fields"
+
+
+def check(model, data):
+    """model(**data), or ValidationError({field: reason}) naming every bad field."""
+    if not isinstance(data, dict):
+        raise ValidationError({"fields": "must be an object"})
+    data = {k: v for k, v in data.items() if k != "csrf_token"}
+    try:
+        return model.model_validate(data)
+    except PydanticError as exc:
+        errors = {}
+        for error in exc.errors():
+            name = _field_name(error["loc"])
+            if error["type"] == "extra_forbidden":
+                errors.setdefault("fields", "unknown: " + name)
+            elif error["type"] == "missing":
+                errors.setdefault(name, "is required")
+            else:
+                message = str(error.get("ctx", {}).get("error", "")) or error["msg"]
+                errors.setdefault(name, message)
+        raise ValidationError(errors) from None
+
