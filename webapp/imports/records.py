@@ -1,0 +1,82 @@
+"""What every import format produces: plain records, one per thing in the file, carrying
+the file line they came from. The engine checks them with the one set of input rules
+(webapp/validation.py), matches them to what Larder has, and writes them.
+
+Money is integer cents, rates basis points (20 % = 2000), times naive shop time (the
+format converts UTC offsets and time zones with values.to_shop_time).
+"""
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class Problem:
+    """A bad row: `line N: column: reason`, in words that say what was expected."""
+
+    line: int
+    column: str
+    reason: str
+
+    def __str__(self):
+        return f"line {self.line}: {self.column}: {self.reason}"
+
+
+@dataclass
+class CustomerRecord:
+    line: int
+    email: str = ""          # matched first
+    till_id: str = ""        # then the till's customer id ("square:CUST123")
+    name: str = ""
+    country: str = ""
+    city: str = ""
+
+
+@dataclass
+class ProductRecord:
+    line: int
+    sku: str                 # a till line without SKU gets a made-up one (formats.made_up_sku)
+    name: str
+    category: str = ""
+    price_cents: int | None = None
+    cost_cents: int | None = None
+    tax_rate_bp: int | None = None
+    stock: int | None = None
+
+
+@dataclass
+class LineRecord:
+    line: int
+    product: ProductRecord   # created when unknown, matched by SKU
+    quantity: int
+    unit_price_cents: int    # in the prices' terms (tax included when the sale's prices do)
+    tax_rate_bp: int = 0
+    discount_cents: int = 0  # the line's own discount
+
+
+@dataclass
+class RefundRecord:
+    line: int
+    created_at: datetime
+    amount_cents: int        # tax included, positive
+    reason: str = ""
+    lines: list = field(default_factory=list)  # [(LineRecord index in the sale, quantity)]; [] = by amount
+
+
+@dataclass
+class SaleRecord:
+    line: int                # the sale's first line in the file
+    source: str              # "shopify", "square", "sumup", "loyverse", "larder"
+    source_id: str           # the till's own order id; the order's ref is f"{source}:{source_id}"
+    created_at: datetime
+    lines: list              # [LineRecord]
+    customer: CustomerRecord | None = None   # None: a walk-in sale
+    payment_method: str = ""
+    prices_include_tax: bool = True
+    order_discount_cents: int = 0
+    refunds: list = field(default_factory=list)  # [RefundRecord]
+    skip: str = ""           # why it is not imported ("test order", "voided"): listed in the preview
+    expected_total_cents: int | None = None  # the file's own total, checked when given
+
+    @property
+    def ref(self):
+        return f"{self.source}:{self.source_id}"
