@@ -66,7 +66,7 @@ class RefundRecord:
 class SaleRecord:
     line: int                # the sale's first line in the file
     source: str              # "shopify", "square", "sumup", "loyverse", "larder"
-    source_id: str           # the till's own order id; the order's ref is f"{source}:{source_id}"
+    source_id: str           # the till's own order id (see ref)
     created_at: datetime
     lines: list              # [LineRecord]
     customer: CustomerRecord | None = None   # None: a walk-in sale
@@ -79,4 +79,5 @@ class SaleRecord:
 
     @property
     def ref(self):
-        return f"{self.source}:{self.source_id}"
+        """Larder's own exports keep their refs; a till's orders are keyed by the till."""
+        return self.source_id if self.source == "larder" else f"{self.source}:{self.source_id}"
