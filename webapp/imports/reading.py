@@ -1,0 +1,258 @@
+"""Open a file as a header and a stream of rows, whatever spreadsheet or till saved it.
+
+    with open_table(path) as table:       # or open_table(path, sheet="Orders")
+        table.header      # ["Name", "Email", ...] (stripped, BOM removed)
+        table.encoding    # "UTF-8", "UTF-8 with BOM", "UTF-16", "Windows-1252", "Excel workbook"
+        table.delimiter   # ",", ";", "\t" ("" for .xlsx)
+        for row in table: # (line, [cells as text]) or a Problem for a bad line
+            ...
+        table.fraction_read()   # 0.0 .. 1.0, for a progress bar
+
+Rows are read one at a time (csv module over a decoding stream, openpyxl's read-only
+mode), so memory does not grow with the file. Line numbers are the file's physical lines
+as an editor shows them (a quoted cell with newlines makes one row span several), or the
+spreadsheet's row numbers. Blank rows (`,,,,` too) are skipped. A row with more cells than
+the header is accepted when the extra cells are empty (spreadsheets pad rows); otherwise a
+row of the wrong width is a Problem naming its line, and reading goes on, so a broken file
+names every bad line.
+
+Encoding: a BOM says UTF-8 or UTF-16; else the whole file is checked as UTF-8 (one fast
+pass); else Windows-1252 (what Excel's plain "CSV" writes in Western Europe). Delimiter:
+whichever of `,` `;` tab is most common outside quotes in the header line.
+"""
+import codecs
+import csv
+import io
+import os
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from .records import Problem
+
+CHUNK = 1 << 20
+ENCODINGS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16",
+             "cp1252": "Windows-1252"}
+
+
+class ReadError(ValueError):
+    """The file cannot be read at all; str() is `line N: file: reason`."""
+
+    def __init__(self, line, reason, column="file"):
+        self.problem = Problem(line, column, reason)
+        super().__init__(str(self.problem))
+
+
+class Table:
+    def __init__(self, header, rows, encoding, delimiter, close, progress, sheet=""):
+        self.header, self._rows, self.encoding = header, rows, encoding
+        self.delimiter, self.sheet = delimiter, sheet
+        self._close, self._progress = close, progress
+
+    def __iter__(self):
+        return self._rows
+
+    def fraction_read(self):
+        return self._progress()
+
+    def close(self):
+        self._close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_table(path, sheet=None):
+    """Open a CSV/TSV/TXT or .xlsx file; raises ReadError when it is no table at all."""
+    with open(path, "rb") as probe:
+        start = probe.read(4)
+    if start.startswith(b"PK\x03\x04"):
+        return _open_xlsx(path, sheet)
+    if sheet:
+        raise ReadError(1, f"this is a text file, not a workbook: there is no sheet {sheet!r}")
+    return _open_csv(path, start)
+
+
+# ---- CSV -----------------------------------------------------------------------------
+
+def _encoding(path, start):
+    if start.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if len(start) >= 4 and start[1] == 0 and start[3] == 0 and start[0] and start[2]:
+        return "utf-16-le"  # UTF-16 without a BOM: every other byte is zero
+    for encoding in ("utf-8", "cp1252"):
+        bad = _first_bad_byte(path, encoding)
+        if bad is None:
+            return encoding
+        if encoding == "cp1252":
+            line, byte = bad
+            raise ReadError(line, f"not a text file in UTF-8 or Windows-1252 (byte "
+                                  f"0x{byte:02X}); save it as CSV UTF-8")
+    raise AssertionError("unreachable")
+
+
+def _first_bad_byte(path, encoding):
+    """None when the whole file decodes; else (line, byte value) of the first bad byte."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 1
+    with open(path, "rb") as stream:
+        while True:
+            chunk = stream.read(CHUNK)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                return lines + chunk.count(b"\n", 0, max(exc.start, 0)), chunk[exc.start] \
+                    if 0 <= exc.start < len(chunk) else 0
+            if b"\0" in chunk:
+                return lines + chunk.count(b"\n", 0, chunk.index(b"\0")), 0
+            if not chunk:
+                return None
+            lines += chunk.count(b"\n")
+
+
+def _delimiter(line):
+    counts, quoted = {",": 0, ";": 0, "\t": 0}, False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+def _open_csv(path, start):
+    encoding = _encoding(path, start)
+    raw = open(path, "rb")
+    text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+    try:
+        first = text.readline()
+        line = 1
+        while first and not first.strip().strip(",;\t"):  # blank lines before the header
+            first, line = text.readline(), line + 1
+        if not first:
+            raise ReadError(1, "the file is empty")
+        delimiter = _delimiter(first)
+        reader = csv.reader(_chain(first, text), delimiter=delimiter, strict=True)
+        header = [cell.strip().lstrip("\ufeff").strip() for cell in next(reader)]
+    except (ReadError, csv.Error) as exc:
+        text.close()
+        if isinstance(exc, ReadError):
+            raise
+        raise ReadError(1, f"the header line cannot be read ({exc})") from None
+    label = ENCODINGS.get(encoding, "UTF-16")
+    size = os.path.getsize(path) or 1
+    return Table(header, _csv_rows(reader, len(header), line - 1),
+                 label, delimiter, text.close, lambda: min(raw.tell() / size, 1.0))
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def _csv_rows(reader, width, offset):
+    """(line, cells) per record; `offset` turns the reader's line count into file lines."""
+    end = reader.line_num
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line, end = offset + end + 1, reader.line_num
+            yield Problem(line, "row", f"the row cannot be read ({exc}); check its quotes")
+            continue
+        line, end = offset + end + 1, reader.line_num
+        if len(cells) != width:
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) > width and not any(cell.strip() for cell in cells[width:]):
+                cells = cells[:width]
+            else:
+                yield Problem(line, "row", f"expected {width} cells as in the header, "
+                                           f"found {len(cells)}")
+                continue
+        elif not cells[0] and not any(cell.strip() for cell in cells):
+            continue
+        yield line, cells
+
+
+# ---- xlsx ----------------------------------------------------------------------------
+
+def cell_text(value):
+    """A typed spreadsheet cell -> the text a CSV export would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return format(Decimal(repr(value)), "f")  # 7.5 -> "7.5", never "1e-05"
+    if isinstance(value, datetime):
+        return value.replace(microsecond=0).isoformat(sep=" ")
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _open_xlsx(path, sheet):
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise ReadError(1, f"not a readable .xlsx workbook ({exc})") from None
+    try:
+        if sheet:
+            if sheet not in book.sheetnames:
+                raise ReadError(1, f"the workbook has no sheet {sheet!r}; its sheets: "
+                                   + ", ".join(book.sheetnames), column="sheet")
+            ws = book[sheet]
+        else:
+            ws = book.worksheets[0]
+        rows = ws.iter_rows(values_only=True)
+        line, header = 0, None
+        for line, values in enumerate(rows, 1):
+            header = [cell_text(v).strip() for v in values]
+            if any(header):
+                break
+        if not header or not any(header):
+            raise ReadError(1, "the sheet is empty", column="sheet")
+        while header and not header[-1]:
+            header.pop()
+    except BaseException:
+        book.close()
+        raise
+    total = max(ws.max_row or 1, 1)
+    state = {"line": line}
+
+    def stream():
+        width = len(header)
+        for number, values in enumerate(rows, line + 1):
+            state["line"] = number
+            cells = [cell_text(v) for v in values]
+            if len(cells) > width:
+                if any(c.strip() for c in cells[width:]):
+                    yield Problem(number, "row", f"expected {width} cells as in the "
+                                                 f"header, found {len(cells)}")
+                    continue
+                cells = cells[:width]
+            if not any(c.strip() for c in cells):
+                continue
+            cells += [""] * (width - len(cells))  # a sheet's row ends at its last value
+            yield number, cells
+
+    return Table(header, stream(), "Excel workbook", "", book.close,
+                 lambda: min(state["line"] / total, 1.0), sheet=ws.title)

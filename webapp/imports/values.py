@@ -1,0 +1,322 @@
+"""Money, quantities, dates and times as tills and spreadsheets write them.
+
+Every parser returns a clean value or raises ValueProblem(reason), the reason in plain
+words that say what was expected; the format turns it into `line N: column: reason`.
+
+- money: `$8.00`, `-$3.00`, `(3.00)`, `1 234,50 €`, `1,234.50`, `1.234,50`, `7,50`, no-break
+  spaces -> integer cents. One mark after the digits is a decimal mark unless it is
+  followed by exactly three digits and is not the shop's decimal mark (then it groups
+  thousands: `1,234` in an en shop, `1.234` in a de shop). More than two decimals that are
+  not zeros, or digits grouped wrongly, are refused.
+- quantities: `2`, `1.0`, `1.000` -> 2, 1, 1; a fractional quantity is refused.
+- dates: ISO (`2025-12-31`, with `T` or a space, time, offset) always; `31/12/2025` or
+  `12/31/2025` by the shop's locale; dots mean day.month.year (`15.03.23`). A column whose
+  dates prove the other order (a day above 12) while it also has ambiguous dates is refused
+  (DateReader). UTC offsets and named zones are converted to naive shop time.
+"""
+import re
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..money import MAX_ORDER_CENTS
+
+
+class ValueProblem(ValueError):
+    """A value that cannot be read; str() is the plain reason."""
+
+
+# ---- money -------------------------------------------------------------------------
+
+_PLAIN = re.compile(r"-?\d{1,9}(\.\d{1,2})?")  # the common case, parsed without ceremony
+_GROUP_SPACES = re.compile(r"[\s\u00a0\u202f\u2009'\u2019]")
+_MONEY = re.compile(r"""
+    (?P<open>\()?
+    (?P<s1>[-\u2212+])?
+    (?P<c1>[^\d\s.,()+\-\u2212]{1,4}\.?)?
+    (?P<s2>[-\u2212+])?
+    (?P<num>\d(?:[\d.,\s\u00a0\u202f\u2009'\u2019]*\d)?)
+    (?P<c2>[^\d\s.,()+\-\u2212]{1,4}\.?)?
+    (?P<s3>-)?
+    (?P<close>\))?
+    """, re.X)
+
+
+def decimal_mark(locale):
+    """The shop locale's decimal mark ("." or ",")."""
+    from babel.numbers import get_decimal_symbol
+
+    try:
+        return get_decimal_symbol(locale or "en_GB")
+    except Exception:  # an unknown locale name: Babel raises its own errors
+        return "."
+
+
+def parse_money(text, decimal=".", negative=False):
+    """Text -> cents. `decimal` is the shop's decimal mark; `negative` allows amounts below
+    zero (refund rows, discounts written negative)."""
+    raw = text
+    text = text.strip()
+    if _PLAIN.fullmatch(text):
+        units, _, cents = text.partition(".")
+        value = abs(int(units)) * 100 + int((cents + "00")[:2])
+        value = -value if text.startswith("-") else value
+    else:
+        value = _parse_written(text, raw, decimal)
+    if value < 0 and not negative:
+        raise ValueProblem(f"a negative amount ({raw.strip()}) where an amount of 0 or "
+                           "more was expected")
+    if abs(value) > MAX_ORDER_CENTS:
+        raise ValueProblem(f"too large ({raw.strip()}): at most 10,000,000.00")
+    return value
+
+
+def _parse_written(text, raw, decimal):
+    if not text:
+        raise ValueProblem("missing amount")
+    match = _MONEY.fullmatch(_compact_spaces(text))
+    if not match or bool(match["open"]) != bool(match["close"]):
+        raise ValueProblem(f"not an amount: {raw.strip()!r} (expected like 12.50)")
+    if match["c1"] and match["c2"]:
+        raise ValueProblem(f"not an amount: {raw.strip()!r} (two currency signs)")
+    signs = [s for s in (match["s1"], match["s2"], match["s3"]) if s]
+    if len(signs) > 1:
+        raise ValueProblem(f"not an amount: {raw.strip()!r} (more than one sign)")
+    minus = bool(match["open"]) or bool(signs and signs[0] in "-\u2212")
+    cents = _number(match["num"], raw.strip(), decimal)
+    return -cents if minus else cents
+
+
+def _compact_spaces(text):
+    # Spaces around signs and symbols carry no meaning: "- $ 3.00", "1 234,50 €".
+    return re.sub(r"(?<=[^\d])\s+|\s+(?=[^\d])", "", text)
+
+
+def _number(num, shown, decimal):
+    """'1 234,50' -> 123450, by the rules in the module's docstring."""
+    num = _GROUP_SPACES.sub(" ", num)
+    dots, commas = num.count("."), num.count(",")
+    mark = group = None
+    if dots and commas:
+        mark = "." if num.rfind(".") > num.rfind(",") else ","
+        group = "," if mark == "." else "."
+    elif dots or commas:
+        sign = "." if dots else ","
+        after = len(num) - num.rfind(sign) - 1
+        if (dots or commas) > 1 or (after == 3 and sign != decimal):
+            group = sign
+        else:
+            mark = sign
+    whole, _, fraction = num.partition(mark) if mark else (num, "", "")
+    if mark and (not fraction.isdigit() or (group and group in fraction)):
+        raise ValueProblem(f"not an amount: {shown!r} (expected like 12.50)")
+    parts = re.split(r"[ ,.]", whole) if (group or " " in whole) else [whole]
+    if len(parts) > 1 and (not 1 <= len(parts[0]) <= 3
+                           or any(len(p) != 3 for p in parts[1:])
+                           or (group and any(g not in (group, " ")
+                                             for g in re.findall(r"[ ,.]", whole)))):
+        raise ValueProblem(f"not an amount: {shown!r} (digits grouped wrongly; expected "
+                           "like 1,234.50 or 1 234,50)")
+    if not all(p.isdigit() for p in parts):
+        raise ValueProblem(f"not an amount: {shown!r} (expected like 12.50)")
+    if len(fraction) > 2 and fraction[2:].strip("0"):
+        raise ValueProblem(f"more than two decimals: {shown!r}")
+    digits = "".join(parts)
+    if len(digits) > 12:
+        raise ValueProblem(f"too large ({shown}): at most 10,000,000.00")
+    return int(digits) * 100 + int((fraction + "00")[:2])
+
+
+# ---- quantities ----------------------------------------------------------------------
+
+def parse_quantity(text, negative=False):
+    """'2' / '1.0' / '1,000' -> whole number; refunds may be negative when allowed."""
+    text = text.strip()
+    if text.isdigit() and len(text) < 10:
+        return int(text)
+    shown = text
+    if text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")
+    text = text.replace("\u2212", "-")
+    if not re.fullmatch(r"[-+]?\d{1,9}(\.\d*)?", text):
+        raise ValueProblem(f"not a quantity: {shown!r} (expected a whole number like 2)"
+                           if shown else "missing quantity")
+    value = Decimal(text)
+    if value != value.to_integral_value():
+        raise ValueProblem(f"a fractional quantity ({shown}): Larder counts whole items; "
+                           "sell by the piece or by a fixed weight")
+    value = int(value)
+    if value < 0 and not negative:
+        raise ValueProblem(f"a negative quantity ({shown})")
+    return value
+
+
+# ---- dates and times -----------------------------------------------------------------
+
+_DATE = re.compile(r"""\s*
+    (?P<a>\d{1,4})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{2,4})\.?
+    (?:(?:,?\s+|T)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?
+       \s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?
+    \s*(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2}|[+-]\d{2})?\s*""", re.X)
+ORDER_WORDS = {"dmy": "day/month/year", "mdy": "month/day/year", "ymd": "year-month-day"}
+
+
+def date_order(locale):
+    """'dmy', 'mdy' or 'ymd': how the locale writes a short date (Babel)."""
+    from babel.dates import get_date_format
+
+    try:
+        pattern = get_date_format("short", locale=locale or "en_GB").pattern
+    except Exception:
+        return "dmy"
+    positions = sorted((pattern.find(ch), key) for ch, key in (("d", "d"), ("M", "m"),
+                                                                ("y", "y")) if ch in pattern)
+    order = "".join(key for _, key in positions)
+    return order if order in ORDER_WORDS else "dmy"
+
+
+def shop_zone(name):
+    """The shop's time zone setting -> tzinfo (None: the computer's own zone)."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueProblem(f"unknown time zone {name!r} in the shop's settings") from None
+
+
+def to_shop_time(moment, shop_tz):
+    """An aware datetime -> naive shop time (a naive one is already shop time)."""
+    if moment.tzinfo is None:
+        return moment
+    local = moment.astimezone(shop_tz) if shop_tz is not None else moment.astimezone()
+    return local.replace(tzinfo=None)
+
+
+def _offset(text):
+    if text in ("Z", "UTC", "GMT"):
+        return timezone.utc
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    if hours > 14 or minutes > 59:
+        raise ValueProblem(f"not a time offset: {text!r}")
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+class DateReader:
+    """Reads one column's dates and times, remembering what the column has shown so far.
+
+    A date like 03/06/2025 is read in the shop's order (locale). If the same column also
+    has a date that can only be the other order (14/06/2025 in a month/day/year shop), the
+    ambiguous ones were misread: read() raises once, naming both lines."""
+
+    def __init__(self, locale="en_GB", shop_tz=None, locale_label=""):
+        self.order = date_order(locale)
+        self.locale_label = locale_label or locale
+        self.shop_tz = shop_tz
+        self.first_ambiguous = None   # (line, text)
+        self.proof = None             # (line, text, order)
+        self.refused = False
+        self._last = (None, None)
+
+    def read(self, text, line=0, zone=None):
+        """Text -> naive shop time. `zone`: the tzinfo of a time without offset (a file's
+        time-zone column); None: the time is shop time already."""
+        if text == self._last[0] and zone is None:
+            return self._last[1]
+        match = _DATE.fullmatch(text)
+        if not match:
+            raise ValueProblem(f"not a date: {text.strip()!r} (expected like 2025-12-31 "
+                               "or 31/12/2025 14:05)" if text.strip() else "missing date")
+        a, b, c = match["a"], match["b"], match["c"]
+        if len(a) == 4:
+            year, month, day = int(a), int(b), int(c)
+        elif len(a) > 2 or len(c) == 3:
+            raise ValueProblem(f"not a date: {text.strip()!r}")
+        else:
+            year = int(c) + (2000 if len(c) == 2 else 0)
+            day, month = self._day_month(int(a), int(b), match["sep"], line, text.strip())
+        hour, minute = int(match["H"] or 0), int(match["M"] or 0)
+        second = int(match["S"] or 0)
+        if match["ampm"]:
+            if not 1 <= hour <= 12:
+                raise ValueProblem(f"not a time: {text.strip()!r}")
+            hour = hour % 12 + (12 if match["ampm"][0] in "Pp" else 0)
+        try:
+            moment = datetime(year, month, day, hour, minute, second)
+        except ValueError:
+            raise ValueProblem(f"not a date: {text.strip()!r} (no such day or time)") from None
+        if match["tz"]:
+            moment = to_shop_time(moment.replace(tzinfo=_offset(match["tz"])), self.shop_tz)
+        elif zone is not None:
+            moment = to_shop_time(moment.replace(tzinfo=zone), self.shop_tz)
+        self._last = (text, moment) if zone is None else (None, None)
+        return moment
+
+    def _day_month(self, first, second, separator, line, shown):
+        if separator == ".":           # 15.03.23: dotted dates are day.month.year
+            return first, second
+        if first > 12 and second > 12:
+            raise ValueProblem(f"not a date: {shown!r}")
+        if first > 12 or second > 12:
+            order = "dmy" if first > 12 else "mdy"
+            if self.proof is None:
+                self.proof = (line, shown, order)
+            self._check()
+            return (first, second) if order == "dmy" else (second, first)
+        if first != second and self.first_ambiguous is None:
+            self.first_ambiguous = (line, shown)
+        self._check()
+        if self.order == "ymd":
+            raise ValueProblem(f"ambiguous date {shown!r}: it could be day/month or "
+                               "month/day; export dates as 2025-12-31")
+        return (first, second) if self.order == "dmy" else (second, first)
+
+    def _check(self):
+        if self.refused or not (self.proof and self.first_ambiguous):
+            return
+        proof_line, proof_text, order = self.proof
+        if order == self.order:
+            return
+        self.refused = True
+        amb_line, amb_text = self.first_ambiguous
+        raise ValueProblem(
+            f"this file writes dates {ORDER_WORDS[order]} (line {proof_line}: "
+            f"{proof_text}), but the shop's date format ({self.locale_label}) is "
+            f"{ORDER_WORDS[self.order]}, so dates such as {amb_text} (line {amb_line}) "
+            "cannot be read safely; change the shop's locale in Settings or export the "
+            "dates as 2025-12-31")
+
+
+# Square writes its locations' zones with Rails (ActiveSupport::TimeZone) names.
+RAILS_ZONES = {
+    "Hawaii": "Pacific/Honolulu", "Alaska": "America/Juneau",
+    "Pacific Time (US & Canada)": "America/Los_Angeles", "Arizona": "America/Phoenix",
+    "Mountain Time (US & Canada)": "America/Denver",
+    "Central Time (US & Canada)": "America/Chicago",
+    "Eastern Time (US & Canada)": "America/New_York", "Indiana (East)": "America/Indiana/Indianapolis",
+    "Atlantic Time (Canada)": "America/Halifax", "Newfoundland": "America/St_Johns",
+    "Saskatchewan": "America/Regina", "Mexico City": "America/Mexico_City",
+    "Puerto Rico": "America/Puerto_Rico", "UTC": "Etc/UTC", "London": "Europe/London",
+    "Edinburgh": "Europe/London", "Dublin": "Europe/Dublin", "Lisbon": "Europe/Lisbon",
+    "Madrid": "Europe/Madrid", "Paris": "Europe/Paris", "Brussels": "Europe/Brussels",
+    "Amsterdam": "Europe/Amsterdam", "Berlin": "Europe/Berlin", "Bern": "Europe/Zurich",
+    "Zurich": "Europe/Zurich", "Rome": "Europe/Rome", "Vienna": "Europe/Vienna",
+    "Stockholm": "Europe/Stockholm", "Copenhagen": "Europe/Copenhagen",
+    "Warsaw": "Europe/Warsaw", "Prague": "Europe/Prague", "Athens": "Europe/Athens",
+    "Helsinki": "Europe/Helsinki", "Sydney": "Australia/Sydney",
+    "Melbourne": "Australia/Melbourne", "Brisbane": "Australia/Brisbane",
+    "Perth": "Australia/Perth", "Adelaide": "Australia/Adelaide",
+    "Auckland": "Pacific/Auckland", "Tokyo": "Asia/Tokyo",
+}
+
+
+def zone_named(name):
+    """A file's time-zone cell (Rails name or IANA name) -> tzinfo."""
+    name = name.strip()
+    try:
+        return ZoneInfo(RAILS_ZONES.get(name, name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueProblem(f"unknown time zone {name!r} (expected a name like "
+                           "'Eastern Time (US & Canada)' or 'Europe/Paris')") from None
