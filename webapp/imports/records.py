@@ -29,6 +29,8 @@ class CustomerRecord:
     name: str = ""
     country: str = ""
     city: str = ""
+    created_at: datetime | None = None  # Larder's customers layout
+    known_only: bool = False  # a reference that must exist already (Larder's orders layout)
 
 
 @dataclass
@@ -41,6 +43,10 @@ class ProductRecord:
     cost_cents: int | None = None
     tax_rate_bp: int | None = None
     stock: int | None = None
+    reorder_at: int | None = None
+    archived: bool | None = None   # None: leave as it is
+    known_only: bool = False       # a reference that must exist already (Larder's orders)
+    skip: str = ""                 # why it is not imported (a gift card): the preview lists it
 
 
 @dataclass
@@ -48,9 +54,11 @@ class LineRecord:
     line: int
     product: ProductRecord   # created when unknown, matched by SKU
     quantity: int
-    unit_price_cents: int    # in the prices' terms (tax included when the sale's prices do)
-    tax_rate_bp: int = 0
+    unit_price_cents: int | None  # in the prices' terms (tax included when the sale's
+                                  # prices do); None: the product's price (Larder's layout)
+    tax_rate_bp: int | None = 0   # None: the product's rate (Larder's layout)
     discount_cents: int = 0  # the line's own discount
+    unit_cost_cents: int | None = None  # when the file says (Loyverse's cost of goods)
 
 
 @dataclass
@@ -60,6 +68,13 @@ class RefundRecord:
     amount_cents: int        # tax included, positive
     reason: str = ""
     lines: list = field(default_factory=list)  # [(LineRecord index in the sale, quantity)]; [] = by amount
+    # A refund on its own (a refund row of a till, not inside its sale's rows): the ref of
+    # the sale it refunds ("square:Tx1"; "" when the file does not link it and no earlier
+    # sale in the file matched), and what it refunds by SKU, matched to the sale's lines.
+    sale_ref: str = ""
+    skus: list = field(default_factory=list)   # [(sku, quantity)]
+    tax_cents: int | None = None   # the file's own refund tax, when it gives one
+    customer: "CustomerRecord | None" = None  # for matching an unlinked refund
 
 
 @dataclass
@@ -76,6 +91,8 @@ class SaleRecord:
     refunds: list = field(default_factory=list)  # [RefundRecord]
     skip: str = ""           # why it is not imported ("test order", "voided"): listed in the preview
     expected_total_cents: int | None = None  # the file's own total, checked when given
+    expected_tax_cents: int | None = None    # the file's own tax, checked when given
+    currency: str = ""                       # ISO code when the file says
 
     @property
     def ref(self):

@@ -1,0 +1,244 @@
+"""What the formats share: the shop's context, column lookup by name, made-up SKUs, tax
+rates from amounts, payment method names, refund matching."""
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from ...tax import BP, tax_included, tax_on
+from ..records import Problem
+from ..values import (DateReader, ValueProblem, decimal_mark, parse_money, parse_quantity,
+                      shop_zone)
+
+DEFAULT_CATEGORY = "Uncategorised"
+SHIPPING_SKU = "SHIPPING"
+
+
+@dataclass
+class Context:
+    """The shop's settings a format needs (Context.from_settings() inside the app)."""
+
+    locale: str = "en_GB"
+    timezone: str = ""                 # "": the computer's
+    prices_include_tax: bool = True
+    default_tax_rate_bp: int = 2000
+    tax_rates_bp: tuple = ()           # the shop's rates, to snap derived rates to
+    currency: str = "EUR"
+    decimal: str = field(init=False)
+
+    def __post_init__(self):
+        self.decimal = decimal_mark(self.locale)
+        self.zone = shop_zone(self.timezone)
+        rates = set(self.tax_rates_bp) | {self.default_tax_rate_bp}
+        self.tax_rates_bp = tuple(sorted(rates))
+
+    @classmethod
+    def from_settings(cls):
+        """The shop's settings and the rates its products use (inside an app context)."""
+        from ... import settings
+        from ...extensions import db
+        from ...models import Product
+
+        rates = {r for (r,) in db.session.execute(
+            db.select(Product.tax_rate_bp).distinct()) if r is not None}
+        return cls(locale=settings.get("locale"), timezone=settings.get("timezone"),
+                   prices_include_tax=settings.get("prices_include_tax"),
+                   default_tax_rate_bp=settings.get("default_tax_rate_bp"),
+                   tax_rates_bp=tuple(rates), currency=settings.get("currency"))
+
+    def dates(self):
+        """A DateReader for one date column of one file."""
+        return DateReader(self.locale, self.zone, _locale_label(self.locale))
+
+
+def _locale_label(locale):
+    try:
+        from babel import Locale
+
+        return f"{Locale.parse(locale).get_display_name('en')} ({locale})"
+    except Exception:
+        return locale
+
+
+class Columns:
+    """Cells by column name. `names` maps a key to the header names it may have (a
+    format's versions and languages); a key the header lacks reads as ""."""
+
+    def __init__(self, header, names):
+        position = {}
+        for i, name in enumerate(header):
+            position.setdefault(name.strip().lower(), i)
+        self.index = {}
+        for key, options in names.items():
+            options = (options,) if isinstance(options, str) else options
+            self.index[key] = next((position[o.lower()] for o in options
+                                    if o.lower() in position), None)
+        self.label = {key: header[i] for key, i in self.index.items() if i is not None}
+
+    def has(self, key):
+        return self.index.get(key) is not None
+
+    def get(self, cells, key):
+        i = self.index.get(key)
+        return cells[i].strip() if i is not None else ""
+
+    def name(self, key):
+        return self.label.get(key, key)
+
+
+def header_has(header, *names):
+    """True when the header has every one of these column names (any case)."""
+    present = {name.strip().lower() for name in header}
+    return all(name.lower() in present for name in names)
+
+
+def made_up_sku(source, name):
+    """A till line without SKU: the same name always gives the same SKU, so re-imports
+    match ("shopify-emballage-cadeau"). Valid by validation.SKU_RE."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-") or "item"
+    sku = f"{source}-{slug}"
+    if len(sku) > 64:
+        digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+        sku = f"{sku[:55].rstrip('-')}-{digest}"
+    return sku
+
+
+def rate_from_text(text):
+    """'TVA 20%' / '7.7%' / '5,5 %' -> basis points; None when no percent is written."""
+    match = re.search(r"(\d{1,3}(?:[.,]\d{1,2})?)\s*%", text)
+    if not match:
+        return None
+    value = match.group(1).replace(",", ".")
+    units, _, decimals = value.partition(".")
+    return int(units) * 100 + int((decimals + "00")[:2])
+
+
+def rate_from_amounts(tax, amount, included, rates):
+    """The rate of a line from its amounts: one of the shop's `rates` that gives this tax
+    (to a cent either side: tills share a sale's tax over its lines), else the ratio to
+    the nearest 0.1 %. `amount`: the line after discounts, in the prices' terms."""
+    if tax == 0 or amount == 0:
+        return 0
+    best = None
+    for rate in rates:
+        computed = tax_included(amount, rate) if included else tax_on(amount, rate)
+        miss = abs(computed - tax)
+        if miss <= 1 and (best is None or miss < best[0]):
+            best = (miss, rate)
+    if best:
+        return best[1]
+    net = amount - tax if included else amount
+    if net <= 0:
+        return 0
+    return min(round(tax * BP / net / 10) * 10, BP)
+
+
+def unit_and_extra(total, quantity):
+    """A line total the till gives for `quantity` items -> (unit price, extra discount):
+    the unit is rounded up and the difference (under one cent per item) becomes a
+    discount, so quantity x unit - discount is the till's total exactly."""
+    unit = -(-total // quantity)
+    return unit, unit * quantity - total
+
+
+_CASH = {"cash", "bar", "bargeld", "espèces", "especes", "liquide", "contanti", "efectivo",
+         "contant", "kontant", "kontanter", "gotówka"}
+_CARD = {"card", "karte", "carte", "carte bancaire", "cb", "visa", "mastercard", "amex",
+         "american express", "maestro", "debit", "credit", "credit card", "debit card",
+         "ec", "ec-karte", "girocard", "kreditkarte", "shopify payments", "tarjeta"}
+
+
+def payment_method(label):
+    """A till's payment label -> Larder's "cash" / "card", else the label itself."""
+    label = " ".join(label.split())
+    key = label.lower()
+    if key in _CASH:
+        return "cash"
+    if key in _CARD:
+        return "card"
+    return label[:40]
+
+
+class RefundMatcher:
+    """Links refunds the file does not link (SumUp 2024+, Loyverse) to the latest earlier
+    sale in the same file with the same product (and customer, when known). Keeps one
+    ref per (customer, SKU): memory grows with products x customers, not with the file."""
+
+    def __init__(self):
+        self.latest = {}
+
+    def sold(self, sale):
+        who = sale.customer.email if sale.customer else ""
+        for line in sale.lines:
+            self.latest[(who, line.product.sku)] = sale.ref
+            self.latest[("", line.product.sku)] = sale.ref
+
+    def match(self, skus, customer):
+        who = customer.email if customer else ""
+        for sku, _ in skus:
+            ref = self.latest.get((who, sku)) or self.latest.get(("", sku))
+            if ref:
+                return ref
+        return ""
+
+
+REQUIRED = object()
+
+
+class Row:
+    """One row's cells by key, collecting a Problem per bad cell in `problems`."""
+
+    def __init__(self, columns, line, cells, decimal="."):
+        self.columns, self.line, self.cells, self.decimal = columns, line, cells, decimal
+        self.problems = []
+
+    def text(self, key):
+        return self.columns.get(self.cells, key)
+
+    def _read(self, key, read, *args, **kwargs):
+        try:
+            return read(self.text(key), *args, **kwargs)
+        except ValueProblem as exc:
+            self.problems.append(Problem(self.line, self.columns.name(key), str(exc)))
+            return None
+
+    def money(self, key, negative=False, empty=REQUIRED):
+        """Cents; an empty cell (or an absent column) gives `empty` when one is given
+        (0 or None), else a Problem."""
+        if empty is not REQUIRED and not self.text(key):
+            return empty
+        return self._read(key, parse_money, self.decimal, negative)
+
+    def quantity(self, key, negative=False):
+        return self._read(key, parse_quantity, negative)
+
+    def when(self, reader, key, zone=None, text=None):
+        try:
+            return reader.read(self.text(key) if text is None else text, self.line, zone)
+        except ValueProblem as exc:
+            self.problems.append(Problem(self.line, self.columns.name(key), str(exc)))
+            return None
+
+    def bad(self, key, reason):
+        self.problems.append(Problem(self.line, self.columns.name(key), reason))
+
+
+def consecutive(table, key_of):
+    """Group a table's rows by key_of(cells) while the key stays the same: yields
+    (key, [(line, cells)...]) and passes Problems through. Orders in till exports keep
+    their rows together; a sale met again later is a second group (the engine reports a
+    ref seen twice)."""
+    key, group = None, []
+    for row in table:
+        if isinstance(row, Problem):
+            yield None, row
+            continue
+        k = key_of(row[1])
+        if group and k != key:
+            yield key, group
+            group = []
+        key = k
+        group.append(row)
+    if group:
+        yield key, group

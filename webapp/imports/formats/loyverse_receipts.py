@@ -1,0 +1,108 @@
+"""Loyverse "Receipts by item" export (Back Office > Reports > Receipts > Export): one row
+per item; a receipt's rows share `Receipt number`. `Receipt type` Sale or Refund (a refund
+is its own receipt, not linked to its sale: matched to the latest earlier sale in the file
+with the same item and customer); `Status` Cancelled receipts are skipped. Dates follow
+the account's locale and carry no zone (shop time). No tax-rate column: rates come from
+the amounts, snapped to the shop's rates. Payment types are only in the receipts summary
+file, which is recognised and refused with a plain reason (docs/importing.md)."""
+from ..records import CustomerRecord, LineRecord, ProductRecord, RefundRecord, SaleRecord
+from ...validation import EMAIL_RE
+from .common import (DEFAULT_CATEGORY, Columns, RefundMatcher, Row, consecutive, header_has,
+                     made_up_sku, rate_from_amounts, unit_and_extra)
+
+NAME = "loyverse_receipts"
+LABEL = "Loyverse receipts by item export"
+SOURCE = "loyverse"
+
+COLUMNS = {
+    "date": "Date", "receipt": "Receipt number", "type": "Receipt type",
+    "category": "Category", "sku": "SKU", "item": ("Item", "Item name"),
+    "variant": "Variant", "qty": "Quantity", "gross": "Gross sales",
+    "discounts": "Discounts", "net": "Net sales", "cost": "Cost of goods",
+    "tax": "Taxes", "customer": "Customer name", "contacts": "Customer contacts",
+    "status": "Status",
+}
+
+
+def recognise(header):
+    return (header_has(header, "Receipt number", "Receipt type", "Quantity", "Gross sales",
+                       "Net sales") and (header_has(header, "Item")
+                                         or header_has(header, "Item name")))
+
+
+def is_summary(header):
+    """Loyverse's other receipts file: one row per receipt, no items."""
+    return header_has(header, "Receipt number", "Receipt type", "Total collected",
+                      "Payment type") and not recognise(header)
+
+
+def records(table, context):
+    columns = Columns(table.header, COLUMNS)
+    dates, matcher = context.dates(), RefundMatcher()
+    for number, group in consecutive(table, lambda cells: columns.get(cells, "receipt")):
+        if number is None:
+            yield group
+            continue
+        yield from _receipt(columns, group, context, dates, matcher)
+
+
+def _receipt(columns, group, context, dates, matcher):
+    head = Row(columns, *group[0], decimal=".")
+    created = head.when(dates, "date")
+    refund = head.text("type").lower() == "refund"
+    included = context.prices_include_tax
+    lines, problems, paid, taxes = [], list(head.problems), 0, 0
+    for line, cells in group:
+        row = Row(columns, line, cells)
+        quantity = row.quantity("qty", negative=True)
+        gross = row.money("gross", negative=True)
+        discounts = row.money("discounts", negative=True, empty=0)
+        tax = row.money("tax", negative=True, empty=0)
+        cost = row.money("cost", negative=True, empty=None)
+        item = row.text("item")
+        if not item:
+            row.bad("item", "missing item name")
+        if quantity == 0:
+            row.bad("qty", "a quantity of 0")
+        problems += row.problems
+        if row.problems:
+            continue
+        quantity, gross, discount, tax = abs(quantity), abs(gross), abs(discounts), abs(tax)
+        amount = gross - discount
+        paid += amount if included else amount + tax
+        taxes += tax
+        variant = row.text("variant")
+        name = f"{item} ({variant})" if variant else item
+        product = ProductRecord(line, row.text("sku") or made_up_sku(SOURCE, name), name[:200],
+                                category=row.text("category") or DEFAULT_CATEGORY)
+        unit, extra = unit_and_extra(gross, quantity)
+        rate = rate_from_amounts(tax, amount, included, context.tax_rates_bp)
+        unit_cost = None if cost is None else round(abs(cost) / quantity)
+        lines.append(LineRecord(line, product, quantity, unit, rate, discount + extra,
+                                unit_cost_cents=unit_cost))
+    if problems or created is None:
+        yield from problems
+        return
+    contact = head.text("contacts")
+    customer = None
+    if EMAIL_RE.match(contact):  # a phone number is not a customer key: walk-in
+        customer = CustomerRecord(head.line, email=contact.lower(), name=head.text("customer"))
+    if refund:
+        skus = [(line.product.sku, line.quantity) for line in lines]
+        ref = matcher.match(skus, customer)
+        how = ("matched to the latest earlier sale of the same item in this file" if ref
+               else "no earlier sale of the same item in this file")
+        yield RefundRecord(head.line, created, paid, sale_ref=ref, skus=skus, tax_cents=taxes,
+                           customer=customer,
+                           reason=f"refund receipt {head.text('receipt')} in Loyverse; the "
+                                  f"export does not say which sale it refunds ({how})")
+        return
+    sale = SaleRecord(head.line, SOURCE, head.text("receipt"), created, lines,
+                      customer=customer, prices_include_tax=included,
+                      expected_total_cents=paid, expected_tax_cents=taxes)
+    status = head.text("status").lower()
+    if status in ("cancelled", "canceled", "voided"):
+        sale.skip = f"{status} receipt"
+    else:
+        matcher.sold(sale)
+    yield sale

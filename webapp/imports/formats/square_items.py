@@ -1,0 +1,108 @@
+"""Square "Items Detail" export (Dashboard > Transactions > Export > Item Detail CSV): one
+row per item; lines of a sale share `Transaction ID`; `Event Type` Payment or Refund
+(refund rows carry the sale's Transaction ID and become refunds on their own). Money
+`$8.00`/`-$3.00`, `Qty` `1.0`. Prices are without tax (Net Sales + Tax = what was paid).
+`Date`+`Time` are local to `Time Zone` (a Rails zone name) and converted to shop time."""
+from ..records import CustomerRecord, LineRecord, ProductRecord, RefundRecord, SaleRecord
+from ..values import ValueProblem, zone_named
+from .common import (DEFAULT_CATEGORY, Columns, Row, consecutive, header_has, made_up_sku,
+                     rate_from_amounts)
+
+NAME = "square_items"
+LABEL = "Square items detail export"
+SOURCE = "square"
+
+COLUMNS = {
+    "date": "Date", "time": "Time", "zone": "Time Zone", "category": "Category",
+    "item": "Item", "qty": "Qty", "point": "Price Point Name", "sku": "SKU",
+    "gross": "Gross Sales", "discounts": "Discounts", "net": "Net Sales", "tax": "Tax",
+    "tx": "Transaction ID", "payment_id": "Payment ID", "event": "Event Type",
+    "customer_id": "Customer ID", "customer_name": "Customer Name",
+    "card": "Card Brand",
+}
+
+
+def recognise(header):
+    return header_has(header, "Transaction ID", "Gross Sales", "Net Sales", "Item", "Qty")
+
+
+def records(table, context):
+    columns = Columns(table.header, COLUMNS)
+    dates, zones = context.dates(), {}
+
+    def key(cells):
+        return columns.get(cells, "tx"), columns.get(cells, "payment_id")
+
+    for group_key, group in consecutive(table, key):
+        if group_key is None:
+            yield group
+            continue
+        yield from _group(columns, group, context, dates, zones)
+
+
+def _zone(row, zones):
+    name = row.text("zone")
+    if not name:
+        return None
+    if name not in zones:
+        try:
+            zones[name] = zone_named(name)
+        except ValueProblem as exc:
+            zones[name] = exc
+    if isinstance(zones[name], ValueProblem):
+        row.bad("zone", str(zones[name]))
+        return None
+    return zones[name]
+
+
+def _group(columns, group, context, dates, zones):
+    head = Row(columns, *group[0], decimal=".")
+    zone = _zone(head, zones)
+    created = head.when(dates, "date", zone, text=f"{head.text('date')} {head.text('time')}")
+    refund = head.text("event").lower() == "refund"
+    lines, problems, paid, taxes = [], list(head.problems), 0, 0
+    for line, cells in group:
+        row = Row(columns, line, cells)
+        quantity = row.quantity("qty", negative=True)
+        gross = row.money("gross", negative=True)
+        discounts = row.money("discounts", negative=True, empty=0)
+        tax = row.money("tax", negative=True, empty=0)
+        item = row.text("item")
+        if not item:
+            row.bad("item", "missing item name")
+        if quantity == 0:
+            row.bad("qty", "a quantity of 0")
+        problems += row.problems
+        if row.problems:
+            continue
+        quantity, gross, discount, tax = abs(quantity), abs(gross), abs(discounts), abs(tax)
+        point = row.text("point")
+        name = f"{item} ({point})" if point and point != "Regular" else item
+        category = row.text("category")
+        product = ProductRecord(line, row.text("sku") or made_up_sku(SOURCE, name), name[:200],
+                                category=(category if category != "None" else "")
+                                or DEFAULT_CATEGORY)
+        paid += gross - discount + tax
+        taxes += tax
+        unit, extra = divmod(gross, quantity)
+        unit, extra = (unit, 0) if not extra else (unit + 1, quantity - extra)
+        rate = rate_from_amounts(tax, gross - discount, False, context.tax_rates_bp)
+        lines.append(LineRecord(line, product, quantity, unit, rate, discount + extra))
+    if problems or created is None:
+        yield from problems
+        return
+    tx = head.text("tx")
+    if refund:
+        yield RefundRecord(head.line, created, paid, reason="refunded in Square",
+                           sale_ref=f"{SOURCE}:{tx}",
+                           skus=[(line.product.sku, line.quantity) for line in lines],
+                           tax_cents=taxes)
+        return
+    customer = None
+    if head.text("customer_id"):
+        customer = CustomerRecord(head.line, till_id=f"{SOURCE}:{head.text('customer_id')}",
+                                  name=head.text("customer_name"))
+    yield SaleRecord(head.line, SOURCE, tx, created, lines, customer=customer,
+                     payment_method="card" if head.text("card") else "",
+                     prices_include_tax=False, expected_total_cents=paid,
+                     expected_tax_cents=taxes)
