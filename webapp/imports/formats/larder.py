@@ -50,7 +50,7 @@ def products(table, context):
         price = row.money("price")
         cost = row.money("cost", empty=None)
         stock = _whole(row, "stock")
-        reorder = _whole(row, "reorder_at", empty=0)
+        reorder = _whole(row, "reorder_at", optional=True)
         rate = None
         if row.text("tax_rate"):
             from ...validation import parse_rate

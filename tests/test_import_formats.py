@@ -1,0 +1,290 @@
+"""Each export format: the records made from its sample file (tests/data/imports) add up
+to the file's own columns, summed here with the csv module, not with the importer; then
+each format's awkward cases. Money is compared in cents; a sale's total and tax are what
+Larder's pricing (webapp/tax.py) makes of its lines, as the engine will store them."""
+import csv
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from webapp.imports.formats import Context, by_name, detect, unrecognised
+from webapp.imports.reading import open_table
+from webapp.imports.records import Problem, RefundRecord, SaleRecord
+from webapp.tax import Line, price_order
+
+DATA = Path(__file__).parent / "data" / "imports"
+
+SHOPIFY = Context(locale="fr_FR", timezone="Europe/Paris", tax_rates_bp=(550,))
+SQUARE = Context(locale="en_US", timezone="America/New_York", prices_include_tax=False,
+                 default_tax_rate_bp=800, tax_rates_bp=(500,), currency="USD")
+SUMUP = Context(locale="de_CH", timezone="Europe/Zurich", default_tax_rate_bp=810,
+                tax_rates_bp=(260, 770, 250), currency="CHF")
+LOYVERSE = Context(locale="de_DE", timezone="Europe/Berlin", default_tax_rate_bp=1900,
+                   tax_rates_bp=(700,))
+EXCEL_FR = Context(locale="fr_FR", timezone="Europe/Paris", tax_rates_bp=(550,))
+
+
+def cents(text):
+    """The file's own money cell, the simple way: `$1,250.00` -> 125000."""
+    text = (text or "0").replace("$", "").replace(",", "").strip() or "0"
+    return int(Decimal(text) * 100)
+
+
+def file_rows(name):
+    with open(DATA / name, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def load(name, context, fmt=None):
+    with open_table(DATA / name) as table:
+        chosen = by_name(fmt) if fmt else detect(table.header)
+        assert chosen is not None, unrecognised(table.header)
+        items = list(chosen.records(table, context))
+    out = {"format": chosen.NAME, "problems": [i for i in items if isinstance(i, Problem)],
+           "sales": [i for i in items if isinstance(i, SaleRecord) and not i.skip],
+           "skipped": [i for i in items if isinstance(i, SaleRecord) and i.skip],
+           "refunds": [i for i in items if isinstance(i, RefundRecord)],
+           "other": [i for i in items if not isinstance(i, (Problem, SaleRecord,
+                                                            RefundRecord))]}
+    out["refunds"] += [r for s in out["sales"] for r in s.refunds]
+    return out
+
+
+def priced(sale):
+    return price_order([Line(l.quantity, l.unit_price_cents, l.tax_rate_bp, l.discount_cents)
+                        for l in sale.lines], prices_include_tax=sale.prices_include_tax,
+                       discount_amount_cents=sale.order_discount_cents)
+
+
+def totals(result, product_lines=lambda line: True):
+    sales = result["sales"]
+    prices = [priced(s) for s in sales]
+    refunds = sum(r.amount_cents for r in result["refunds"])
+    total = sum(p.total_cents for p in prices)
+    return {"orders": len(sales),
+            "lines": sum(1 for s in sales for l in s.lines if product_lines(l)),
+            "sales": total, "tax": sum(p.tax_cents for p in prices), "refunds": refunds,
+            "revenue": total - refunds}
+
+
+# ---- the file's own sums against the records' ----------------------------------------
+
+def test_shopify_orders_add_up_to_the_file():
+    rows, orders = file_rows("shopify_orders.csv"), {}
+    for r in rows:
+        orders.setdefault(r["Name"], {**r, "rows": 0})["rows"] += 1
+    counted = [o for o in orders.values()
+               if o["Financial Status"] not in ("voided", "expired", "pending", "authorized")
+               and "Bogus" not in o["Payment Method"]
+               and not (o["Cancelled at"] and cents(o["Refunded Amount"]) == 0)]
+    result = load("shopify_orders.csv", SHOPIFY)
+    assert result["format"] == "shopify_orders" and not result["problems"]
+    got = totals(result, lambda line: line.product.sku != "SHIPPING")
+    refunds = sum(cents(o["Refunded Amount"]) for o in counted)
+    assert got == {"orders": len(counted), "lines": sum(o["rows"] for o in counted),
+                   "sales": sum(cents(o["Total"]) for o in counted),
+                   "tax": sum(cents(o["Taxes"]) for o in counted), "refunds": refunds,
+                   "revenue": sum(cents(o["Total"]) for o in counted) - refunds}
+    shipping = sum(l.unit_price_cents for s in result["sales"] for l in s.lines
+                   if l.product.sku == "SHIPPING")
+    assert shipping == sum(cents(o["Shipping"]) for o in counted) > 0
+    assert sorted(s.skip for s in result["skipped"]) == [
+        "test order (paid with Shopify's test gateway)", "voided"]
+
+
+def test_square_items_add_up_to_the_file():
+    rows = file_rows("square_items_detail.csv")
+    pay = [r for r in rows if r["Event Type"] == "Payment"]
+    back = [r for r in rows if r["Event Type"] == "Refund"]
+    result = load("square_items_detail.csv", SQUARE)
+    assert result["format"] == "square_items" and not result["problems"]
+    refunds = -sum(cents(r["Net Sales"]) + cents(r["Tax"]) for r in back)
+    sales = sum(cents(r["Net Sales"]) + cents(r["Tax"]) for r in pay)
+    assert totals(result) == {"orders": len({r["Transaction ID"] for r in pay}),
+                              "lines": len(pay), "sales": sales,
+                              "tax": sum(cents(r["Tax"]) for r in pay), "refunds": refunds,
+                              "revenue": sales - refunds}
+    assert sum(r.tax_cents for r in result["refunds"]) == -sum(cents(r["Tax"]) for r in back)
+
+
+@pytest.mark.parametrize("name, kind, sale, tx, gross, tax", [
+    ("sumup_sales_2023_en.csv", "Type", "Sales", "Transaction ID", "Price (Gross)", "Tax"),
+    ("sumup_sales_2024_de.csv", "Typ", "Verkauf", "Transaktionsnummer", "Preis (brutto)",
+     "Steuer")])
+def test_sumup_sales_add_up_to_the_file(name, kind, sale, tx, gross, tax):
+    rows = file_rows(name)
+    sold = [r for r in rows if r[kind] == sale]
+    back = [r for r in rows if r[kind] != sale]
+    result = load(name, SUMUP)
+    assert result["format"] == "sumup_sales" and not result["problems"]
+    refunds = -sum(cents(r[gross]) for r in back)
+    sales = sum(cents(r[gross]) for r in sold)
+    assert totals(result) == {"orders": len({r[tx] for r in sold}), "lines": len(sold),
+                              "sales": sales, "tax": sum(cents(r[tax]) for r in sold),
+                              "refunds": refunds, "revenue": sales - refunds}
+    assert sum(r.tax_cents for r in result["refunds"]) == -sum(cents(r[tax]) for r in back)
+    assert all(s.customer is None for s in result["sales"])  # `Account` is staff
+
+
+def test_loyverse_receipts_add_up_to_the_file():
+    rows = file_rows("loyverse_receipts_by_item.csv")
+    sold = [r for r in rows if r["Receipt type"] == "Sale" and r["Status"] == "Closed"]
+    back = [r for r in rows if r["Receipt type"] == "Refund"]
+    result = load("loyverse_receipts_by_item.csv", LOYVERSE)
+    assert result["format"] == "loyverse_receipts" and not result["problems"]
+    refunds = -sum(cents(r["Net sales"]) for r in back)
+    sales = sum(cents(r["Net sales"]) for r in sold)   # taxes included in prices
+    assert totals(result) == {"orders": len({r["Receipt number"] for r in sold}),
+                              "lines": len(sold), "sales": sales,
+                              "tax": sum(cents(r["Taxes"]) for r in sold),
+                              "refunds": refunds, "revenue": sales - refunds}
+    cost = sum(l.unit_cost_cents * l.quantity for s in result["sales"] for l in s.lines)
+    assert cost == sum(cents(r["Cost of goods"]) for r in sold)
+    assert [s.skip for s in result["skipped"]] == ["cancelled receipt"]
+
+
+def test_excel_french_orders_add_up_to_the_file():
+    with open(DATA / "excel_fr_orders.csv", encoding="cp1252", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
+    result = load("excel_fr_orders.csv", EXCEL_FR)
+    assert result["format"] == "orders" and not result["problems"]
+    assert len(result["sales"]) == len({r["order_ref"] for r in rows})
+    lines = [l for s in result["sales"] for l in s.lines]
+    assert len(lines) == len(rows)
+    written = [r["unit_price"].replace("\u00a0", "").replace(" ", "").replace("€", "")
+               .replace(",", ".") for r in rows]
+    assert [l.unit_price_cents for l in lines] == [
+        int(Decimal(w) * 100) if w else None for w in written]
+    assert lines[3].unit_price_cents == 101500        # `1 015,00` with a no-break space
+    assert lines[4].unit_price_cents is None          # empty: the catalogue price
+    first = result["sales"][0]
+    assert first.created_at == datetime(2025, 12, 31, 9, 15)    # 31/12/2025 09:15
+    assert result["sales"][4].created_at == datetime(2026, 1, 15)
+
+
+def test_shopify_products_map_to_products():
+    result = load("shopify_products.csv", SHOPIFY)
+    products = result["other"]
+    assert not result["problems"]
+    by_sku = {p.sku: p for p in products if not p.skip}
+    assert sorted(by_sku) == ["BOOK-07", "CANDLE-1", "CARD-05", "MUG-01", "MUG-02",
+                              "POST-9", "TOTE-02", "shopify-carnet-a5-a5"]
+    assert by_sku["MUG-02"].name == "Speckled Mug - Sand"         # carried from line 2
+    assert by_sku["MUG-02"].category == "Ceramics"
+    assert by_sku["TOTE-02"].category == "Tote Handbags"          # from Product Category
+    assert by_sku["TOTE-02"].cost_cents is None                   # cost unknown
+    assert by_sku["POST-9"].archived is True
+    gift = [p for p in products if p.skip]
+    assert [p.name for p in gift] == ["Carte cadeau - 25 €"] and "gift card" in gift[0].skip
+    assert sum(1 for p in products if not p.skip) == 8
+
+
+# ---- awkward cases -------------------------------------------------------------------
+
+def test_shopify_offsets_become_shop_time():
+    new_york = Context(locale="en_US", timezone="America/New_York", tax_rates_bp=(550,))
+    sales = {s.source_id: s for s in load("shopify_orders.csv", new_york)["sales"]}
+    # 2025-03-01 00:20:37 +0100 is 28 February 18:20:37 in New York
+    assert sales["5550000001"].created_at == datetime(2025, 2, 28, 18, 20, 37)
+    paris = {s.source_id: s for s in load("shopify_orders.csv", SHOPIFY)["sales"]}
+    # across the night Paris changed to summer time: +0100 then +0200, 55 minutes apart
+    gap = paris["5550000003"].created_at - paris["5550000002"].created_at
+    assert gap.total_seconds() == 45 * 60 + 35 + 60 * 60  # wall clock moved an hour
+
+
+def test_shopify_multi_row_orders_refunds_and_made_up_skus():
+    sales = {s.source_id: s for s in load("shopify_orders.csv", SHOPIFY)["sales"]}
+    first = sales["5550000001"]
+    assert [l.product.sku for l in first.lines] == ["MUG-01", "BOOK-07"]
+    assert [l.tax_rate_bp for l in first.lines] == [2000, 550]   # from `TVA 20%`, `TVA 5.5%`
+    assert first.order_discount_cents == 600 and first.customer.email == "claire.exemple@example.com"
+    assert sales["5550000006"].customer.email == "lea.martin@example.com"
+    assert sales["5550000006"].lines[0].discount_cents == 360
+    assert sales["5550000003"].customer is None                  # walk-in
+    assert sales["5550000003"].lines[1].product.sku == "shopify-emballage-cadeau"
+    whole = sales["5550000004"].refunds[0]
+    assert whole.amount_cents == 3100 and whole.lines == [(0, 1), (1, 2)]
+    assert whole.created_at == sales["5550000004"].created_at and "no refund date" in whole.reason
+    part = sales["5550000008"].refunds[0]
+    assert part.amount_cents == 1800 and part.lines == []         # by amount
+    assert part.created_at == datetime(2025, 4, 8, 10, 0) and "cancellation" in part.reason
+    assert sales["5550000002"].lines[-1].product.sku == "SHIPPING"
+
+
+def test_square_zones_symbols_and_refund_rows():
+    result = load("square_items_detail.csv", SQUARE)
+    sales = {s.source_id: s for s in result["sales"]}
+    # 23:30 Pacific on the 15th is 02:30 on the 16th in the shop's New York time
+    assert sales["TxEEEE0005"].created_at == datetime(2025, 6, 16, 2, 30)
+    assert sales["TxDDDD0004"].lines[0].unit_price_cents == 125000   # "$1,250.00"
+    assert sales["TxBBBB0002"].lines[0].discount_cents == 160        # "-$1.60"
+    assert sales["TxAAAA0001"].customer.till_id == "square:CUST0000000000000000000001"
+    assert sales["TxCCCC0003"].lines[0].product.sku == "square-custom-amount"
+    assert sales["TxCCCC0003"].lines[0].product.category == "Uncategorised"  # "None"
+    refund, = result["refunds"]
+    assert (refund.sale_ref, refund.skus, refund.amount_cents) == (
+        "square:TxAAAA0001", [("CRO-1", 1)], 368)
+
+
+def test_square_fractional_quantity_is_refused(tmp_path):
+    text = (DATA / "square_items_detail.csv").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    lines[2] = lines[2].replace(",1.0,Regular,CRO-1", ",0.5,Regular,CRO-1")
+    (tmp_path / "s.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with open_table(tmp_path / "s.csv") as table:
+        problems = [str(i) for i in by_name("square_items").records(table, SQUARE)
+                    if isinstance(i, Problem)]
+    assert problems == ["line 3: Qty: a fractional quantity (0.5): Larder counts whole "
+                        "items; sell by the piece or by a fixed weight"]
+
+
+def test_loyverse_refund_matched_and_phone_is_walk_in():
+    result = load("loyverse_receipts_by_item.csv", LOYVERSE)
+    refund, = result["refunds"]
+    assert refund.sale_ref == "loyverse:1-1001" and refund.created_at == datetime(2025, 6, 15, 9, 30)
+    assert "does not say which sale" in refund.reason
+    sales = {s.source_id: s for s in result["sales"]}
+    assert sales["2-0007"].customer is None            # contact is a phone number
+    assert sales["1-1002"].lines[1].product.sku == "loyverse-sprudelwasser"
+
+
+def test_dates_that_contradict_the_locale_are_refused():
+    # 03/06/2025 is ambiguous; 14/06/2025 proves day/month: a US shop must not guess
+    us = Context(locale="en_US", timezone="Europe/Berlin", default_tax_rate_bp=1900,
+                 tax_rates_bp=(700,))
+    problems = [str(p) for p in load("loyverse_receipts_by_item.csv", us)["problems"]]
+    assert problems == [
+        "line 7: Date: this file writes dates day/month/year (line 7: 14/06/2025 10:05), but "
+        "the shop's date format (English (United States) (en_US)) is month/day/year, so "
+        "dates such as 03/06/2025 08:15 (line 2) cannot be read safely; change the shop's "
+        "locale in Settings or export the dates as 2025-12-31"]
+
+
+def test_every_sample_is_recognised_by_its_columns():
+    expected = {"shopify_orders.csv": "shopify_orders",
+                "shopify_products.csv": "shopify_products",
+                "square_items_detail.csv": "square_items",
+                "sumup_sales_2023_en.csv": "sumup_sales",
+                "sumup_sales_2024_de.csv": "sumup_sales",
+                "loyverse_receipts_by_item.csv": "loyverse_receipts",
+                "excel_fr_orders.csv": "orders", "excel_fr_customers.csv": "customers"}
+    for name, fmt in expected.items():
+        with open_table(DATA / name) as table:
+            assert detect(table.header).NAME == fmt, name
+            # by name, never position: the same columns in reverse order
+            assert detect(list(reversed(table.header))).NAME == fmt, name
+    with open_table(DATA / "loyverse_receipts.csv") as table:
+        assert detect(table.header) is None
+        assert "Receipts by item" in unrecognised(table.header)
+
+
+def test_larder_products_layout_in_a_decimal_comma_shop(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_bytes("sku;name;category;price;stock;cost\r\nMUG-01;Tasse é;Maison;7,50;3;"
+                     "2,10\r\n".encode("cp1252"))
+    with open_table(path) as table:
+        product, = by_name("products").records(table, EXCEL_FR)
+    assert (product.name, product.price_cents, product.cost_cents, product.stock) == (
+        "Tasse é", 750, 210, 3)
