@@ -197,7 +197,9 @@ def cell_text(value):
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
-        return format(Decimal(repr(value)), "f")  # 7.5 -> "7.5", never "1e-05"
+        # The 15 significant digits Excel shows: a sum like 0.1 + 0.2 reads "0.3", as
+        # the user saw it, and never "1e-05".
+        return format(Decimal(format(value, ".15g")).normalize(), "f")
     if isinstance(value, datetime):
         return value.replace(microsecond=0).isoformat(sep=" ")
     if isinstance(value, (date, time)):
