@@ -14,6 +14,7 @@ words that say what was expected; the format turns it into `line N: column: reas
   dates prove the other order (a day above 12) while it also has ambiguous dates is refused
   (DateReader). UTC offsets and named zones are converted to naive shop time.
 """
+import functools
 import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -28,7 +29,10 @@ class ValueProblem(ValueError):
 
 # ---- money -------------------------------------------------------------------------
 
-_PLAIN = re.compile(r"-?\d{1,9}(\.\d{1,2})?")  # the common case, parsed without ceremony
+# The common cases, read without ceremony: "12.50", "-3", "7,50 €", "$8.00", "-$3.00".
+# A mark followed by one or two digits can only be a decimal mark.
+_FAST = (re.compile(r"\s*(-)?(\d{1,9})(?:[.,](\d{1,2}))?(?:\s*(?:€|EUR|CHF|£|\$))?\s*"),
+         re.compile(r"\s*(-)?[$€£](\d{1,9})(?:\.(\d{1,2}))?\s*"))
 _GROUP_SPACES = re.compile(r"[\s\u00a0\u202f\u2009'\u2019]")
 _MONEY = re.compile(r"""
     (?P<open>\()?
@@ -55,17 +59,29 @@ def decimal_mark(locale):
 def parse_money(text, decimal=".", negative=False):
     """Text -> cents. `decimal` is the shop's decimal mark; `negative` allows amounts below
     zero (refund rows, discounts written negative)."""
-    raw = text
-    text = text.strip()
-    if _PLAIN.fullmatch(text):
-        units, _, cents = text.partition(".")
-        value = abs(int(units)) * 100 + int((cents + "00")[:2])
-        value = -value if text.startswith("-") else value
-    else:
-        value = _parse_written(text, raw, decimal)
+    value = _MONEY_SEEN.get((text, decimal))
+    if value is None:
+        value = _money_value(text, decimal)
+        if len(_MONEY_SEEN) >= 20_000:  # prices repeat; a bounded memo, not a leak
+            _MONEY_SEEN.clear()
+        _MONEY_SEEN[(text, decimal)] = value
     if value < 0 and not negative:
-        raise ValueProblem(f"a negative amount ({raw.strip()}) where an amount of 0 or "
+        raise ValueProblem(f"a negative amount ({text.strip()}) where an amount of 0 or "
                            "more was expected")
+    return value
+
+
+_MONEY_SEEN = {}
+
+
+def _money_value(raw, decimal):
+    match = _FAST[0].fullmatch(raw) or _FAST[1].fullmatch(raw)
+    if match:
+        minus, units, cents = match.groups()
+        value = int(units) * 100 + (int(cents) * (10 if len(cents) == 1 else 1) if cents else 0)
+        value = -value if minus else value
+    else:
+        value = _parse_written(raw.strip(), raw, decimal)
     if abs(value) > MAX_ORDER_CENTS:
         raise ValueProblem(f"too large ({raw.strip()}): at most 10,000,000.00")
     return value
@@ -193,6 +209,7 @@ def to_shop_time(moment, shop_tz):
     return local.replace(tzinfo=None)
 
 
+@functools.lru_cache(maxsize=64)
 def _offset(text):
     if text in ("Z", "UTC", "GMT"):
         return timezone.utc

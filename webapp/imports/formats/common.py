@@ -1,5 +1,6 @@
 """What the formats share: the shop's context, column lookup by name, made-up SKUs, tax
 rates from amounts, payment method names, refund matching."""
+import functools
 import hashlib
 import re
 import unicodedata
@@ -92,6 +93,7 @@ def header_has(header, *names):
     return all(name.lower() in present for name in names)
 
 
+@functools.lru_cache(maxsize=4096)
 def made_up_sku(source, name):
     """A till line without SKU: the same name always gives the same SKU, so re-imports
     match ("shopify-emballage-cadeau"). Valid by validation.SKU_RE."""
@@ -104,6 +106,7 @@ def made_up_sku(source, name):
     return sku
 
 
+@functools.lru_cache(maxsize=256)
 def rate_from_text(text):
     """'TVA 20%' / '7.7%' / '5,5 %' -> basis points; None when no percent is written."""
     match = re.search(r"(\d{1,3}(?:[.,]\d{1,2})?)\s*%", text)
@@ -187,31 +190,39 @@ REQUIRED = object()
 
 
 class Row:
-    """One row's cells by key, collecting a Problem per bad cell in `problems`."""
+    """One row's cells by key, collecting a Problem per bad cell in `problems`. (Kept
+    flat: it runs for every cell of a million-line file.)"""
+
+    __slots__ = ("columns", "index", "line", "cells", "decimal", "problems")
 
     def __init__(self, columns, line, cells, decimal="."):
-        self.columns, self.line, self.cells, self.decimal = columns, line, cells, decimal
+        self.columns, self.index, self.line, self.cells = columns, columns.index, line, cells
+        self.decimal = decimal
         self.problems = []
 
     def text(self, key):
-        return self.columns.get(self.cells, key)
-
-    def _read(self, key, read, *args, **kwargs):
-        try:
-            return read(self.text(key), *args, **kwargs)
-        except ValueProblem as exc:
-            self.problems.append(Problem(self.line, self.columns.name(key), str(exc)))
-            return None
+        i = self.index.get(key)
+        return self.cells[i].strip() if i is not None else ""
 
     def money(self, key, negative=False, empty=REQUIRED):
         """Cents; an empty cell (or an absent column) gives `empty` when one is given
         (0 or None), else a Problem."""
-        if empty is not REQUIRED and not self.text(key):
+        i = self.index.get(key)
+        text = self.cells[i] if i is not None else ""
+        if empty is not REQUIRED and not text.strip():
             return empty
-        return self._read(key, parse_money, self.decimal, negative)
+        try:
+            return parse_money(text, self.decimal, negative)
+        except ValueProblem as exc:
+            self.problems.append(Problem(self.line, self.columns.name(key), str(exc)))
+            return None
 
     def quantity(self, key, negative=False):
-        return self._read(key, parse_quantity, negative)
+        try:
+            return parse_quantity(self.text(key), negative)
+        except ValueProblem as exc:
+            self.problems.append(Problem(self.line, self.columns.name(key), str(exc)))
+            return None
 
     def when(self, reader, key, zone=None, text=None):
         try:

@@ -30,8 +30,11 @@ def _columns(layout, header):
 
 
 class _Row(Row):
+    __slots__ = ()
+
     def text(self, key):
-        return read_text_cell(super().text(key))
+        value = Row.text(self, key)
+        return read_text_cell(value) if value[:1] == "'" else value
 
 
 def _whole(row, key, optional=False):
@@ -87,6 +90,9 @@ def customers(table, context):
 def orders(table, context):
     columns = _columns("orders", table.header)
     dates = context.dates()
+    # Every line of an order must say the same time and customer as its first line.
+    names = {columns.index[k]: k for k in ("created_at", "customer_email")}
+    same = tuple(names)
     for ref, group in consecutive(table, lambda cells: columns.get(cells, "order_ref")):
         if ref is None:
             yield group
@@ -98,9 +104,9 @@ def orders(table, context):
             row = _Row(columns, line, cells, decimal=context.decimal)
             quantity = row.quantity("quantity")
             price = row.money("unit_price", empty=None)
-            for key in ("created_at", "customer_email"):
-                if row.text(key) != head.text(key):
-                    row.bad(key, f"differs from line {head.line} of order {ref!r}")
+            for key in same:
+                if cells[key] != head.cells[key]:
+                    row.bad(names[key], f"differs from line {head.line} of order {ref!r}")
             problems += row.problems
             if not row.problems:
                 product = ProductRecord(line, row.text("sku"), "", known_only=True)

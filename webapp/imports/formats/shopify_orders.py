@@ -43,6 +43,9 @@ def recognise(header):
 
 def records(table, context):
     columns = Columns(table.header, COLUMNS)
+    columns.taxes = [(columns.index[f"tax{n}_name"], columns.index[f"tax{n}_value"])
+                     for n in range(1, 6) if columns.has(f"tax{n}_name")
+                     and columns.has(f"tax{n}_value")]
     dates = context.dates()
     for name, group in consecutive(table, lambda cells: columns.get(cells, "name")):
         if name is None:
@@ -136,9 +139,11 @@ def _prices_include_tax(subtotal, shipping, taxes, total, context):
 def _give_rates(columns, first, lines, taxable, included, order_discount, taxes):
     """Give each taxable line a rate so that every named rate's tax is the file's."""
     named = []
-    for n in range(1, 6):
-        rate = rate_from_text(columns.get(first, f"tax{n}_name"))
-        cell = columns.get(first, f"tax{n}_value")
+    for name_at, value_at in columns.taxes:
+        if not first[name_at]:
+            continue
+        rate = rate_from_text(first[name_at])
+        cell = first[value_at].strip()
         if rate is not None and cell:
             try:
                 named.append((rate, parse_money(cell)))
