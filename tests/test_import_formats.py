@@ -288,3 +288,37 @@ def test_larder_products_layout_in_a_decimal_comma_shop(tmp_path):
         product, = by_name("products").records(table, EXCEL_FR)
     assert (product.name, product.price_cents, product.cost_cents, product.stock) == (
         "Tasse é", 750, 210, 3)
+
+
+def test_excel_french_files_say_what_was_read():
+    with open_table(DATA / "excel_fr_orders.csv") as table:
+        assert (table.encoding, table.delimiter) == ("Windows-1252", ";")
+    customers = load("excel_fr_customers.csv", EXCEL_FR)["other"]
+    assert [(c.name, c.city) for c in customers][:1] == [("Éloïse Exemple", "Besançon")]
+    assert customers[6].city == "Saint-Étienne" and customers[2].created_at is None
+    assert customers[0].created_at == datetime(2025, 12, 31)
+
+
+def test_an_xlsx_orders_sheet_gives_the_same_records(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["order_ref", "created_at", "customer_email", "sku", "quantity", "unit_price"])
+    sheet.append(["X-1", datetime(2025, 12, 31, 9, 15), "a@example.com", "MUG-01", 2, 7.5])
+    sheet.append(["X-1", datetime(2025, 12, 31, 9, 15), "a@example.com", "BOOK-07", 1.0, "24,00 €"])
+    sheet.append(["X-2", "31/12/2025", None, "CARD-05", 3, 1.234])
+    book.save(tmp_path / "o.xlsx")
+    result = load_path(tmp_path / "o.xlsx", EXCEL_FR)
+    first, = result["sales"][:1]
+    assert [(l.quantity, l.unit_price_cents) for l in first.lines] == [(2, 750), (1, 2400)]
+    assert first.created_at == datetime(2025, 12, 31, 9, 15)
+    assert [str(p) for p in result["problems"]] == [
+        "line 4: unit_price: more than two decimals: '1.2340'"]
+
+
+def load_path(path, context):
+    with open_table(path) as table:
+        items = list(detect(table.header).records(table, context))
+    return {"sales": [i for i in items if isinstance(i, SaleRecord)],
+            "problems": [i for i in items if isinstance(i, Problem)]}

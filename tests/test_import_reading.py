@@ -120,8 +120,9 @@ def test_xlsx_first_sheet_with_typed_cells(tmp_path):
 
 
 def test_spreadsheet_numbers_read_as_shown():
-    assert [cell_text(v) for v in (0.1 + 0.2, 7.5, 3.0, 1e-05, 1234567.891, True, None)] == [
-        "0.3", "7.5", "3", "0.00001", "1234567.891", "true", ""]
+    assert [cell_text(v) for v in (0.1 + 0.2, 7.5, 3.0, 1e-05, 1234567.891, 1.25, True,
+                                   None)] == [
+        "0.3", "7.5", "3", "0.00001", "1234567.8910", "1.25", "true", ""]
 
 
 def test_xlsx_chosen_sheet_and_a_missing_one(tmp_path):

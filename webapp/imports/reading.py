@@ -199,7 +199,11 @@ def cell_text(value):
             return str(int(value))
         # The 15 significant digits Excel shows: a sum like 0.1 + 0.2 reads "0.3", as
         # the user saw it, and never "1e-05".
-        return format(Decimal(format(value, ".15g")).normalize(), "f")
+        text = format(Decimal(format(value, ".15g")).normalize(), "f")
+        # "1.234" would read as 1,234 where "." groups thousands (de, fr with "."):
+        # a typed number's three decimals are written four, so they stay decimals.
+        whole, dot, decimals = text.partition(".")
+        return text + "0" if len(decimals) == 3 else text
     if isinstance(value, datetime):
         return value.replace(microsecond=0).isoformat(sep=" ")
     if isinstance(value, (date, time)):
