@@ -30,6 +30,9 @@ from decimal import Decimal
 from .records import Problem
 
 CHUNK = 1 << 20
+# A cell may hold a long product description, but a quote left open must not swallow
+# the whole file into one cell: csv refuses a cell above this (bounded memory).
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 20))
 ENCODINGS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16",
              "cp1252": "Windows-1252"}
 
@@ -78,12 +81,19 @@ def open_table(path, sheet=None):
 # ---- CSV -----------------------------------------------------------------------------
 
 def _encoding(path, start):
+    declared = None
     if start.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if len(start) >= 4 and start[1] == 0 and start[3] == 0 and start[0] and start[2]:
-        return "utf-16-le"  # UTF-16 without a BOM: every other byte is zero
+        declared = "utf-8-sig"
+    elif start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        declared = "utf-16"
+    elif len(start) >= 4 and start[1] == 0 and start[3] == 0 and start[0] and start[2]:
+        declared = "utf-16-le"  # UTF-16 without a BOM: every other byte is zero
+    if declared:
+        bad = _first_bad_byte(path, declared)
+        if bad:
+            raise ReadError(bad[0], f"the text is damaged: bytes that are not valid "
+                                    f"{ENCODINGS.get(declared, 'UTF-16')}")
+        return declared
     for encoding in ("utf-8", "cp1252"):
         bad = _first_bad_byte(path, encoding)
         if bad is None:
@@ -98,6 +108,7 @@ def _encoding(path, start):
 def _first_bad_byte(path, encoding):
     """None when the whole file decodes; else (line, byte value) of the first bad byte."""
     decoder = codecs.getincrementaldecoder(encoding)()
+    newline = b"\n\0" if encoding.startswith("utf-16") else b"\n"
     lines = 1
     with open(path, "rb") as stream:
         while True:
@@ -105,13 +116,13 @@ def _first_bad_byte(path, encoding):
             try:
                 decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
-                return lines + chunk.count(b"\n", 0, max(exc.start, 0)), chunk[exc.start] \
-                    if 0 <= exc.start < len(chunk) else 0
-            if b"\0" in chunk:
+                byte = chunk[exc.start] if 0 <= exc.start < len(chunk) else 0
+                return lines + chunk.count(newline, 0, max(exc.start, 0)), byte
+            if newline == b"\n" and b"\0" in chunk:  # NUL: not text (UTF-16 has them)
                 return lines + chunk.count(b"\n", 0, chunk.index(b"\0")), 0
             if not chunk:
                 return None
-            lines += chunk.count(b"\n")
+            lines += chunk.count(newline)
 
 
 def _delimiter(line):
@@ -167,6 +178,10 @@ def _csv_rows(reader, width, offset):
             line, end = offset + end + 1, reader.line_num
             yield Problem(line, "row", f"the row cannot be read ({exc}); check its quotes")
             continue
+        except UnicodeDecodeError:  # only a file with a BOM is decoded unchecked
+            yield Problem(offset + end + 1, "file", "the text is damaged from this line on "
+                                                    "(bytes that are not valid Unicode)")
+            return
         line, end = offset + end + 1, reader.line_num
         if len(cells) != width:
             if not any(cell.strip() for cell in cells):

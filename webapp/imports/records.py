@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-@dataclass
+@dataclass(slots=True)
 class Problem:
     """A bad row: `line N: column: reason`, in words that say what was expected."""
 
@@ -21,7 +21,7 @@ class Problem:
         return f"line {self.line}: {self.column}: {self.reason}"
 
 
-@dataclass
+@dataclass(slots=True)
 class CustomerRecord:
     line: int
     email: str = ""          # matched first
@@ -33,7 +33,7 @@ class CustomerRecord:
     known_only: bool = False  # a reference that must exist already (Larder's orders layout)
 
 
-@dataclass
+@dataclass(slots=True)
 class ProductRecord:
     line: int
     sku: str                 # a till line without SKU gets a made-up one (formats.made_up_sku)
@@ -49,7 +49,7 @@ class ProductRecord:
     skip: str = ""                 # why it is not imported (a gift card): the preview lists it
 
 
-@dataclass
+@dataclass(slots=True)
 class LineRecord:
     line: int
     product: ProductRecord   # created when unknown, matched by SKU
@@ -61,7 +61,7 @@ class LineRecord:
     unit_cost_cents: int | None = None  # when the file says (Loyverse's cost of goods)
 
 
-@dataclass
+@dataclass(slots=True)
 class RefundRecord:
     line: int
     created_at: datetime
@@ -77,7 +77,7 @@ class RefundRecord:
     customer: "CustomerRecord | None" = None  # for matching an unlinked refund
 
 
-@dataclass
+@dataclass(slots=True)
 class SaleRecord:
     line: int                # the sale's first line in the file
     source: str              # "shopify", "square", "sumup", "loyverse", "larder"

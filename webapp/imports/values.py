@@ -221,6 +221,25 @@ def _offset(text):
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
+_OFFSET = re.compile(r"Z|UTC|GMT|[+-]\d{2}:?\d{2}")
+
+
+def _iso(text):
+    """'2025-03-01 10:15:00', with 'T' and/or an offset ('-0500', '+01:00', 'Z'), or None."""
+    if len(text) < 19 or text[4:5] != "-" or text[10:11] not in (" ", "T"):
+        return None
+    try:
+        moment = datetime.fromisoformat(text[:19])
+    except ValueError:
+        return None
+    rest = text[19:].strip()
+    if not rest:
+        return moment
+    if _OFFSET.fullmatch(rest):
+        return moment.replace(tzinfo=_offset(rest))
+    return None
+
+
 class DateReader:
     """Reads one column's dates and times, remembering what the column has shown so far.
 
@@ -242,6 +261,13 @@ class DateReader:
         time-zone column); None: the time is shop time already."""
         if text == self._last[0] and zone is None:
             return self._last[1]
+        moment = _iso(text)  # the tills' own format, read fast; anything else below
+        if moment is not None:
+            if moment.tzinfo is not None:
+                moment = to_shop_time(moment, self.shop_tz)
+            elif zone is not None:
+                moment = to_shop_time(moment.replace(tzinfo=zone), self.shop_tz)
+            return moment
         match = _DATE.fullmatch(text)
         if not match:
             raise ValueProblem(f"not a date: {text.strip()!r} (expected like 2025-12-31 "

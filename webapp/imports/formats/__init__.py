@@ -9,7 +9,9 @@ common.Context (the shop's locale, time zone, tax rates).
 """
 from . import (larder_customers, larder_orders, larder_products, loyverse_receipts,
                shopify_orders, shopify_products, square_items, sumup_sales)
-from .common import Context, made_up_sku  # noqa: F401  (the engine's imports)
+from .common import Context, made_up_sku
+
+__all__ = ["Context", "made_up_sku", "FORMATS", "detect", "by_name", "unrecognised"]
 
 # Most specific first: a till's header never matches Larder's few lower-case names.
 FORMATS = (shopify_orders, shopify_products, square_items, sumup_sales, loyverse_receipts,
