@@ -322,3 +322,21 @@ def load_path(path, context):
         items = list(detect(table.header).records(table, context))
     return {"sales": [i for i in items if isinstance(i, SaleRecord)],
             "problems": [i for i in items if isinstance(i, Problem)]}
+
+
+def test_a_near_miss_of_larder_layout_says_which_column():
+    header = ["sku", "name", "category", "price", "stock", "colour"]
+    assert detect(header) is None
+    assert unrecognised(header) == ("Larder's products columns, but also unknown column(s): "
+                                    "'colour'; the optional ones are: cost, tax_rate, "
+                                    "reorder_at")
+
+
+def test_context_from_the_shops_settings(tmp_path):
+    from webapp import create_app
+
+    app = create_app({"LARDER_TOKEN": "t"}, data_dir=tmp_path)
+    with app.app_context():
+        context = Context.from_settings()
+    assert (context.locale, context.decimal, context.default_tax_rate_bp) == ("en_GB", ".",
+                                                                              2000)

@@ -30,8 +30,9 @@ def records(table, context):
     columns = Columns(table.header, COLUMNS)
     dates, zones = context.dates(), {}
 
-    def key(cells):
-        return columns.get(cells, "tx"), columns.get(cells, "payment_id")
+    def key(cells):  # a refund shares its sale's Transaction ID, never its Event Type
+        return (columns.get(cells, "tx"), columns.get(cells, "payment_id"),
+                columns.get(cells, "event"))
 
     for group_key, group in consecutive(table, key):
         if group_key is None:
