@@ -92,6 +92,18 @@ def test_files_that_are_no_table(tmp_path):
         open_table(binary)
 
 
+def test_workbooks_larder_cannot_read_say_so(tmp_path):
+    old = tmp_path / "old.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
+    with pytest.raises(ReadError, match=r"old Excel workbook \(.xls\); save it as .xlsx"):
+        open_table(old)
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "c.ods", "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+    with pytest.raises(ReadError, match=r"line 1: file: not a readable .xlsx workbook"):
+        open_table(tmp_path / "c.ods")
+
+
 def make_workbook(path):
     book = Workbook()
     first = book.active
@@ -133,3 +145,12 @@ def test_xlsx_chosen_sheet_and_a_missing_one(tmp_path):
     with pytest.raises(ReadError, match="line 1: sheet: the workbook has no sheet 'Nope'; "
                                         "its sheets: Orders, Customers"):
         open_table(path, sheet="Nope")
+
+
+def test_damaged_text_after_a_bom_is_a_line_not_a_crash(tmp_path):
+    path = tmp_path / "d.txt"
+    good = "sku\tname\r\nA\tMug\r\n".encode("utf-16-le")
+    path.write_bytes(b"\xff\xfe" + good + b"\x00\xd8\x41\x00\r\x00\n\x00")  # a lone surrogate
+    with pytest.raises(ReadError, match="line 3: file: the text is damaged: bytes that are "
+                                        "not valid UTF-16"):
+        open_table(path)

@@ -73,6 +73,8 @@ def open_table(path, sheet=None):
         start = probe.read(4)
     if start.startswith(b"PK\x03\x04"):
         return _open_xlsx(path, sheet)
+    if start.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ReadError(1, "this is an old Excel workbook (.xls); save it as .xlsx or CSV")
     if sheet:
         raise ReadError(1, f"this is a text file, not a workbook: there is no sheet {sheet!r}")
     return _open_csv(path, start)
@@ -230,11 +232,13 @@ def _open_xlsx(path, sheet):
     import zipfile
 
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ReadError(1, f"not a readable .xlsx workbook ({exc})") from None
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException) as exc:
+        raise ReadError(1, "not a readable .xlsx workbook (an .ods or damaged file?); save "
+                           f"it as .xlsx or CSV ({exc})") from None
     try:
         if sheet:
             if sheet not in book.sheetnames:
