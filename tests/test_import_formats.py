@@ -340,3 +340,14 @@ def test_context_from_the_shops_settings(tmp_path):
         context = Context.from_settings()
     assert (context.locale, context.decimal, context.default_tax_rate_bp) == ("en_GB", ".",
                                                                               2000)
+
+
+def test_shopify_rows_of_an_order_apart_from_its_first_row(tmp_path):
+    lines = (DATA / "shopify_orders.csv").read_text(encoding="utf-8").splitlines()
+    moved = [lines[0], lines[1], lines[3], lines[2]] + lines[4:]   # #1001's 2nd row after #1002
+    (tmp_path / "o.csv").write_text("\n".join(moved) + "\n", encoding="utf-8")
+    with open_table(tmp_path / "o.csv") as table:
+        problems = [str(i) for i in by_name("shopify_orders").records(table, SHOPIFY)
+                    if isinstance(i, Problem)]
+    assert problems == ["line 4: Financial Status: order #1001: its first row (with the "
+                        "status, totals and date) is missing or not next to its other rows"]

@@ -57,6 +57,11 @@ def records(table, context):
 def _order(columns, group, context, dates):
     first_line, first = group[0]
     head = Row(columns, first_line, first)
+    if not head.text("status") and not head.text("total"):
+        head.bad("status", f"order {head.text('name')}: its first row (with the status, "
+                           "totals and date) is missing or not next to its other rows")
+        yield from head.problems
+        return
     created = head.when(dates, "created")
     status = head.text("status").lower()
     cancelled = head.when(dates, "cancelled") if head.text("cancelled") else None
