@@ -146,7 +146,7 @@ def _give_rates(columns, first, lines, taxable, included, order_discount, taxes)
     named = []
     for name_at, value_at in columns.taxes:
         if not first[name_at]:
-            continue
+            break  # Shopify fills Tax 1, 2, ... in turn
         rate = rate_from_text(first[name_at])
         cell = first[value_at].strip()
         if rate is not None and cell:
