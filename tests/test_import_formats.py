@@ -351,3 +351,36 @@ def test_shopify_rows_of_an_order_apart_from_its_first_row(tmp_path):
                     if isinstance(i, Problem)]
     assert problems == ["line 4: Financial Status: order #1001: its first row (with the "
                         "status, totals and date) is missing or not next to its other rows"]
+
+
+@pytest.mark.parametrize("name, context", [
+    ("shopify_orders.csv", SHOPIFY), ("square_items_detail.csv", SQUARE),
+    ("excel_fr_orders.csv", EXCEL_FR), ("loyverse_receipts_by_item.csv", LOYVERSE)])
+@pytest.mark.parametrize("encoding, delimiter", [("utf-8-sig", ";"), ("utf-16", "\t"),
+                                                 ("cp1252", ",")])
+def test_the_same_file_resaved_by_a_spreadsheet_gives_the_same_records(
+        tmp_path, name, context, encoding, delimiter):
+    source = "cp1252" if name.startswith("excel") else "utf-8"
+    with open(DATA / name, encoding=source, newline="") as f:
+        rows = list(csv.reader(f, delimiter=";" if name.startswith("excel") else ","))
+    resaved = tmp_path / "resaved.csv"
+    with open(resaved, "w", encoding=encoding, newline="") as f:
+        csv.writer(f, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    original, again = load(name, context), load_resaved(resaved, context)
+
+    def seen(result):
+        return ([(s.ref, s.created_at, s.customer and s.customer.email, s.payment_method,
+                  [(l.product.sku, l.product.name, l.quantity, l.unit_price_cents,
+                    l.tax_rate_bp, l.discount_cents) for l in s.lines])
+                 for s in result["sales"]],
+                [(r.amount_cents, r.created_at) for r in result["refunds"]])
+    assert seen(again) == seen(original) and original["sales"]
+
+
+def load_resaved(path, context):
+    with open_table(path) as table:
+        items = list(detect(table.header).records(table, context))
+    out = {"sales": [i for i in items if isinstance(i, SaleRecord) and not i.skip],
+           "refunds": [i for i in items if isinstance(i, RefundRecord)]}
+    out["refunds"] += [r for s in out["sales"] for r in s.refunds]
+    return out
