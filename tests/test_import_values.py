@@ -15,7 +15,8 @@ from webapp.imports.values import (DateReader, ValueProblem, parse_money, parse_
     ("7,50", ",", 750), ("3,5", ",", 350), ("24", ",", 2400), ("24,00 €", ",", 2400),
     ("1,234.50", ".", 123450), ("1.234,50", ",", 123450), ("$1,250.00", ".", 125000),
     ("1,234", ".", 123400), ("1.234", ",", 123400), ("CHF 12.50", ".", 1250),
-    ("1'234.50", ".", 123450), ("1.000", ".", 100), ("18.00", ",", 1800)])
+    ("1'234.50", ".", 123450), ("12,50 EUR", ",", 1250), ("Fr. 3.50", ".", 350),
+    ("US$4.00", ".", 400), ("1.000", ".", 100), ("18.00", ",", 1800)])
 def test_money_as_written(text, decimal, cents):
     assert parse_money(text, decimal, negative=True) == cents
 
@@ -29,6 +30,8 @@ def test_money_as_written(text, decimal, cents):
     ("$3.00€", ".", "not an amount: '$3.00€' (two currency signs)"),
     ("-3.00", ".", "a negative amount (-3.00) where an amount of 0 or more was expected"),
     ("", ".", "missing amount"),
+    ("1e5", ".", "not an amount: '1e5' (expected like 12.50)"),
+    ("12 apples", ".", "not an amount: '12 apples' (expected like 12.50)"),
     ("99999999999", ".", "too large (99999999999): at most 10,000,000.00")])
 def test_money_refused_with_a_reason(text, decimal, reason):
     with pytest.raises(ValueProblem) as caught:
@@ -41,6 +44,8 @@ def test_quantities():
         2, 1, 1, -1, 3]
     with pytest.raises(ValueProblem, match=r"a fractional quantity \(0.25\)"):
         parse_quantity("0.25")
+    with pytest.raises(ValueProblem, match="ambiguous quantity '1,000': write it as 1000 or as 1"):
+        parse_quantity("1,000")
     with pytest.raises(ValueProblem, match="a negative quantity"):
         parse_quantity("-1")
 

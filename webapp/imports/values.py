@@ -34,13 +34,15 @@ class ValueProblem(ValueError):
 _FAST = (re.compile(r"\s*(-)?(\d{1,9})(?:[.,](\d{1,2}))?(?:\s*(?:€|EUR|CHF|£|\$))?\s*"),
          re.compile(r"\s*(-)?[$€£](\d{1,9})(?:\.(\d{1,2}))?\s*"))
 _GROUP_SPACES = re.compile(r"[\s\u00a0\u202f\u2009'\u2019]")
-_MONEY = re.compile(r"""
+# Currency signs: ISO codes and the symbols and abbreviations tills and spreadsheets write.
+_CURRENCY = r"(?:[A-Z]{3}|[A-Z]{0,2}\$|[€£¥₹₽¢₣₺₩]|Fr\.|kr\.?|zł|Kč|Ft|lei)"
+_MONEY = re.compile(rf"""
     (?P<open>\()?
     (?P<s1>[-\u2212+])?
-    (?P<c1>[^\d\s.,()+\-\u2212]{1,4}\.?)?
+    (?P<c1>{_CURRENCY})?
     (?P<s2>[-\u2212+])?
     (?P<num>\d(?:[\d.,\s\u00a0\u202f\u2009'\u2019]*\d)?)
-    (?P<c2>[^\d\s.,()+\-\u2212]{1,4}\.?)?
+    (?P<c2>{_CURRENCY})?
     (?P<s3>-)?
     (?P<close>\))?
     """, re.X)
@@ -152,6 +154,8 @@ def parse_quantity(text, negative=False):
         return int(text)
     shown = text
     if text.count(",") == 1 and "." not in text:
+        if len(text) - text.index(",") == 4:  # "1,000": one, or a thousand?
+            raise ValueProblem(f"ambiguous quantity {shown!r}: write it as 1000 or as 1")
         text = text.replace(",", ".")
     text = text.replace("\u2212", "-")
     if not re.fullmatch(r"[-+]?\d{1,9}(\.\d*)?", text):
