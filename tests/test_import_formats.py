@@ -384,3 +384,28 @@ def load_resaved(path, context):
            "refunds": [i for i in items if isinstance(i, RefundRecord)]}
     out["refunds"] += [r for s in out["sales"] for r in s.refunds]
     return out
+
+
+def test_one_huge_order_is_a_line_not_a_memory_hog(tmp_path):
+    from webapp.imports.formats.common import consecutive
+
+    path = tmp_path / "o.csv"
+    path.write_text("order_ref,sku\n" + "X-1,A\n" * 12 + "X-2,B\n", encoding="utf-8")
+    with open_table(path) as table:
+        groups = list(consecutive(table, lambda cells: cells[0], limit=10))
+    assert [str(groups[0][1])] == ["line 2: row: 12 rows for one order ('X-1'); at most 10"]
+    assert groups[1] == ("X-2", [(14, ["X-2", "B"])])
+
+
+def test_refund_matching_keeps_a_bounded_memory():
+    from webapp.imports.formats.common import RefundMatcher
+    from webapp.imports.records import LineRecord, ProductRecord
+
+    matcher = RefundMatcher(keep=4)
+    for n in range(10):
+        sale = SaleRecord(1, "sumup", f"T{n}", datetime(2025, 1, 1), [
+            LineRecord(1, ProductRecord(1, f"sku-{n}", "x"), 1, 100)])
+        matcher.sold(sale)
+    assert len(matcher.latest) == 4
+    assert matcher.match([("sku-9", 1)], None) == "sumup:T9"
+    assert matcher.match([("sku-0", 1)], None) == ""

@@ -165,17 +165,21 @@ def payment_method(label):
 
 class RefundMatcher:
     """Links refunds the file does not link (SumUp 2024+, Loyverse) to the latest earlier
-    sale in the same file with the same product (and customer, when known). Keeps one
-    ref per (customer, SKU): memory grows with products x customers, not with the file."""
+    sale in the same file with the same product (and customer, when known). Keeps the
+    latest ref per (customer, SKU), at most `keep` of them (the least recently sold go
+    first), so memory stays bounded whatever the file."""
 
-    def __init__(self):
-        self.latest = {}
+    def __init__(self, keep=100_000):
+        self.latest, self.keep = {}, keep
 
     def sold(self, sale):
         who = sale.customer.email if sale.customer else ""
         for line in sale.lines:
-            self.latest[(who, line.product.sku)] = sale.ref
-            self.latest[("", line.product.sku)] = sale.ref
+            for key in ((who, line.product.sku), ("", line.product.sku)):
+                self.latest.pop(key, None)   # re-inserted last: the dict is oldest first
+                self.latest[key] = sale.ref
+        while len(self.latest) > self.keep:  # refunds follow their sales closely
+            del self.latest[next(iter(self.latest))]
 
     def match(self, skus, customer):
         who = customer.email if customer else ""
@@ -235,21 +239,35 @@ class Row:
         self.problems.append(Problem(self.line, self.columns.name(key), reason))
 
 
-def consecutive(table, key_of):
+MAX_GROUP = 5_000  # rows of one order: Larder takes 500 lines (money.MAX_LINES)
+
+
+def consecutive(table, key_of, limit=MAX_GROUP):
     """Group a table's rows by key_of(cells) while the key stays the same: yields
-    (key, [(line, cells)...]) and passes Problems through. Orders in till exports keep
-    their rows together; a sale met again later is a second group (the engine reports a
-    ref seen twice)."""
-    key, group = None, []
+    (key, [(line, cells)...]) and passes Problems through as (None, problem). Orders in
+    till exports keep their rows together; a sale met again later is a second group (the
+    engine reports a ref seen twice). A group above `limit` rows is a Problem, not kept
+    in memory (a file whose every row says the same order)."""
+    key, group, extra = None, [], 0
     for row in table:
         if isinstance(row, Problem):
             yield None, row
             continue
         k = key_of(row[1])
         if group and k != key:
-            yield key, group
-            group = []
+            yield _group(key, group, extra, limit)
+            group, extra = [], 0
         key = k
-        group.append(row)
+        if len(group) < limit:
+            group.append(row)
+        else:
+            extra += 1
     if group:
-        yield key, group
+        yield _group(key, group, extra, limit)
+
+
+def _group(key, group, extra, limit):
+    if not extra:
+        return key, group
+    return None, Problem(group[0][0], "row", f"{limit + extra:,} rows for one order "
+                                             f"({key!r}); at most {limit:,}")
