@@ -409,3 +409,27 @@ def test_refund_matching_keeps_a_bounded_memory():
     assert len(matcher.latest) == 4
     assert matcher.match([("sku-9", 1)], None) == "sumup:T9"
     assert matcher.match([("sku-0", 1)], None) == ""
+
+
+def test_shopify_shipping_untaxed_as_in_the_us(tmp_path):
+    rows = file_rows("shopify_orders.csv")
+    header = list(rows[0])
+    order = {k: "" for k in header}
+    order.update({"Name": "#2001", "Email": "pat@example.com", "Financial Status": "paid",
+                  "Currency": "USD", "Subtotal": "20.00", "Shipping": "5.00", "Taxes": "1.60",
+                  "Total": "26.60", "Discount Amount": "0.00",
+                  "Created at": "2025-05-01 10:00:00 -0400", "Lineitem quantity": "1",
+                  "Lineitem name": "Tote", "Lineitem price": "20.00", "Lineitem sku": "TOTE-02",
+                  "Lineitem taxable": "true", "Payment Method": "Shopify Payments",
+                  "Refunded Amount": "0.00", "Id": "77", "Tax 1 Name": "NY State Tax 8%",
+                  "Tax 1 Value": "1.60"})
+    with open(tmp_path / "us.csv", "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, header)
+        writer.writeheader()
+        writer.writerow(order)
+    with open_table(tmp_path / "us.csv") as table:
+        sale, = by_name("shopify_orders").records(table, SQUARE)
+    assert not sale.prices_include_tax                    # Subtotal + Shipping + Taxes = Total
+    assert [(l.product.sku, l.tax_rate_bp) for l in sale.lines] == [("TOTE-02", 800),
+                                                                   ("SHIPPING", 0)]
+    assert priced(sale).total_cents == 2660 and priced(sale).tax_cents == 160

@@ -158,15 +158,22 @@ def _give_rates(columns, first, lines, taxable, included, order_discount, taxes)
     taxed = [i for i, yes in enumerate(taxable) if yes]
     if not rates or not taxes:
         return  # no tax: rates stay 0
-    if len(rates) == 1:
-        for i in taxed:
-            lines[i].tax_rate_bp = rates[0]
-        return
     wanted = {}
     for rate, cents in named:
         wanted[rate] = wanted.get(rate, 0) + cents
+    # Shipping is taxed in the EU, often not in the US: its line may also be at 0.
+    shipping = len(lines) - 1 if lines[-1].product.sku == SHIPPING_SKU else None
+    if len(rates) == 1:
+        for i in taxed:
+            lines[i].tax_rate_bp = rates[0]
+        if shipping is not None and _taxes_by_rate(lines, included, order_discount) != wanted:
+            lines[shipping].tax_rate_bp = 0
+            if _taxes_by_rate(lines, included, order_discount) != wanted:
+                lines[shipping].tax_rate_bp = rates[0]
+        return
     if len(taxed) <= 10:
-        for choice in itertools.product(rates, repeat=len(taxed)):
+        options = [rates + [0] if i == shipping else rates for i in taxed]
+        for choice in itertools.product(*options):
             for i, rate in zip(taxed, choice):
                 lines[i].tax_rate_bp = rate
             if _taxes_by_rate(lines, included, order_discount) == wanted:
