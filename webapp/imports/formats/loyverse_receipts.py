@@ -85,7 +85,7 @@ def _receipt(columns, group, context, dates, matcher):
         return
     contact = head.text("contacts")
     customer = None
-    if EMAIL_RE.match(contact):  # a phone number is not a customer key: walk-in
+    if EMAIL_RE.fullmatch(contact):  # a phone number is not a customer key: walk-in
         customer = CustomerRecord(head.line, email=contact.lower(), name=head.text("customer"))
     if refund:
         skus = [(line.product.sku, line.quantity) for line in lines]
