@@ -19,7 +19,7 @@ from .catalog import PRODUCT_COLUMNS, CustomerIn, ProductIn, sku_problem
 from .csv_cells import read_text_cell
 from . import validation
 from .validation import EMAIL_RE, ValidationError
-from .money import (MAX_LINES, MAX_ORDER_CENTS, MAX_QUANTITY, MAX_STOCK, NumberError,
+from .money import (MAX_LINES, MAX_ORDER_CENTS, MAX_QUANTITY, NumberError,
                     cents_for_display, parse_money, parse_whole)
 
 KINDS = ("products", "customers", "orders")
@@ -115,7 +115,6 @@ def _whole(low, high):
     return check
 
 
-_stock = _whole(0, MAX_STOCK)
 _quantity = _whole(1, MAX_QUANTITY)
 
 
