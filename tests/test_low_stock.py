@@ -189,3 +189,17 @@ def test_two_orders_crossing_at_once_send_one_email(client, shop):
             thread.join(60)
         assert failures == []
         assert len(alerts(shop)) == round_number + 1
+
+
+def test_alert_over_real_http(shop):
+    """Through Waitress: an order that crosses the level, by the JSON API."""
+    from conftest import http_session
+
+    with http_session(shop) as http:
+        assert http.patch(http.base + "/api/products/SKU-011",
+                          json={"reorder_at": 9}).status_code == 200
+        response = http.post(http.base + "/api/orders", json={
+            "customer_email": "bob@example.com", "lines": [{"sku": "SKU-011", "quantity": 1}]})
+        assert response.status_code == 201
+        assert http.get(http.base + "/api/products/SKU-011").json()["stock"] == 9
+    assert [s for s, _ in alerts(shop)] == ["Low stock: Product 011 (SKU-011)"]
