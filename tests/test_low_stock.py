@@ -8,10 +8,12 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
-from conftest import csrf_from
+from cache_servers import postgres_server  # noqa: F401  (fixture)
+from conftest import TOKEN, csrf_from
+from test_postgres import pg_app  # noqa: F401  (fixture)
 from webapp import low_stock, ordering
 from webapp.extensions import db
-from webapp.models import Product, Setting
+from webapp.models import Customer, Product, Setting
 
 
 def alerts(app):
@@ -154,25 +156,37 @@ def test_digest_job_sends_nothing_without_the_setting(client, shop):
 
 
 def test_two_orders_crossing_at_once_send_one_email(client, shop):
+    crossing_race(shop, client, "SKU-010", "ann@example.com")
+
+
+def test_two_orders_crossing_at_once_on_postgresql(pg_app):
+    client = pg_app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {TOKEN}"
+    with pg_app.app_context():
+        sku = db.session.execute(db.select(Product.sku).order_by(Product.id)).scalars().first()
+        email = db.session.execute(db.select(Customer.email)).scalars().first()
+    crossing_race(pg_app, client, sku, email)
+
+
+def crossing_race(app, client, sku, email, rounds=8):
     """Each round: two pending orders of a product, processed at the same moment by two
     threads (each its own session and connection); whichever crosses, one email."""
-    client.patch("/api/products/SKU-010", json={"reorder_at": 5})
-    with shop.app_context():
-        pid = db.session.execute(db.select(Product.id).filter_by(sku="SKU-010")).scalar_one()
-    rounds = 8
+    assert client.patch(f"/api/products/{sku}", json={"reorder_at": 5}).status_code == 200
+    with app.app_context():
+        pid = db.session.execute(db.select(Product.id).filter_by(sku=sku)).scalar_one()
+    before = len(alerts(app))
     for round_number in range(rounds):
-        client.patch("/api/products/SKU-010", json={"stock": 7})  # above: re-armed
-        assert flag(shop, "SKU-010") is False
-        with shop.app_context():
-            ids = [ordering.create_order("ann@example.com",
-                                         [{"sku": "SKU-010", "quantity": 1}]).id
+        client.patch(f"/api/products/{sku}", json={"stock": 7})  # above: re-armed
+        assert flag(app, sku) is False
+        with app.app_context():
+            ids = [ordering.create_order(email, [{"sku": sku, "quantity": 1}]).id
                    for _ in range(2)]
         barrier = threading.Barrier(2)
         failures = []
 
         def process(order_id):
             try:
-                with shop.app_context():
+                with app.app_context():
                     order = ordering.process_order(order_id)  # 7 -> 6 -> 5: one crosses
                     assert order.status == "processed"
                     barrier.wait(timeout=30)
@@ -188,7 +202,7 @@ def test_two_orders_crossing_at_once_send_one_email(client, shop):
         for thread in threads:
             thread.join(60)
         assert failures == []
-        assert len(alerts(shop)) == round_number + 1
+        assert len(alerts(app)) == before + round_number + 1
 
 
 def test_alert_over_real_http(shop):
