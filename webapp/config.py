@@ -255,6 +255,9 @@ def celery_config(data_dir, cfg):
             "daily-cleanup": {"task": "larder.cleanup", "schedule": crontab(hour=3, minute=0)},
             "hourly-sync": {"task": "larder.sync_inbox", "schedule": crontab(minute=0)},
             "daily-backup": {"task": "larder.backup", "schedule": crontab(hour=2, minute=30)},
+            # Sends only with the low_stock_digest setting (webapp.low_stock).
+            "daily-low-stock": {"task": "larder.low_stock_digest",
+                                "schedule": crontab(hour=7, minute=0)},
         },
     }
     broker = cfg.get("CELERY_BROKER_URL")

@@ -11,6 +11,7 @@ from .csv_import import COLUMNS, KINDS
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product
 from .money import cents_to_str
+from .validation import rate_text
 
 _P, _C, _O = Product.__table__, Customer.__table__, Order.__table__
 
@@ -23,9 +24,11 @@ def export_csv(kind):
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS[kind][0] + COLUMNS[kind][1])
     if kind == "products":
-        query = select(_P.c.sku, _P.c.name, _P.c.category, _P.c.price_cents,
-                       _P.c.stock).order_by(_P.c.sku)
-        writer.writerows((t(r.sku), t(r.name), t(r.category), cents_to_str(r.price_cents), r.stock)
+        query = select(_P.c.sku, _P.c.name, _P.c.category, _P.c.price_cents, _P.c.stock,
+                       _P.c.cost_cents, _P.c.tax_rate_bp, _P.c.reorder_at).order_by(_P.c.sku)
+        writer.writerows((t(r.sku), t(r.name), t(r.category), cents_to_str(r.price_cents),
+                          r.stock, _maybe(cents_to_str, r.cost_cents),
+                          rate_text(r.tax_rate_bp), _maybe(str, r.reorder_at))
                          for r in db.session.execute(query))
     elif kind == "customers":
         query = select(_C.c.email, _C.c.name, _C.c.country, _C.c.city,
@@ -43,6 +46,10 @@ def export_csv(kind):
         writer.writerows((t(r.ref), _iso(r.created_at), t(r.email), t(r.sku), r.quantity,
                           cents_to_str(r.unit_price_cents)) for r in db.session.execute(query))
     return out.getvalue()
+
+
+def _maybe(convert, value):
+    return "" if value is None else convert(value)
 
 
 def _iso(when):

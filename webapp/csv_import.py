@@ -7,18 +7,19 @@ natural key (sku, email, order_ref) and rows whose values are equal are not touc
 """
 import csv
 import io
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from . import caching
+from . import caching, low_stock
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product, now
-from .catalog import sku_problem
+from .catalog import PRODUCT_COLUMNS, CustomerIn, ProductIn, sku_problem
 from .csv_cells import read_text_cell
-from .money import (MAX_LINES, MAX_ORDER_CENTS, MAX_QUANTITY, MAX_STOCK, NumberError,
+from . import validation
+from .validation import EMAIL_RE, ValidationError
+from .money import (MAX_LINES, MAX_ORDER_CENTS, MAX_QUANTITY, NumberError,
                     cents_for_display, parse_money, parse_whole)
 
 KINDS = ("products", "customers", "orders")
@@ -27,13 +28,12 @@ CHUNK = 900  # bound parameters per IN (...): below SQLite's historical limit of
 
 # kind -> (required columns, optional columns); the tuples also fix the export order.
 COLUMNS = {
-    "products": (("sku", "name", "category", "price", "stock"), ()),
+    "products": (("sku", "name", "category", "price", "stock"), ("cost", "tax_rate", "reorder_at")),
     "customers": (("email", "name", "country"), ("city", "created_at")),
     "orders": (("order_ref", "created_at", "customer_email", "sku", "quantity"), ("unit_price",)),
 }
 
 _P, _C, _O = Product.__table__, Customer.__table__, Order.__table__
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
 class ImportFailed(Exception):
@@ -115,7 +115,6 @@ def _whole(low, high):
     return check
 
 
-_stock = _whole(0, MAX_STOCK)
 _quantity = _whole(1, MAX_QUANTITY)
 
 
@@ -123,13 +122,6 @@ def _sku(value):
     value = _text(_P.c.sku.type.length)(value)
     if sku_problem(value):
         raise _Bad(f"bad sku {value!r} ({sku_problem(value)})")
-    return value
-
-
-def _email(value):
-    value = _text(_C.c.email.type.length)(value.lower())
-    if not _EMAIL.fullmatch(value):
-        raise _Bad(f"bad email {value!r}")
     return value
 
 
@@ -238,15 +230,16 @@ class _Plan:
         self.write = lambda: None
 
 
-# Products and customers: upsert by their key (the first column).
-_UPSERTS = {
-    "products": (_P, ("sku", "name", "category", "price_cents", "stock"),
-                 (_sku, _text(_P.c.name.type.length),
-                  _text(_P.c.category.type.length), _money, _stock)),
-    "customers": (_C, ("email", "name", "country", "city", "created_at"),
-                  (_email, _text(_C.c.name.type.length), _text(_C.c.country.type.length),
-                   _text(_C.c.city.type.length, required=False), _optional(_when))),
+# Products and customers: upsert by their key (the first column). Each row is checked by
+# the input model of the forms and the API (catalog.ProductIn / CustomerIn): one set of
+# rules, the same reasons. Only the columns the file has are written.
+_TEXT_COLUMNS = {"sku", "name", "category", "email", "country", "city"}
+_CUSTOMER_COLUMNS = {"email": "email", "name": "name", "country": "country", "city": "city"}
+_UPSERTS = {  # kind -> (table, input model, input field -> column)
+    "products": (_P, ProductIn, PRODUCT_COLUMNS),
+    "customers": (_C, CustomerIn, _CUSTOMER_COLUMNS),
 }
+_created_at = _optional(_when)
 
 
 def _same(old, new):
@@ -255,30 +248,54 @@ def _same(old, new):
     return old == new
 
 
+def _checked_row(kind, line, given, errors):
+    """The row's input model (None if a cell is bad: each reason reported, in column
+    order) and, for customers, created_at (None: absent or empty: the stored one stays)."""
+    created_text = given.pop("created_at", None)
+    model = created = None
+    try:
+        model = validation.check(_UPSERTS[kind][1], given)
+    except ValidationError as exc:
+        for field, reason in exc.errors.items():
+            errors.add(line, field, reason)
+    try:
+        created = _created_at(created_text or "")
+    except _Bad as exc:
+        errors.add(line, "created_at", str(exc))
+        model = None
+    return model, created
+
+
 def _plan_upsert(kind, rows, errors):
-    table, fields, checks = _UPSERTS[kind]
+    table, _, fields = _UPSERTS[kind]
     columns = COLUMNS[kind][0] + COLUMNS[kind][1]
-    fold = str.lower if kind == "customers" else str  # emails match in any case
-    existing = {fold(r[1]): r for r in db.session.execute(
-        select(table.c.id, *(table.c[f] for f in fields)))}
+    key_field = columns[0]
+    existing = {r[1].lower() if kind == "customers" else r[1]: r for r in db.session.execute(
+        select(table.c.id, table.c[key_field], *(table.c[c] for c in fields.values()
+                                                 if c != key_field),
+               *([table.c.created_at] if kind == "customers" else [])))}
     seen, new, changed, plan = {}, [], [], _Plan()
     for line, values in _good_rows(rows, errors):
-        cells, ok = _check_row(errors, line, columns, checks, values)
-        key = cells[0]
-        if key is not None:
+        given = {c: read_text_cell(v) if c in _TEXT_COLUMNS else v
+                 for c, v in zip(columns, values) if v is not None}
+        model, created = _checked_row(kind, line, given, errors)
+        key = given[key_field].strip()
+        key = key.lower() if kind == "customers" else key
+        if model is not None or _good_key(kind, key):
             if key in seen:
-                errors.add(line, columns[0], f"duplicate of line {seen[key]}")
+                errors.add(line, key_field, f"duplicate of line {seen[key]}")
                 continue
             seen[key] = line
-        if not ok:
+        if model is None:
             continue
-        # None: an absent column or an empty created_at, which keep the stored value.
-        row = {f: v for f, v in zip(fields[1:], cells[1:]) if v is not None}
+        row = {fields[f]: getattr(model, f) for f in given if f != key_field}
+        if created is not None:
+            row["created_at"] = created
         old = existing.get(key)
         if old is None:
             fresh = {"updated_at": now()} if kind == "products" else {"city": "",
                                                                        "created_at": now()}
-            new.append({fields[0]: key, **fresh, **row})
+            new.append({key_field: key, **fresh, **row})
         elif all(_same(old._mapping[f], v) for f, v in row.items()):
             plan.unchanged += 1
         else:
@@ -295,7 +312,14 @@ def _plan_upsert(kind, rows, errors):
             db.session.execute(update(table).where(table.c.id == bindparam("_id")), batch)
 
     plan.created, plan.updated, plan.write = len(new), len(changed), write
+    plan.new_keys, plan.changed_ids = [row[key_field] for row in new], [r["_id"] for r in changed]
     return plan
+
+
+def _good_key(kind, key):
+    """A key that is valid on its own (its row may have other bad cells): duplicates of
+    it are reported too."""
+    return EMAIL_RE.fullmatch(key) if kind == "customers" else not sku_problem(key)
 
 
 def _plan_orders(rows, errors):
@@ -402,6 +426,15 @@ def _order_writes(orders):
     return plan
 
 
+def _stock_changed(skus, ids):
+    """Low-stock alerts for the products written: new ones by sku, changed ones by id."""
+    ids = list(ids)
+    for i in range(0, len(skus), CHUNK):
+        ids += db.session.execute(select(_P.c.id).where(_P.c.sku.in_(skus[i:i + CHUNK]))
+                                  ).scalars().all()
+    low_stock.after_stock_change(ids)
+
+
 def import_csv(kind, data):
     """Import one CSV file (bytes) of `kind`; raises ImportFailed and writes nothing if
     any row is bad. Runs inside an app context."""
@@ -421,5 +454,7 @@ def import_csv(kind, data):
         raise
     if plan.created or plan.updated:
         caching.clear_all()  # a bulk change: clear whole rather than per area
+    if kind == "products" and (plan.created or plan.updated):
+        _stock_changed(plan.new_keys, plan.changed_ids)
     return ImportResult(kind, plan.created, plan.updated, plan.unchanged, len(rows))
 

@@ -80,6 +80,10 @@ def send_templated(params):
         if order is None:
             raise ValueError("the order no longer exists")
         msg, name = order_confirmation(order), f"order-{order.ref}.eml"
+    elif params["template"] == "low_stock":
+        from .low_stock import alert_email
+
+        msg, name = alert_email(params)
     else:
         raise ValueError(f"unknown email template {params['template']!r}")
     return deliver(msg, name)

@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 from .money import cents_to_str
+from .validation import rate_text
 
 
 def now():
@@ -49,6 +50,11 @@ class Product(db.Model):
             "category": self.category,
             "price": cents_to_str(self.price_cents),
             "stock": self.stock,
+            "cost": None if self.cost_cents is None else cents_to_str(self.cost_cents),
+            # percent as text ("5.5"), None: the shop's default rate
+            "tax_rate": None if self.tax_rate_bp is None else rate_text(self.tax_rate_bp),
+            "reorder_at": self.reorder_at,
+            "archived": bool(self.archived),
             "updated_at": self.updated_at.isoformat(),
         }
 

@@ -7,7 +7,7 @@ processed, in one transaction, so stock is never decremented twice.
 import secrets
 from datetime import datetime
 
-from . import caching
+from . import caching, low_stock
 from .catalog import ValidationError
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product, now
@@ -107,4 +107,6 @@ def process_order(order_id):
         order.status = "processed"
     db.session.commit()
     caching.orders_changed()
+    if order.status == "processed":
+        low_stock.after_stock_change(needed)
     return order

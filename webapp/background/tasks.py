@@ -15,7 +15,8 @@ from . import jobs
 from ..extensions import db
 
 log = logging.getLogger(__name__)
-TITLES = {"cleanup": "Daily cleanup", "sync": "Hourly inbox sync", "backup": "Daily backup"}
+TITLES = {"cleanup": "Daily cleanup", "sync": "Hourly inbox sync", "backup": "Daily backup",
+          "low_stock": "Daily low-stock email"}
 
 
 def data_path(*parts):
@@ -124,3 +125,10 @@ def backup_task(job, params, progress):
     from ..backups import daily_backup
 
     return daily_backup()
+
+
+@job_task("larder.low_stock_digest", "low_stock")
+def low_stock_digest_task(job, params, progress):
+    from ..low_stock import send_digest
+
+    return send_digest()

@@ -7,6 +7,7 @@ from ..auth import record_activity
 from ..caching import only_ok, stats_api_key
 from ..extensions import cache, db
 from ..money import cents_to_number
+from .customers import welcome_later
 from .orders import process_later, submit_order
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -104,14 +105,58 @@ def get_product(sku):
         abort(404, str(exc))
 
 
+@bp.post("/products")
+def create_product():
+    try:
+        product = catalog.create_product(json_body())
+    except catalog.ValidationError as exc:
+        return validation_error(exc)
+    record_activity(f"Created product {product.sku}")
+    return jsonify(product.to_dict()), 201, {
+        "Location": url_for("api.get_product", sku=product.sku)}
+
+
 @bp.patch("/products/<sku>")
 def patch_product(sku):
+    """Only the fields given change; the result obeys the same rules as a full product."""
     data = json_body()
     try:
-        product = catalog.update_product(sku, data, partial=True)
+        product = catalog.update_product(sku, data)
     except catalog.NotFound as exc:
         abort(404, str(exc))
     except catalog.ValidationError as exc:
         return validation_error(exc)
     record_activity(f"Edited product {product.sku}")
     return jsonify(product.to_dict())
+
+
+@bp.delete("/products/<sku>")
+def delete_product(sku):
+    """Deleted, or archived when it is in orders: {"sku", "outcome": "deleted"|"archived"}."""
+    try:
+        outcome = catalog.delete_product(sku)
+    except catalog.NotFound as exc:
+        abort(404, str(exc))
+    record_activity(f"{outcome.title()} product {sku}")
+    return jsonify(sku=sku, outcome=outcome)
+
+
+@bp.post("/products/<sku>/restore")
+def restore_product(sku):
+    try:
+        product = catalog.restore_product(sku)
+    except catalog.NotFound as exc:
+        abort(404, str(exc))
+    record_activity(f"Restored product {sku}")
+    return jsonify(product.to_dict())
+
+
+@bp.post("/customers")
+def create_customer():
+    try:
+        customer = catalog.create_customer(json_body())
+    except catalog.ValidationError as exc:
+        return validation_error(exc)
+    record_activity(f"Added customer {customer.email}")
+    welcome_later(customer)
+    return jsonify(customer.to_dict()), 201

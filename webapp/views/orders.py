@@ -91,6 +91,7 @@ def create():
                 return response
             errors, status = {"form": f"this form was already used for order {row.order.ref}. "
                                       f"To record another order, check it and send it again."}, 409
-    skus = db.session.execute(db.select(Product.sku, Product.name).order_by(Product.name)).all()
+    skus = db.session.execute(db.select(Product.sku, Product.name)  # archived: not sold
+                              .where(Product.archived.is_(False)).order_by(Product.name)).all()
     return render_template("orders/form.html", form=form, errors=errors, skus=skus,
                            once=once), status
