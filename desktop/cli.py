@@ -24,11 +24,11 @@ def _app(ctx, **config):
     from webapp import create_app
     from webapp.config import ConfigError
 
-    from webapp.config import DataDirError
+    from webapp.config import DataDirError, SettingError
 
     try:
         return create_app(config or None, data_dir=ctx.obj["data_dir"])
-    except DataDirError:
+    except (DataDirError, SettingError):
         raise  # its own sentence says it all
     except ConfigError as exc:
         fail(f"cannot open the data dir: {exc}")
