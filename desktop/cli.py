@@ -296,10 +296,12 @@ def user_add(ctx, name, password):
 def _sqlite_only(ctx):
     """Backups are for SQLite: refuse PostgreSQL before connecting to anything."""
     from webapp import backups
-    from webapp.config import ConfigError, build_config
+    from webapp.config import ConfigError, SettingError, build_config
 
     try:
         backups.sqlite_path(build_config(ctx.obj["data_dir"]))
+    except SettingError:
+        raise  # its own sentence says it all
     except (ConfigError, OSError) as exc:
         fail(f"cannot open the data dir: {exc}")
     except backups.BackupError as exc:
