@@ -26,7 +26,6 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-import babel
 from babel import Locale, UnknownLocaleError
 from babel.numbers import get_territory_currencies, is_currency
 
@@ -120,13 +119,16 @@ def _methods(value):
 
 # ---- defaults taken from the computer ----------------------------------------------------
 
-def system_locale(category="LC_NUMERIC"):
-    """The computer's locale as Babel reads it from the environment (LC_ALL, LC_NUMERIC or
-    LC_MONETARY, LANG...), or None for none or the "C"/"POSIX" locale."""
+def system_locale(category="LC_NUMERIC", environ=None):
+    """The computer's locale for money or numbers, read as POSIX does (LC_ALL, then
+    LC_MONETARY / LC_NUMERIC, then LANG), or None: unset, "C"/"POSIX", or unknown to Babel."""
+    environ = os.environ if environ is None else environ
+    value = next((environ[name] for name in ("LC_ALL", category, "LANG")
+                  if environ.get(name)), "")
+    name = value.split(".")[0].split("@")[0]  # de_DE.UTF-8@euro -> de_DE
+    if not name or name in ("C", "POSIX"):
+        return None
     try:
-        name = babel.default_locale(category)
-        if not name or name.startswith("en_US_POSIX"):
-            return None
         return Locale.parse(name)
     except (UnknownLocaleError, ValueError, TypeError):
         return None
