@@ -22,9 +22,9 @@ UTC = timezone.utc
 NBSP = "\u00a0"
 
 
-def _form(http, url="/settings/"):
+def _form(http, html=None):
     """The Settings form as a browser would send it back: every enabled field's value."""
-    html = http.get(http.base + url).text
+    html = http.get(http.base + "/settings/").text if html is None else html
     data = {"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', html)[1]}
     for tag in re.findall(r"<input [^>]*>", html):
         name = re.search(r'name="([^"]+)"', tag)
@@ -41,8 +41,8 @@ def _form(http, url="/settings/"):
     return data
 
 
-def _save(http, **changes):
-    data = {**_form(http), **changes}
+def _save(http, page=None, **changes):
+    data = {**_form(http, page), **changes}
     for name, value in changes.items():
         if value is None:  # an unticked checkbox sends nothing
             data.pop(name)
@@ -330,17 +330,24 @@ def test_currency_and_tax_mode_change_asks_first_and_orders_keep_theirs(app, pri
         _cookie_owner(http)
         first = _save(http, currency="USD", prices_include_tax=None, shop_name="Corner")
         assert first.status_code == 200
-        assert "Please confirm." in first.text and "already has 1 orders" in first.text
+        assert "Please confirm." in first.text and "already has 1 order." in first.text
         assert "Currency: EUR → USD" in first.text
         assert "Prices include tax: yes → no" in first.text
-        assert 'name="confirm" value="yes"' in first.text
+        assert 'name="confirm" value="' in first.text
         with app.app_context():  # nothing saved yet, not even the other fields
             assert (settings.get("currency"), settings.get("prices_include_tax"),
                     settings.get("shop_name")) == ("EUR", True, "")
         # Only the shop name changes: no question.
         assert _save(http, shop_name="Corner").status_code == 302
-        # The second step sends the same values with confirm=yes (the page's form).
-        confirmed = _save(http, currency="USD", prices_include_tax=None, confirm="yes")
+        # Another currency typed on the confirmation page is asked about in its turn.
+        again = _save(http, first.text, currency="JPY")
+        assert again.status_code == 200 and "Currency: EUR → JPY" in again.text
+        with app.app_context():
+            assert settings.get("currency") == "EUR"
+        # The second step: the confirmation page's form, sent as it is.
+        confirmed = _save(http, again.text, currency="USD")
+        assert confirmed.status_code == 200 and "Currency: EUR → USD" in confirmed.text
+        confirmed = _save(http, confirmed.text)
         assert confirmed.status_code == 302
         with app.app_context():
             assert (settings.get("currency"), settings.get("prices_include_tax")) == (

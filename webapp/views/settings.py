@@ -54,7 +54,8 @@ def _yes_no(value):
 
 
 def _changes_to_confirm(values):
-    """[(label, old, new)] of the settings that need a confirmation, when orders exist."""
+    """[(name, label, old, new)] of the settings that need a confirmation: the currency
+    or the tax mode changes and the shop has orders."""
     changed = [(name, settings.get(name), values[name]) for name in CONFIRM
                if name in values and values[name] != settings.get(name)]
     if not changed or db.session.execute(db.select(Order.id).limit(1)).first() is None:
@@ -63,8 +64,14 @@ def _changes_to_confirm(values):
     for name, old, new in changed:
         if name == "prices_include_tax":
             old, new = _yes_no(old), _yes_no(new)
-        out.append((settings.DEFINITIONS[name].label, old, new))
+        out.append((name, settings.DEFINITIONS[name].label, old, new))
     return out
+
+
+def _confirmation(changes):
+    """What the second step's form carries: the changes the owner was shown, so that a
+    value edited on that page is asked about again, not saved unseen."""
+    return ";".join(f"{name}={new}" for name, _, _, new in changes)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -79,15 +86,16 @@ def index():
         except ValidationError as exc:
             errors = exc.errors
         else:
-            confirm = [] if form.get("confirm") == "yes" else _changes_to_confirm(values)
-            if not confirm:
+            confirm = _changes_to_confirm(values)
+            if not confirm or form.get("confirm") == _confirmation(confirm):
                 settings.save(values)
                 record_activity("Changed the shop's settings")
                 flash("Settings saved.")
                 return redirect(url_for(".index"))
     orders = db.session.scalar(db.select(db.func.count(Order.id))) if confirm else 0
     return render_template("settings.html", rows=_rows(form, errors), errors=errors,
-                           confirm=confirm, orders=orders), 400 if errors else 200
+                           confirm=confirm, confirmation=_confirmation(confirm),
+                           orders=orders), 400 if errors else 200
 
 
 def init_app(app):
