@@ -30,6 +30,7 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import get_territory_currencies, is_currency
 
 from .validation import ValidationError, parse_rate
+from .validation import _text as text_rule
 
 FALLBACK_CURRENCY = "EUR"
 FALLBACK_LOCALE = "en_GB"
@@ -40,12 +41,7 @@ FILE, ENVIRONMENT = "larder.toml", "the environment"
 # ---- the rules: human value (form text, TOML value, environment text) -> stored value ----
 
 def _text(max_len):
-    def parse(value):
-        value = "" if value is None else str(value).strip()
-        if len(value) > max_len:
-            raise ValueError(f"at most {max_len} characters")
-        return value
-    return parse
+    return text_rule(max_len, required=False)  # the forms' and the API's text rule
 
 
 def _currency(value):
