@@ -211,7 +211,7 @@ def test_good_values_are_stored_in_their_plain_form(app):
 def test_larder_toml_and_environment_win_and_the_page_says_so(data_dir, monkeypatch):
     (data_dir / "larder.toml").write_text(
         '[shop]\ncurrency = "gbp"\nlocale = "fr_FR"\nprices_include_tax = false\n'
-        'payment_methods = ["cash", "cheque"]\n', encoding="utf-8")
+        'payment_methods = ["cash", "cheque"]\nday_starts_at = 02:30:00\n', encoding="utf-8")
     monkeypatch.setenv("LARDER_LOCALE", "de_DE")
     monkeypatch.setenv("LARDER_DEFAULT_TAX_RATE", "5.5")
     monkeypatch.setenv("LARDER_SHOP_NAME", "")  # empty: unset
@@ -230,6 +230,7 @@ def test_larder_toml_and_environment_win_and_the_page_says_so(data_dir, monkeypa
         assert settings.get("locale") == "de_DE"  # environment over file
         assert settings.get("default_tax_rate_bp") == 550
         assert settings.get("payment_methods") == ["cash", "cheque"]
+        assert settings.get("day_starts_at") == "02:30"  # a TOML time of day
         assert settings.get("shop_name") == "Old name"  # the page's
     with http_session(app) as http:
         _cookie_owner(http)

@@ -88,6 +88,8 @@ def _rate(value):
 
 
 def _clock(value):
+    if isinstance(value, time):  # larder.toml's bare 02:00:00
+        value = f"{value:%H:%M}" if not value.second else str(value)
     match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value or "").strip())
     if not match:
         raise ValueError("a time of day as HH:MM, from 00:00 to 23:59")
