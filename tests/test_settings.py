@@ -395,15 +395,3 @@ def test_a_change_on_one_process_shows_on_another_at_its_next_request(app, data_
         assert "£1,234.50" in http2.get(http2.base + "/products/").text
         assert requests.get(http2.base + "/health").status_code == 200
 
-
-def test_a_restart_with_a_new_currency_in_the_environment_remakes_cached_pages(
-        app, data_dir, priced, monkeypatch):
-    with http_session(app) as http:
-        assert "€1,234.50" in http.get(http.base + "/products/").text
-        assert "€1,234.50" in http.get(http.base + "/products/HAM-1").text
-        assert http.get(http.base + "/").status_code == 200  # the dashboard, cached
-    monkeypatch.setenv("LARDER_CURRENCY", "GBP")  # then Larder starts again
-    again = create_app({"TESTING": True, "LARDER_TOKEN": TOKEN}, data_dir=data_dir)
-    with http_session(again) as http:
-        assert "£1,234.50" in http.get(http.base + "/products/").text
-        assert "£1,234.50" in http.get(http.base + "/products/HAM-1").text

@@ -171,10 +171,10 @@ def customers_changed():
 
 
 def settings_changed():
-    """A shop setting changed on the Settings page: pages show money in its currency and
-    format, and stats count business days: every cached page and figure is remade."""
+    """A shop setting changed on the Settings page: the pages that show money (product
+    list and detail, dashboards) are remade in its currency and format, and the stats,
+    which count business days, are recomputed. (The customer list shows no money.)"""
     bump_version("products")
-    bump_version("customers")
     invalidate_stats()
 
 
