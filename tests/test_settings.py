@@ -395,3 +395,15 @@ def test_a_change_on_one_process_shows_on_another_at_its_next_request(app, data_
         assert "£1,234.50" in http2.get(http2.base + "/products/").text
         assert requests.get(http2.base + "/health").status_code == 200
 
+
+
+def test_dates_for_people_follow_the_locale(app):
+    from webapp import settings
+    from webapp.money_display import format_day, format_moment
+
+    with app.app_context():
+        assert format_day(date(2025, 3, 5)) == "5 Mar 2025"
+        assert format_moment(datetime(2025, 3, 5, 14, 30)) == "05/03/2025, 14:30"
+        settings.save({"locale": "de_DE"})
+        assert format_day(date(2025, 3, 5)) == "05.03.2025"
+        assert format_moment(datetime(2025, 3, 5, 14, 30)) == "05.03.25, 14:30"
