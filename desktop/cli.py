@@ -24,11 +24,11 @@ def _app(ctx, **config):
     from webapp import create_app
     from webapp.config import ConfigError
 
-    from webapp.config import DataDirError
+    from webapp.config import DataDirError, SettingError
 
     try:
         return create_app(config or None, data_dir=ctx.obj["data_dir"])
-    except DataDirError:
+    except (DataDirError, SettingError):
         raise  # its own sentence says it all
     except ConfigError as exc:
         fail(f"cannot open the data dir: {exc}")
@@ -296,10 +296,12 @@ def user_add(ctx, name, password):
 def _sqlite_only(ctx):
     """Backups are for SQLite: refuse PostgreSQL before connecting to anything."""
     from webapp import backups
-    from webapp.config import ConfigError, build_config
+    from webapp.config import ConfigError, SettingError, build_config
 
     try:
         backups.sqlite_path(build_config(ctx.obj["data_dir"]))
+    except SettingError:
+        raise  # its own sentence says it all
     except (ConfigError, OSError) as exc:
         fail(f"cannot open the data dir: {exc}")
     except backups.BackupError as exc:

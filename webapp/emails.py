@@ -16,7 +16,7 @@ from flask import current_app
 from .extensions import db
 from .atomic_files import write_atomically
 from .models import Customer, Order
-from .money import cents_for_display
+from .money_display import format_money
 from .safe_files import NotRegular, is_regular, read_regular, regular_files
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}\.eml$")
@@ -54,13 +54,13 @@ def welcome(customer):
 def order_confirmation(order):
     lines = "\n".join(
         f"  {line.quantity} x {line.product.name} ({line.product.sku}) "
-        f"at {cents_for_display(line.unit_price_cents)}"
+        f"at {format_money(line.unit_price_cents, order.currency)}"
         for line in order.lines)
     msg = _message(
         order.customer.email, f"Your order {order.ref}",
         f"Dear {order.customer.name},\n\nThank you for your order {order.ref} of "
         f"{order.created_at:%Y-%m-%d %H:%M}:\n\n{lines}\n\n"
-        f"Total: {cents_for_display(order.total_cents)}\n")
+        f"Total: {format_money(order.total_cents, order.currency)}\n")
     invoice = Path(current_app.config["DATA_DIR"], "invoices", f"{order.ref}.pdf")
     if is_regular(invoice):
         msg.add_attachment(read_regular(invoice), maintype="application", subtype="pdf",

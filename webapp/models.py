@@ -19,7 +19,12 @@ from .validation import rate_text
 
 
 def now():
-    return datetime.now().replace(microsecond=0)
+    """The shop's wall clock (settings.timezone, else the computer's), naive, to the
+    second. Also the column default of created_at/updated_at: inside a request, task or
+    command it reads the settings (once per app context); outside one, the computer's."""
+    from .settings import shop_now
+
+    return shop_now()
 
 
 class Product(db.Model):
