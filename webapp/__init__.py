@@ -32,11 +32,11 @@ def create_app(test_config=None, data_dir=None):
     errors.init_app(app)
     celery_init_app(app)
 
-    from .views import (api, backups, cache_admin, customers, dashboard, data_import, orders,
-                        outbox, products, reports, schedules, tasks)
+    from .views import (api, backups, cache_admin, customers, dashboard, data_import,
+                        end_of_day, orders, outbox, products, reports, schedules, tasks)
 
     for module in (auth, dashboard, products, customers, orders, api, cache_admin, data_import,
-                   reports, tasks, outbox, schedules, backups):
+                   reports, tasks, outbox, schedules, backups, end_of_day):
         app.register_blueprint(module.bp)
 
     worker_status.init_app(app)

@@ -255,6 +255,9 @@ def celery_config(data_dir, cfg):
             "daily-cleanup": {"task": "larder.cleanup", "schedule": crontab(hour=3, minute=0)},
             "hourly-sync": {"task": "larder.sync_inbox", "schedule": crontab(minute=0)},
             "daily-backup": {"task": "larder.backup", "schedule": crontab(hour=2, minute=30)},
+            # After any usual day_starts_at (a cafe open until 2 a.m. starts at 02:00-04:00),
+            # so "yesterday" is complete; skipped unless auto_close_day is on.
+            "daily-close": {"task": "larder.close_day", "schedule": crontab(hour=6, minute=15)},
         },
     }
     broker = cfg.get("CELERY_BROKER_URL")

@@ -15,7 +15,8 @@ from . import jobs
 from ..extensions import db
 
 log = logging.getLogger(__name__)
-TITLES = {"cleanup": "Daily cleanup", "sync": "Hourly inbox sync", "backup": "Daily backup"}
+TITLES = {"cleanup": "Daily cleanup", "sync": "Hourly inbox sync", "backup": "Daily backup",
+          "dayclose": "Close yesterday (Z-report)"}
 
 
 def data_path(*parts):
@@ -124,3 +125,10 @@ def backup_task(job, params, progress):
     from ..backups import daily_backup
 
     return daily_backup()
+
+
+@job_task("larder.close_day", "dayclose")
+def close_day_task(job, params, progress):
+    from ..day_close import auto_close
+
+    return auto_close()  # does nothing unless the owner turned auto_close_day on
