@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from conftest import csrf_from, http_session
 from test_cli import larder, one_line_error
-from webapp import day_close
+from webapp import day_close, stats
 from webapp.extensions import db
 from webapp.models import Order, OrderLine, Product, Refund, RefundLine, Setting, ZReport
 from webapp.validation import ValidationError
@@ -123,6 +123,8 @@ def test_z_report_figures_of_a_day_cut_at_two_in_the_morning(day_shop):
     with day_shop.app_context():
         row, created = day_close.close_day(DAY)
         data = json.loads(row.json_body)
+        board = stats.dashboard(DAY)  # the dashboard agrees with the Z-report
+    assert board["today"] == {"orders": want["orders"], "revenue_cents": want["revenue"]}
     assert created and row.number == 1 and (row.since, row.until) == (SINCE, UNTIL)
     assert (data["report"], data["number"], data["business_day"]) == ("Z", 1, "2025-03-14")
     assert (data["since"], data["until"]) == ("2025-03-14T02:00:00", "2025-03-15T02:00:00")

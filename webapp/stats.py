@@ -115,21 +115,20 @@ def sales_by_hour(start, end):
     """24 rows in the order of the business day (from the hour it starts): hour, orders,
     revenue (order totals less the refunds made in that hour), start <= t < end."""
     since, until = datetime.fromisoformat(start), datetime.fromisoformat(end)
-    rows = {h: [0, 0] for h in range(24)}
+    rows = [{"hour": h, "orders": 0, "revenue_cents": 0} for h in range(24)]
     hour = hour_of(Order.created_at)
     for h, n, total in db.session.execute(
             db.select(hour, func.count(Order.id), func.sum(Order.total_cents))
             .where(Order.created_at >= since, Order.created_at < until,
                    Order.status.in_(COUNTED)).group_by(hour)):
-        rows[int(h)] = [n, int(total)]
+        rows[h].update(orders=n, revenue_cents=int(total))
     hour = hour_of(Refund.created_at)
     for h, amount in db.session.execute(
             db.select(hour, func.sum(Refund.amount_cents))
             .where(Refund.created_at >= since, Refund.created_at < until).group_by(hour)):
-        rows[int(h)][1] -= int(amount)
+        rows[h]["revenue_cents"] -= int(amount)
     first = day_start().hour
-    order = [(first + i) % 24 for i in range(24)]
-    return [{"hour": h, "orders": rows[h][0], "revenue_cents": rows[h][1]} for h in order]
+    return rows[first:] + rows[:first]
 
 
 @cache.memoize()
