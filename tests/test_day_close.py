@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from cache_servers import postgres_server  # noqa: F401  (fixture)
 from conftest import csrf_from, http_session
 from test_cli import larder, one_line_error
 from webapp import day_close, stats
@@ -350,3 +351,81 @@ def test_cli_zreport_writes_the_stored_file_and_refuses_bad_input(day_shop, data
     assert "cannot write" in one_line_error(larder(
         data_dir, "zreport", "--date", "2025-03-14", "-o", str(tmp_path / "no" / "z.pdf")))
     one_line_error(larder(data_dir, "zreport", "--format", "xls"))
+
+
+def test_closes_racing_in_separate_processes(day_shop, data_dir, tmp_path):
+    """Three `larder zreport` processes at once: two days, one of them twice."""
+    import subprocess
+    import sys
+
+    days = ["2025-03-14", "2025-03-13", "2025-03-14"]
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "desktop", "--data-dir", str(data_dir), "zreport", "--date",
+         day, "--format", "json", "-o", str(tmp_path / f"{i}.json")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i, day in enumerate(days)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    with day_shop.app_context():
+        rows = {z.business_day.isoformat(): z for z in
+                db.session.execute(db.select(ZReport)).scalars()}
+    assert sorted(z.number for z in rows.values()) == [1, 2]
+    for i, day in enumerate(days):
+        assert (tmp_path / f"{i}.json").read_bytes() == rows[day].json_body.encode()
+
+
+def test_closing_and_hours_on_postgres(postgres_server, data_dir):  # noqa: F811
+    """The same numbering on PostgreSQL (no write lock: the unique constraints and the
+    retry alone), and the dashboard's hours (its own SQL there)."""
+    import sqlalchemy
+
+    from conftest import TOKEN
+    from webapp import create_app
+
+    name = "larder_dayclose"
+    with sqlalchemy.create_engine(f"{postgres_server}/postgres",
+                                  isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    app = create_app({"TESTING": True, "LARDER_TOKEN": TOKEN,
+                      "DATABASE_URL": f"{postgres_server}/{name}"}, data_dir=data_dir)
+    try:
+        with app.app_context():
+            setting("day_starts_at", "02:00")
+            db.session.add_all([
+                Order(ref="PG-1", created_at=SINCE, status="imported", total_cents=700,
+                      gross_cents=700, payment_method="cash"),
+                Order(ref="PG-2", created_at=UNTIL - SECOND, status="imported",
+                      total_cents=300, gross_cents=300, payment_method="cash")])
+            db.session.commit()
+            hours = {row["hour"]: row["revenue_cents"] for row in stats.sales_by_hour(
+                SINCE.isoformat(), UNTIL.isoformat())}
+            assert (hours[2], hours[1], sum(hours.values())) == (700, 300, 1000)
+        days = [DAY - timedelta(days=i) for i in range(4)] + [DAY] * 3
+        start, numbers, errors = threading.Barrier(len(days)), [], []
+
+        def close(day):
+            with app.app_context():
+                try:
+                    start.wait()
+                    numbers.append(day_close.close_day(day)[0].number)
+                except Exception as exc:  # pragma: no cover - reported below
+                    errors.append(exc)
+                finally:
+                    db.session.remove()
+
+        threads = [threading.Thread(target=close, args=(day,)) for day in days]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        with app.app_context():
+            stored = db.session.execute(db.select(ZReport.number)).scalars().all()
+            z = day_close.find(day=DAY)
+            assert cents(json.loads(z.json_body)["cash_expected"]) == 1000
+        assert sorted(stored) == [1, 2, 3, 4]
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
