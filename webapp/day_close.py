@@ -227,7 +227,3 @@ def auto_close(now=None):
     row, created = close_day(yesterday(now), now=now)
     return {"number": row.number, "day": row.business_day.isoformat(), "created": created}
 
-
-__all__ = ["DayClosed", "FORMATS", "MIME", "auto_close", "check_closable", "close_day",
-           "describe", "ensure_open", "find", "is_closed", "open_moment", "parse_day",
-           "recent", "report_data", "stored_file", "x_report", "yesterday"]

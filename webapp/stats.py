@@ -9,7 +9,7 @@ business_day_span(first)[0] <= t < business_day_span(last)[1].
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func
+from sqlalchemy import extract, func
 
 from .extensions import cache, db
 from .models import Customer, Order, OrderLine, Product, Refund
@@ -104,10 +104,9 @@ def revenue_by_month(since):
 
 
 def hour_of(column):
-    """The clock hour (0-23) of a datetime column, in the SQL of the database in use."""
-    if db.engine.dialect.name == "postgresql":
-        return func.cast(func.extract("hour", column), db.Integer)
-    return func.cast(func.substr(column, 12, 2), db.Integer)
+    """The clock hour (0-23) of a datetime column (SQLAlchemy writes EXTRACT in each
+    database's SQL: strftime on SQLite)."""
+    return func.cast(extract("hour", column), db.Integer)
 
 
 @cache.memoize()

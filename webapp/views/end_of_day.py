@@ -11,6 +11,7 @@ from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_templat
 
 from .. import day_close
 from ..auth import current_user, record_activity
+from ..settings import today_business_day
 from ..validation import ValidationError
 
 bp = Blueprint("end_of_day", __name__)
@@ -40,7 +41,7 @@ def index():
     return render_template(
         "end_of_day.html", x=day_close.x_report(), reports=day_close.recent(),
         is_owner=user is not None and user.role == "owner", urls=_urls,
-        today=day_close.today_business_day(), errors={})
+        today=today_business_day(), errors={})
 
 
 @bp.post("/end-of-day/close")
@@ -56,7 +57,7 @@ def close():
         user = current_user()
         return render_template(
             "end_of_day.html", x=day_close.x_report(), reports=day_close.recent(),
-            is_owner=user.role == "owner", urls=_urls, today=day_close.today_business_day(),
+            is_owner=user.role == "owner", urls=_urls, today=today_business_day(),
             errors=exc.errors), 400
     flash(f"The day {row.business_day} is closed: Z-report {row.number}."
           if created else f"The day {row.business_day} was closed before: Z-report "
