@@ -438,3 +438,25 @@ def test_closing_and_hours_on_postgres(postgres_server, data_dir):  # noqa: F811
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_page_shows_todays_x_report(app, owner_browser):
+    from webapp.models import now
+
+    with app.app_context():
+        bread = Product(sku="B", name="Bread", category="Bakery", price_cents=1334, stock=1)
+        sale = Order(ref="X-1", created_at=now(), status="processed", payment_method="cash",
+                     gross_cents=1334, discount_cents=100, total_cents=1234, tax_cents=206)
+        sale.lines = [OrderLine(product=bread, quantity=1, unit_price_cents=1334,
+                                tax_rate_bp=2000, net_cents=1028, tax_cents=206)]
+        db.session.add_all([
+            sale,
+            Order(ref="X-2", created_at=now(), status="failed", payment_method="cash",
+                  gross_cents=999, total_cents=999)])
+        db.session.commit()
+    page = owner_browser.get("/end-of-day").text
+    assert "X-1" in page and "X-2" not in page
+    for label, amount in (("Gross sales (before discounts)", "€13.34"),
+                          ("Discounts", "€1.00"), ("Revenue", "€12.34"), ("Tax", "€2.06"),
+                          ("Cash expected in the till", "€12.34")):
+        assert f'{label}</th><td class="num">{amount}</td>' in page, label
