@@ -207,3 +207,14 @@ def test_the_page_shows_them_and_refreshes_after_a_stock_change(board_shop):
         assert patched.status_code == 200, patched.text
         page = http.get(http.base + "/")
         assert "At its level" not in page.text and "Sold out" in page.text
+
+
+def test_a_day_without_sales_shows_nothing_and_no_percent(board_shop):
+    quiet = date(2031, 6, 18)  # nothing sold in 2030 or 2031
+    with board_shop.app_context():
+        board = stats.dashboard(quiet)
+    for row in board["comparisons"]:
+        assert (row["orders"], row["revenue_cents"], row["previous_orders"],
+                row["previous_revenue_cents"], row["change_pct"]) == (0, 0, 0, 0, None)
+    assert board["today"] == {"orders": 0, "revenue_cents": 0}
+    assert all(h["orders"] == h["revenue_cents"] == 0 for h in board["by_hour"])
