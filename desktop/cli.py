@@ -207,6 +207,55 @@ def report(ctx, start, end, fmt, output):
                f"revenue {cents_for_display(totals['revenue_cents'])}")
 
 
+@cli.command()
+@click.option("--date", "day", metavar="YYYY-MM-DD",
+              help="The business day to close (default: yesterday's).")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "json", "csv"]), default="pdf",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Default: z-report-NUMBER-DAY.FORMAT in the current folder.")
+@click.pass_context
+def zreport(ctx, day, fmt, output):
+    """Close a business day (Z-report) and write its report. A day closed already is not
+    closed again: its stored report is written, byte for byte (docs/end-of-day.md)."""
+    from webapp import day_close
+    from webapp.atomic_files import atomic_output
+    from webapp.validation import ValidationError
+
+    try:
+        target = day_close.parse_day(day) if day is not None else None
+    except ValidationError as exc:
+        fail(f"--date {exc.errors['date']}")
+    if output:
+        _check_writable(output)
+    app = _app(ctx)
+    with app.app_context():
+        from webapp.auth import owner_user
+
+        try:
+            row, created = day_close.close_day(target or day_close.yesterday(),
+                                               user_id=owner_user().id)
+        except ValidationError as exc:
+            fail(f"--date {exc.errors.get('date', exc)}")
+        body, _, name = day_close.stored_file(row, fmt)
+    try:
+        with atomic_output(output or name, mode=0o644) as fh:
+            fh.write(body)
+    except OSError as exc:
+        fail(f"cannot write {output or name}: {exc.strerror or exc}")
+    click.echo(f"Z-report {row.number} for {row.business_day} "
+               f"({'closed now' if created else 'closed before'}): wrote {output or name}")
+
+
+def _check_writable(output):
+    import tempfile
+
+    try:  # fail before the work, not after it
+        tempfile.TemporaryFile(dir=os.path.dirname(os.path.abspath(output))).close()
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+
+
 def progress_printer(stream=None):
     """A progress bar on a terminal; one line per step when stderr is a file or pipe."""
     stream = stream or sys.stderr

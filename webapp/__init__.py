@@ -32,11 +32,12 @@ def create_app(test_config=None, data_dir=None):
     errors.init_app(app)
     celery_init_app(app)
 
-    from .views import (api, backups, cache_admin, customers, dashboard, data_import, orders,
-                        outbox, products, reports, schedules, settings, tasks)
+    from .views import (api, backups, cache_admin, customers, dashboard, data_import,
+                        end_of_day, orders, outbox, products, reports, schedules, settings,
+                        tasks)
 
     for module in (auth, dashboard, products, customers, orders, api, cache_admin, data_import,
-                   reports, tasks, outbox, schedules, backups, settings):
+                   reports, tasks, outbox, schedules, backups, settings, end_of_day):
         app.register_blueprint(module.bp)
     settings.init_app(app)
 

@@ -14,7 +14,6 @@ Which invalidation method each area uses, and why (also in docs/caching.md):
 """
 import threading
 import time
-from datetime import date
 from urllib.parse import urlencode
 
 from flask import current_app, g, request
@@ -119,8 +118,12 @@ def product_detail_key():
 
 
 def dashboard_key(user_id=None, day=None):
+    """Per user and business day (settings.day_starts_at): once a day has ended, its page
+    (whose "today" would be yesterday) is never shown again."""
+    from .settings import today_business_day
+
     user_id = g.user_id if user_id is None else user_id
-    return (f"view/dashboard/user/{user_id}/{day or date.today().isoformat()}"
+    return (f"view/dashboard/user/{user_id}/{day or today_business_day().isoformat()}"
             f"{settings_stamp()}")
 
 

@@ -286,6 +286,9 @@ def celery_config(data_dir, cfg):
             # Sends only with the low_stock_digest setting (webapp.low_stock).
             "daily-low-stock": {"task": "larder.low_stock_digest",
                                 "schedule": crontab(hour=7, minute=0)},
+            # After any usual day_starts_at (a cafe open until 2 a.m. starts at 02:00-04:00),
+            # so "yesterday" is complete; skipped unless auto_close_day is on.
+            "daily-close": {"task": "larder.close_day", "schedule": crontab(hour=6, minute=15)},
         },
     }
     broker = cfg.get("CELERY_BROKER_URL")

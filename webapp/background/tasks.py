@@ -16,7 +16,7 @@ from ..extensions import db
 
 log = logging.getLogger(__name__)
 TITLES = {"cleanup": "Daily cleanup", "sync": "Hourly inbox sync", "backup": "Daily backup",
-          "low_stock": "Daily low-stock email"}
+          "low_stock": "Daily low-stock email", "dayclose": "Close yesterday (Z-report)"}
 
 
 def data_path(*parts):
@@ -132,3 +132,10 @@ def low_stock_digest_task(job, params, progress):
     from ..low_stock import send_digest
 
     return send_digest()
+
+
+@job_task("larder.close_day", "dayclose")
+def close_day_task(job, params, progress):
+    from ..day_close import auto_close
+
+    return auto_close()  # does nothing unless the owner turned auto_close_day on
