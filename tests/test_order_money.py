@@ -259,3 +259,76 @@ def test_walk_in_sale_gets_an_invoice_and_no_email(money_shop, client, data_dir)
     invoice = data_dir / "invoices" / f"{body['ref']}.pdf"
     assert invoice.read_bytes().startswith(b"%PDF")
     assert not list((data_dir / "outbox").glob(f"*{body['ref']}*")) if (data_dir / "outbox").exists() else True
+
+
+def test_csv_orders_carry_tax_payment_method_and_walk_ins(money_shop):
+    from webapp.csv_export import export_csv
+    from webapp.csv_import import ImportFailed, import_csv
+    from webapp.models import Order
+
+    set_setting(money_shop, "prices_include_tax", False)
+    text = ("order_ref,created_at,customer_email,sku,quantity,unit_price,payment_method\n"
+            "H1,2024-03-01T10:00:00,,TEA,3,,cash\n"
+            "H1,2024-03-01T10:00:00,,SOAP,1,,cash\n"
+            "H2,2024-03-02T11:00:00,ann@example.com,JAM,2,3.00,card\n")
+    with money_shop.app_context():
+        assert import_csv("orders", text.encode()).created == 2
+        ids = dict(db.session.execute(db.select(Order.ref, Order.id)).all())
+    for ref, lines in (("H1", [("TEA", 3, 0), ("SOAP", 1, 0)]), ("H2", None)):
+        row = stored(money_shop, ids[ref])
+        if lines is None:  # H2 at its own price of 3.00, 7.7 % on top
+            gross, discount, total, tax, per_line, _ = expected([(2, 300, "7.7", 0)], False)
+        else:
+            gross, discount, total, tax, per_line, _ = expect(lines, False)
+        assert (row["gross"], row["discount"], row["total"], row["tax"]) == (
+            gross, discount, total, tax)
+        assert [(l[6], l[7]) for l in row["lines"]] == per_line
+        assert row["status"] == "imported" and row["prices_include_tax"] is False
+    assert stored(money_shop, ids["H1"])["customer_id"] is None
+    assert stored(money_shop, ids["H1"])["payment_method"] == "cash"
+    assert [l[3:5] for l in stored(money_shop, ids["H1"])["lines"]] == [(550, 80), (770, 400)]
+    with money_shop.app_context():
+        exported = export_csv("orders")
+        assert exported.splitlines()[1] == "H1,2024-03-01T10:00:00,,TEA,3,1.99,cash"
+        assert import_csv("orders", exported.encode()).unchanged == 2  # round trip
+        with pytest.raises(ImportFailed) as bad:
+            import_csv("orders", ("order_ref,created_at,customer_email,sku,quantity,"
+                                  "payment_method\n"
+                                  "H3,2024-03-03,,TEA,1,bitcoin\n"
+                                  "H4,2024-03-03,,TEA,1,cash\n"
+                                  "H4,2024-03-03,ann@example.com,TEA,1,card\n").encode())
+    assert bad.value.errors == [
+        "line 2: payment_method: unknown payment method 'bitcoin' (the shop's: cash, card; "
+        "add it in Settings)",
+        "line 4: customer_email: differs from line 3 of order 'H4'",
+        "line 4: payment_method: differs from line 3 of order 'H4'",
+    ]
+
+
+def test_csv_orders_refused_in_a_closed_day_or_once_refunded(money_shop, client):
+    from datetime import date, datetime
+
+    from webapp.csv_import import ImportFailed, import_csv
+    from webapp.models import Order, ZReport
+
+    with money_shop.app_context():
+        import_csv("orders", b"order_ref,created_at,customer_email,sku,quantity\n"
+                             b"H1,2024-03-01T10:00:00,,TEA,3\n")
+        db.session.add(ZReport(number=1, business_day=date(2024, 3, 2),
+                               since=datetime(2024, 3, 2), until=datetime(2024, 3, 3),
+                               json_body="{}", sha256="0" * 64))
+        db.session.commit()
+        order_id = db.session.execute(db.select(Order.id).filter_by(ref="H1")).scalar()
+        with pytest.raises(ImportFailed) as closed:
+            import_csv("orders", b"order_ref,created_at,customer_email,sku,quantity\n"
+                                 b"H2,2024-03-02T23:59:59,,TEA,1\n")
+    assert closed.value.errors == ["line 2: created_at: the business day 2024-03-02 is closed "
+                                   "(Z-report done); nothing can be added to it"]
+    assert client.post(f"/api/orders/{order_id}/refunds", json={"reason": "x"}).status_code == 201
+    with money_shop.app_context():
+        with pytest.raises(ImportFailed) as refunded:
+            import_csv("orders", b"order_ref,created_at,customer_email,sku,quantity\n"
+                                 b"H1,2024-03-01T10:00:00,,TEA,2\n")
+    assert refunded.value.errors == ["line 2: order_ref: order 'H1' has refunds; it cannot be "
+                                     "changed by an import"]
+    assert stored(money_shop, order_id)["lines"][0][1] == 3
