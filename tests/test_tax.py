@@ -256,3 +256,9 @@ def test_random_orders_match_the_tests_arithmetic():
         elif rng.random() < 0.5:
             amount = rng.randrange(0, subtotal + 1)
         assert run(lines, include, percent, amount) == expected(lines, include, percent, amount)
+
+
+def test_prices_include_tax_unless_told():
+    # the shop's default (settings.prices_include_tax is true by default, as in shops)
+    assert price_order([Line(3, 199, 550)]).tax_cents == 31
+    assert price_order([Line(3, 199, 550)]).total_cents == 597
