@@ -205,6 +205,7 @@ def test_free_line_and_whole_order_discounts_are_allowed():
 
 @pytest.mark.parametrize("lines, kwargs", [
     ([Line(1, 100, 2000, discount_cents=101)], {}),
+    ([Line(1, 100, 2000, discount_cents=101), Line(1, 100, 2000)], {}),  # one cent over
     ([Line(1, 100, 2000, discount_cents=-1)], {}),
     ([Line(1, 100, 2000)], {"discount_amount_cents": 101}),
     ([Line(1, 100, 2000)], {"discount_amount_cents": -1}),
