@@ -238,3 +238,34 @@ def stored_line_id(order_id):
     from webapp.models import OrderLine
 
     return db.session.execute(db.select(OrderLine.id).filter_by(order_id=order_id)).scalar()
+
+
+def test_refunds_at_the_same_moment_never_give_back_more_than_sold(money_shop):
+    import threading
+
+    import requests
+
+    from conftest import TOKEN
+
+    with http_session(money_shop) as http:
+        order = http.post(f"{http.base}/api/orders", timeout=10,
+                          json={"lines": [{"sku": "JAM", "quantity": 2}]}).json()
+        row = stored(money_shop, order["id"])
+        barrier, answers = threading.Barrier(4), []
+
+        def refund_one():
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {TOKEN}"
+            barrier.wait()
+            answers.append(session.post(
+                f"{http.base}/api/orders/{order['id']}/refunds", timeout=60,
+                json={"reason": "race", "lines": [{"sku": "JAM", "quantity": 1}]}))
+
+        threads = [threading.Thread(target=refund_one) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        refunds = http.get(f"{http.base}/api/orders/{order['id']}", timeout=10).json()["refunds"]
+    assert sorted(a.status_code for a in answers) == [201, 201, 400, 400]
+    assert sum(to_cents(r["amount"]) for r in refunds) == row["total"]
