@@ -29,16 +29,18 @@ def new_ref():
 def parse_discount(value):
     """An order discount as entered: "10%" -> ("percent", 1000 basis points);
     "5.00" or 5 -> ("amount", 500 cents); "" or None -> None."""
-    if value is None or isinstance(value, bool):
-        if value is None:
-            return None
-        raise ValueError("an amount like 5.00 or a percent like 10%")
-    text = str(value).strip()
+    rule = "an amount like 5.00 or a percent like 10%"
+    if isinstance(value, bool):
+        raise ValueError(rule)
+    text = "" if value is None else str(value).strip()
     if not text:
         return None
     if text.endswith("%"):
         return ("percent", parse_rate(text))
-    return ("amount", _money(text))
+    try:
+        return ("amount", _money(text))
+    except ValueError as exc:
+        raise ValueError(f"{exc} ({rule})") from None
 
 
 class LineIn(Input):
