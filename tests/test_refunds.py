@@ -7,8 +7,11 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from conftest import csrf_from, http_session
-from test_order_money import money_shop, set_setting, stored, to_cents  # noqa: F401
+import test_order_money
+from test_order_money import stored, to_cents
 from webapp.extensions import db
+
+money_shop = test_order_money.money_shop  # the same shop fixture
 
 LINES = [("TEA", 3, 0), ("JAM", 7, 50), ("WINE", 2, 0), ("SOAP", 1, 0)]
 
