@@ -251,14 +251,32 @@ def test_pending_and_failed_orders_are_cancelled_not_sold(money_shop, client):
 
 
 def test_walk_in_sale_gets_an_invoice_and_no_email(money_shop, client, data_dir):
+    import pypdf
+
+    from webapp.models import Job
+
     set_setting(money_shop, "shop_name", "Corner Shop")
     set_setting(money_shop, "shop_tax_number", "FR-123")
-    body = client.post("/api/orders", json={"lines": [{"sku": "TEA", "quantity": 1},
-                                                      {"sku": "SOAP", "quantity": 1}]}).json
+    lines = [("TEA", 3, 50), ("SOAP", 1, 0), ("WINE", 2, 0)]
+    body = client.post("/api/orders", json={
+        "lines": [{"sku": s, "quantity": q, "discount": f"{d / 100:.2f}"} for s, q, d in lines],
+        "discount": "10%"}).json
     assert client.get(f"/api/orders/{body['id']}").json["status"] == "processed"
-    invoice = data_dir / "invoices" / f"{body['ref']}.pdf"
-    assert invoice.read_bytes().startswith(b"%PDF")
-    assert not list((data_dir / "outbox").glob(f"*{body['ref']}*")) if (data_dir / "outbox").exists() else True
+    gross, discount, total, _, _, rates = expect(lines, True, percent="10")
+    text = pypdf.PdfReader(data_dir / "invoices" / f"{body['ref']}.pdf").pages[0].extract_text()
+
+    def euros(cents):
+        return f"€{cents / 100:,.2f}"
+
+    for words in ("Corner Shop", "Tax number FR-123", "Walk-in sale", "Paid by cash",
+                  f"Before discounts\n{euros(gross)}",
+                  f"Discounts (10 % off the order)\n-{euros(discount)}",
+                  f"Total\n{euros(total)}"):
+        assert words in text, words
+    for rate, (net, tax) in rates.items():
+        assert f"Tax {rate:g} % on {euros(net)}\n{euros(tax)}" in text
+    with money_shop.app_context():  # no one to write to
+        assert db.session.execute(db.select(Job).filter_by(kind="email")).first() is None
 
 
 def test_csv_orders_carry_tax_payment_method_and_walk_ins(money_shop):
