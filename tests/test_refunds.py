@@ -117,6 +117,7 @@ def test_no_more_than_sold_minus_refunded(money_shop, client):
      "whole number"),
     ({"reason": "x", "lines": [{"quantity": 1}]}, "lines[0]", "line_id or the sku"),
     ({"reason": "x", "lines": []}, "lines", "at least one"),
+    ({"reason": "x", "lines": ["TEA"]}, "lines[0]", "must be an object"),
     ({"reason": "x", "payment_method": "bitcoin"}, "payment_method", "one of"),
     ({"reason": "x", "restock": "maybe"}, "restock", "bool"),
 ])
@@ -139,12 +140,17 @@ def test_two_lines_of_one_sku_need_the_line_id(money_shop, client):
 
 
 def test_restock_puts_stock_back_only_when_asked(money_shop, client):
+    import re
+
     order = make_order(client)
     assert stock_of(money_shop, "JAM") == 93
+    assert re.search(r">\s*93\s*<", client.get("/products/?q=JAM").get_data(as_text=True))
     url = f"/api/orders/{order['id']}/refunds"
     client.post(url, json={"reason": "not opened", "restock": True,
                            "lines": [{"sku": "JAM", "quantity": 4}]})
     assert stock_of(money_shop, "JAM") == 97
+    # the (cached) product list shows the stock put back
+    assert re.search(r">\s*97\s*<", client.get("/products/?q=JAM").get_data(as_text=True))
     client.post(url, json={"reason": "broken", "lines": [{"sku": "JAM", "quantity": 2}]})
     assert stock_of(money_shop, "JAM") == 97
     whole = client.post(url, json={"reason": "all back", "restock": True}).json

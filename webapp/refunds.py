@@ -142,9 +142,8 @@ def refund_order(order_id, data, user_id=None):
             restocked.append(product.id)
     db.session.add(refund)
     db.session.commit()
-    caching.orders_changed()
+    caching.orders_changed()  # the product list's stock too
     if restocked:
-        caching.products_changed()
         low_stock.after_stock_change(restocked)
     return refund
 
