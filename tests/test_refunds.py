@@ -35,6 +35,12 @@ class Ledger:
         return out
 
 
+def cost(sku, quantity):
+    """The refunded quantity's cost as the API writes it (None: the cost is unknown)."""
+    unit = test_order_money.PRODUCTS[sku][2]
+    return None if unit is None else f"{unit * quantity // 100}.{unit * quantity % 100:02d}"
+
+
 def stock_of(app, sku):
     from webapp.models import Product
 
@@ -71,6 +77,7 @@ def test_refunds_in_parts_add_up_to_the_order_over_http(money_shop):
             assert [(l["sku"], l["quantity"], to_cents(l["net"]), to_cents(l["tax"]))
                     for l in refund["lines"]] == want
             assert to_cents(refund["amount"]) == sum(n + t for _, _, n, t in want)
+            assert [l["cost"] for l in refund["lines"]] == [cost(s, q) for s, q in lines]
             assert refund["payment_method"] == "card" and refund["restocked"] is False
             refunds.append(refund)
         # the rest: everything not yet refunded
@@ -79,6 +86,7 @@ def test_refunds_in_parts_add_up_to_the_order_over_http(money_shop):
                 if left[0]]
         assert [(l["sku"], l["quantity"], to_cents(l["net"]), to_cents(l["tax"]))
                 for l in rest["lines"]] == want
+        assert [l["cost"] for l in rest["lines"]] == [cost(s, q) for s, q, _, _ in want]
         refunds.append(rest)
         assert all(left == [0, 0, 0] for left in ledger.left.values())
         assert sum(to_cents(r["amount"]) for r in refunds) == row["total"]

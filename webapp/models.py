@@ -217,7 +217,8 @@ class Refund(db.Model):
             "tax": cents_to_str(self.tax_cents),
             "lines": [{"line_id": line.order_line_id, "sku": line.order_line.product.sku,
                        "quantity": line.quantity, "tax_rate": _rate(line.tax_rate_bp),
-                       "net": cents_to_str(line.net_cents), "tax": cents_to_str(line.tax_cents)}
+                       "net": cents_to_str(line.net_cents), "tax": cents_to_str(line.tax_cents),
+                       "cost": None if line.cost_cents is None else cents_to_str(line.cost_cents)}
                       for line in self.lines],
         }
 

@@ -21,6 +21,7 @@ from .tax import round_half_up
 from .validation import (Input, OptionalText, Quantity, Sku, Text, ValidationError, check)
 
 REFUNDABLE = ("processed", "imported")
+NOTHING = (0, 0, 0)  # what was refunded of a line not refunded yet: quantity, net, tax
 
 
 class RefundLineIn(Input):
@@ -61,7 +62,7 @@ def refunded_so_far(order):
 def _wanted(order, refund_in, done):
     """{order line: quantity} to refund, or ValidationError naming each bad line."""
     if refund_in.lines is None:
-        wanted = {line: line.quantity - done.get(line.id, (0, 0, 0))[0] for line in order.lines}
+        wanted = {line: line.quantity - done.get(line.id, NOTHING)[0] for line in order.lines}
         wanted = {line: q for line, q in wanted.items() if q > 0}
         if not wanted:
             raise ValidationError({"lines": "everything in this order is already refunded"})
@@ -86,7 +87,7 @@ def _wanted(order, refund_in, done):
                 continue
             line = same[0]
         wanted[line] = wanted.get(line, 0) + item.quantity
-        left = line.quantity - done.get(line.id, (0, 0, 0))[0]
+        left = line.quantity - done.get(line.id, NOTHING)[0]
         if wanted[line] > left:
             errors[f"lines[{i}].quantity"] = (
                 f"{line.product.sku}: {line.quantity} sold, "
@@ -122,7 +123,7 @@ def refund_order(order_id, data, user_id=None):
     refund = Refund(order_id=order.id, created_at=created, reason=refund_in.reason,
                     restocked=refund_in.restock, payment_method=method, user_id=user_id)
     for line, quantity in sorted(wanted.items(), key=lambda item: item[0].id):
-        sold_q, (done_q, done_net, done_tax) = line.quantity, done.get(line.id, (0, 0, 0))
+        sold_q, (done_q, done_net, done_tax) = line.quantity, done.get(line.id, NOTHING)
         left = sold_q - done_q
         refund.lines.append(RefundLine(
             order_line_id=line.id, quantity=quantity, tax_rate_bp=line.tax_rate_bp,
@@ -151,5 +152,5 @@ def refund_order(order_id, data, user_id=None):
 def refundable(order):
     """[(order line, quantity still refundable)] for the order page's refund form."""
     done = refunded_so_far(order)
-    return [(line, line.quantity - done.get(line.id, (0, 0, 0))[0]) for line in order.lines]
+    return [(line, line.quantity - done.get(line.id, NOTHING)[0]) for line in order.lines]
 
