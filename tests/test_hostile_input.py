@@ -259,7 +259,7 @@ def test_report_csv_neutralises_text_not_numbers(app, tmp_path):
                                  "city": ""})
         from webapp.ordering import create_order
 
-        create_order(ANN, [{"sku": "F-1", "quantity": 2}])
+        create_order({"customer_email": ANN, "lines": [{"sku": "F-1", "quantity": 2}]})
         out = tmp_path / "r.csv"
         build_report(date.today(), date.today(), "csv", out)
     rows = [r for r in csv.reader(io.StringIO(out.read_text("utf-8-sig"))) if r]

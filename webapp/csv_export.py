@@ -37,14 +37,16 @@ def export_csv(kind):
                          for r in db.session.execute(query))
     else:
         line_t = OrderLine.__table__
+        # Outer join: a walk-in sale has no customer (an empty customer_email).
         query = (select(_O.c.ref, _O.c.created_at, _C.c.email, _P.c.sku, line_t.c.quantity,
-                        line_t.c.unit_price_cents)
+                        line_t.c.unit_price_cents, _O.c.payment_method)
                  .select_from(line_t.join(_O, line_t.c.order_id == _O.c.id)
-                              .join(_C, _O.c.customer_id == _C.c.id)
+                              .outerjoin(_C, _O.c.customer_id == _C.c.id)
                               .join(_P, line_t.c.product_id == _P.c.id))
                  .order_by(_O.c.created_at, _O.c.id, line_t.c.id))
-        writer.writerows((t(r.ref), _iso(r.created_at), t(r.email), t(r.sku), r.quantity,
-                          cents_to_str(r.unit_price_cents)) for r in db.session.execute(query))
+        writer.writerows((t(r.ref), _iso(r.created_at), t(r.email or ""), t(r.sku), r.quantity,
+                          cents_to_str(r.unit_price_cents), t(r.payment_method))
+                         for r in db.session.execute(query))
     return out.getvalue()
 
 

@@ -52,15 +52,21 @@ def welcome(customer):
 
 
 def order_confirmation(order):
+    if order.customer is None:
+        raise ValueError("a walk-in sale has no customer to write to")
+    money = format_money
     lines = "\n".join(
         f"  {line.quantity} x {line.product.name} ({line.product.sku}) "
-        f"at {format_money(line.unit_price_cents, order.currency)}"
+        f"at {money(line.unit_price_cents, order.currency)}"
+        + (f", less {money(line.discount_cents, order.currency)}" if line.discount_cents else "")
         for line in order.lines)
+    extra = f"Discounts: {money(order.discount_cents, order.currency)}\n" if order.discount_cents else ""
     msg = _message(
         order.customer.email, f"Your order {order.ref}",
         f"Dear {order.customer.name},\n\nThank you for your order {order.ref} of "
-        f"{order.created_at:%Y-%m-%d %H:%M}:\n\n{lines}\n\n"
-        f"Total: {format_money(order.total_cents, order.currency)}\n")
+        f"{order.created_at:%Y-%m-%d %H:%M}:\n\n{lines}\n\n{extra}"
+        f"Total: {money(order.total_cents, order.currency)} (tax {money(order.tax_cents, order.currency)})"
+        + (f", paid by {order.payment_method}" if order.payment_method else "") + "\n")
     invoice = Path(current_app.config["DATA_DIR"], "invoices", f"{order.ref}.pdf")
     if is_regular(invoice):
         msg.add_attachment(read_regular(invoice), maintype="application", subtype="pdf",

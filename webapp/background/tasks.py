@@ -88,9 +88,10 @@ def process_order_task(job, params, progress):
     if order.status == "processed":
         progress(50, "writing the invoice")
         write_invoice(order, data_path("invoices", f"{order.ref}.pdf"))
-        jobs.submit("email", f"Order confirmation {order.ref}",
-                    {"template": "order_confirmation", "order_id": order.id},
-                    dedup_key=f"email:order:{order.id}")
+        if order.customer_id is not None:  # a walk-in sale has no one to write to
+            jobs.submit("email", f"Order confirmation {order.ref}",
+                        {"template": "order_confirmation", "order_id": order.id},
+                        dedup_key=f"email:order:{order.id}")
     result = {"order_id": order.id, "ref": order.ref, "status": order.status,
               "reason": order.status_reason}
     if order.status == "failed":

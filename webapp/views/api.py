@@ -2,11 +2,11 @@
 from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
 from sqlalchemy.exc import IntegrityError
 
-from .. import catalog, idempotency, stats
+from .. import catalog, idempotency, ordering, refunds, stats
 from ..auth import record_activity
 from ..caching import only_ok, stats_api_key
 from ..extensions import cache, db
-from ..money import cents_to_number
+from ..money import cents_to_number, cents_to_str
 from .customers import welcome_later
 from .orders import process_later, submit_order
 
@@ -53,8 +53,9 @@ def create_order():
     if row is None:
         new_row = idempotency.new(g.user_id, key, data) if key else None
         try:
-            order, job = submit_order(data.get("customer_email"), data.get("lines"), new_row)
+            order, job = submit_order(data, new_row)
         except catalog.ValidationError as exc:
+            db.session.rollback()
             return validation_error(exc)
         except IntegrityError:  # another request with this key was first
             db.session.rollback()
@@ -94,6 +95,37 @@ def get_order(order_id):
     order = db.session.get(Order, order_id)
     if order is None:
         abort(404, "There is no such order.")
+    return jsonify(order.to_dict())
+
+
+@bp.post("/orders/<int:order_id>/refunds")
+def refund_order(order_id):
+    """{"lines": [{"line_id" or "sku", "quantity"}] (omitted: all not yet refunded),
+    "reason", "restock", "payment_method"} -> 201 and the refund."""
+    data = json_body()
+    try:
+        refund = refunds.refund_order(order_id, data, user_id=g.user_id)
+    except LookupError as exc:
+        abort(404, str(exc))
+    except catalog.ValidationError as exc:
+        db.session.rollback()
+        return validation_error(exc)
+    record_activity(f"Refunded {cents_to_str(refund.amount_cents)} of order {refund.order.ref}")
+    return jsonify(refund.to_dict()), 201
+
+
+@bp.post("/orders/<int:order_id>/cancel")
+def cancel_order(order_id):
+    """{"reason": "..."} (optional) -> the cancelled order."""
+    data = json_body() if request.get_data() else {}
+    try:
+        order = ordering.cancel_order(order_id, data.get("reason", ""))
+    except LookupError as exc:
+        abort(404, str(exc))
+    except catalog.ValidationError as exc:
+        db.session.rollback()
+        return validation_error(exc)
+    record_activity(f"Cancelled order {order.ref}")
     return jsonify(order.to_dict())
 
 
