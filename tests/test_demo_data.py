@@ -188,32 +188,40 @@ def test_money_as_an_invoice_computes_it_prices_with_tax(ctx, seed):
             assert tax == half_up(amount * rate, 10_000 + rate), (order.ref, rate)
 
 
-def test_money_with_prices_before_tax_and_the_shops_currency(ctx):
-    db.session.add_all([Setting(key="prices_include_tax", value="false"),
-                        Setting(key="currency", value=json.dumps("GBP")),
-                        Setting(key="default_tax_rate_bp", value="1900")])
-    db.session.commit()
-    load_demo(orders=600, seed=3, end=END, days=60)
-    lines = lines_by_order()
-    household = {p.id for p in rows(Product) if p.category == "Household"}
-    for order in rows(Order):
-        assert order.currency == "GBP" and order.prices_include_tax is False
-        mine = lines[order.id]
-        subtotal = sum(l.quantity * l.unit_price_cents - l.discount_cents for l in mine)
-        assert sum(l.net_cents for l in mine) == subtotal - order_discount(order, subtotal)
-        assert order.total_cents == sum(l.net_cents + l.tax_cents for l in mine)
-        assert order.gross_cents - order.discount_cents == order.total_cents
-        gross = 0
-        for rate in {l.tax_rate_bp for l in mine}:
-            of_rate = [l for l in mine if l.tax_rate_bp == rate]
-            net = sum(l.net_cents for l in of_rate)
-            assert sum(l.tax_cents for l in of_rate) == half_up(net * rate, 10_000)
-            undiscounted = sum(l.quantity * l.unit_price_cents for l in of_rate)
-            gross += undiscounted + half_up(undiscounted * rate, 10_000)
-        assert order.gross_cents == gross
-        assert all(l.tax_rate_bp == 1900 for l in mine if l.product_id in household)
-    rates = set(db.session.execute(select(OrderLine.tax_rate_bp)).scalars())
-    assert rates == {0, 550, 1900, 2000}
+def set_shop(app, **values):
+    """Store settings as the Settings page does, then read them afresh (settings are
+    read once per app context): the caller's context is a new one."""
+    with app.app_context():
+        stamp = datetime(2024, 1, 1)
+        db.session.add_all([Setting(key=k, value=json.dumps(v), updated_at=stamp)
+                            for k, v in values.items()])
+        db.session.commit()
+    return app.app_context()
+
+
+def test_money_with_prices_before_tax_and_the_shops_currency(app):
+    with set_shop(app, prices_include_tax=False, currency="GBP", default_tax_rate_bp=1900):
+        load_demo(orders=600, seed=3, end=END, days=60)
+        lines = lines_by_order()
+        household = {p.id for p in rows(Product) if p.category == "Household"}
+        for order in rows(Order):
+            assert order.currency == "GBP" and order.prices_include_tax is False
+            mine = lines[order.id]
+            subtotal = sum(l.quantity * l.unit_price_cents - l.discount_cents for l in mine)
+            assert sum(l.net_cents for l in mine) == subtotal - order_discount(order, subtotal)
+            assert order.total_cents == sum(l.net_cents + l.tax_cents for l in mine)
+            assert order.gross_cents - order.discount_cents == order.total_cents
+            gross = 0
+            for rate in {l.tax_rate_bp for l in mine}:
+                of_rate = [l for l in mine if l.tax_rate_bp == rate]
+                net = sum(l.net_cents for l in of_rate)
+                assert sum(l.tax_cents for l in of_rate) == half_up(net * rate, 10_000)
+                undiscounted = sum(l.quantity * l.unit_price_cents for l in of_rate)
+                gross += undiscounted + half_up(undiscounted * rate, 10_000)
+            assert order.gross_cents == gross
+            assert all(l.tax_rate_bp == 1900 for l in mine if l.product_id in household)
+        rates = set(db.session.execute(select(OrderLine.tax_rate_bp)).scalars())
+        assert rates == {0, 550, 1900, 2000}
 
 
 def test_refunds_never_more_than_sold_dated_a_later_day(ctx):
@@ -280,11 +288,12 @@ def test_a_shop_with_everything_the_reports_show(ctx):
     assert settings.get("payment_methods") == ["cash", "card", "voucher"]
 
 
-def test_the_shops_own_payment_methods_are_kept(ctx):
-    db.session.add(Setting(key="payment_methods", value=json.dumps(["card", "cheque"])))
-    db.session.commit()
-    load_demo(orders=50, seed=1, end=END, days=10)
-    assert settings.get("payment_methods") == ["card", "cheque", "cash", "voucher"]
+def test_the_shops_own_payment_methods_are_kept(app):
+    with set_shop(app, payment_methods=["card", "cheque"]):
+        load_demo(orders=50, seed=1, end=END, days=10)
+        assert settings.get("payment_methods") == ["card", "cheque", "cash", "voucher"]
+    with app.app_context():
+        assert settings.get("payment_methods") == ["card", "cheque", "cash", "voucher"]
 
 
 def test_nothing_after_the_end_moment(ctx):

@@ -11,7 +11,7 @@ import math
 import random
 from datetime import date, datetime, time, timedelta
 
-from flask import g, has_request_context
+from flask import g, has_app_context
 from sqlalchemy import delete, exists, insert, select, text
 
 from . import caching, models, settings
@@ -257,8 +257,8 @@ def _offer_methods(session, stamp):
     session.execute(delete(table).where(table.c.key == "payment_methods"))
     session.execute(insert(table), {"key": "payment_methods", "updated_at": stamp,
                                     "value": json.dumps(methods + missing)})
-    if has_request_context():
-        g.pop("larder_settings", None)  # this request's copy of the settings is stale
+    if has_app_context():
+        g.pop("larder_settings", None)  # the copy read once per context is stale now
 
 
 def _advance_sequences(session):
