@@ -164,9 +164,10 @@ def test_money_as_an_invoice_computes_it_prices_with_tax(ctx, seed):
     load_demo(orders=800, seed=seed, end=END, days=60)
     products = {p.id: p for p in rows(Product)}
     default_rate = settings.get("default_tax_rate_bp")
+    currency = settings.get("currency")  # the shop's default (from the system's locale)
     lines = lines_by_order()
     for order in rows(Order):
-        assert order.currency == "EUR" and order.prices_include_tax is True
+        assert order.currency == currency and order.prices_include_tax is True
         mine = lines[order.id]
         assert order.total_cents == sum(l.net_cents + l.tax_cents for l in mine)
         assert order.gross_cents - order.discount_cents == order.total_cents
@@ -285,7 +286,7 @@ def test_a_shop_with_everything_the_reports_show(ctx):
     cancelled = [o for o in orders if o.status == "cancelled"]
     assert cancelled and all(o.status_reason for o in cancelled)
     assert count(Refund) > 0
-    assert settings.get("payment_methods") == ["cash", "card", "voucher"]
+    assert {"cash", "card", "voucher"} <= set(settings.get("payment_methods"))
 
 
 def test_the_shops_own_payment_methods_are_kept(app):
