@@ -126,7 +126,7 @@ def write_sales(session, rng, products, customers, counts, start, clock, shop):
                 amount = (100, 200, 500)[randrange(3)]
                 if 2 * amount > subtotal:
                     amount = None
-            key = (*items, percent, amount)  # a third of the orders are seen before
+            key = (*items, percent, amount)  # many baskets repeat (one coffee, one loaf)
             priced = priced_before.get(key)
             if priced is None:
                 priced = priced_before[key] = price_order(
