@@ -24,8 +24,8 @@ HOURS = {7: 3, 8: 6, 9: 6, 10: 6, 11: 8, 12: 12, 13: 11, 14: 6, 15: 5, 16: 6, 17
 # Lines per order and quantities per line: value x weight (weights in percent).
 LINES = {1: 30, 2: 30, 3: 20, 4: 12, 5: 8}
 QUANTITIES = {1: 50, 2: 25, 3: 12, 4: 6, 5: 4, 6: 3}
-METHODS = ("card", "cash", "voucher")
-METHOD_WEIGHTS = (62, 30, 8)
+PAYMENTS = {"card": 62, "cash": 30, "voucher": 8}
+METHODS = tuple(PAYMENTS)
 WALK_IN = 0.3          # share of sales with no customer recorded
 CANCELLED = 0.006      # pending orders cancelled (not sales)
 REFUNDED = 0.015       # sales with a refund
@@ -42,6 +42,7 @@ class Clock:
         self.limit = limit
         self.hours = tuple(HOURS)
         self.cum = list(itertools.accumulate(HOURS.values()))
+        self.whole = self.cum[-1]
         # The limit's day: each hour's share of the time before the limit. Before opening
         # time there is none: a moment, if one is needed, falls between midnight and now.
         seconds = limit.hour * 3600 + limit.minute * 60 + limit.second + 1
@@ -53,9 +54,10 @@ class Clock:
 
     def moment(self, rng, day):
         """A moment on `day` (None for a day after the limit's)."""
-        if day < self.limit.date():
-            hour = rng.choices(self.hours, cum_weights=self.cum)[0]
-            return datetime.combine(day, time(hour, rng.randrange(60), rng.randrange(60)))
+        if day < self.limit.date():  # bisect and random(): choices is slow for millions
+            hour = self.hours[bisect.bisect_right(self.cum, rng.random() * self.whole)]
+            second = int(rng.random() * 3600)
+            return datetime.combine(day, time(hour, second // 60, second % 60))
         if day > self.limit.date():
             return None
         start, length = rng.choices(self.last_spans, cum_weights=self.last_cum)[0]
@@ -76,12 +78,11 @@ def write_sales(session, rng, products, customers, counts, start, clock, shop):
                        shop["default_tax_rate_bp"] if p["tax_rate_bp"] is None
                        else p["tax_rate_bp"],
                        p["cost_cents"], p["category"] in FRESH) for p in products}
-    method_cum = list(itertools.accumulate(METHOD_WEIGHTS))
-    # Draws from tables of 100 (percent weights) and bisect: random.choices is the slow
-    # part of a million draws.
-    sizes, quantities = _table(LINES), _table(QUANTITIES)
+    # Draws by random() from tables of 100 (percent weights) and by bisect: choices()
+    # and randrange() were the slow part of millions of draws.
+    sizes, quantities, payments = _table(LINES), _table(QUANTITIES), _table(PAYMENTS)
     popular, bisect_right = popularity[-1], bisect.bisect_right
-    choices, rand, randrange = rng.choices, rng.random, rng.randrange
+    rand = rng.random
     priced_before = {}  # price_order's answers by its arguments
     rows = ([], [], [], [])  # orders, lines, refunds, refund lines
     order_rows, line_rows = rows[0], rows[1]
@@ -112,7 +113,7 @@ def write_sales(session, rng, products, customers, counts, start, clock, shop):
                 if fresh and evening and rand() < 0.25:  # reduced to clear: 30 or 50 % off
                     discount = round_half_up(value * (30 if rand() < 0.5 else 50), 100)
                 elif rand() < 0.02:  # a dented tin, a price match: an amount off
-                    discount = min(value, (20, 50, 100)[randrange(3)])
+                    discount = min(value, (20, 50, 100)[int(rand() * 3)])
                 items.append((quantity, price, rate, discount))
                 subtotal += value - discount
             percent = amount = None
@@ -123,7 +124,7 @@ def write_sales(session, rng, products, customers, counts, start, clock, shop):
             elif pick < 0.05:  # staff discount
                 percent = 2000
             elif pick < 0.065:  # a coupon, on a basket of at least twice its value
-                amount = (100, 200, 500)[randrange(3)]
+                amount = (100, 200, 500)[int(rand() * 3)]
                 if 2 * amount > subtotal:
                     amount = None
             key = (*items, percent, amount)  # many baskets repeat (one coffee, one loaf)
@@ -132,11 +133,11 @@ def write_sales(session, rng, products, customers, counts, start, clock, shop):
                 priced = priced_before[key] = price_order(
                     [Line(*item) for item in items], include_tax, percent, amount)
             cancelled = rand() < CANCELLED
-            method = choices(METHODS, cum_weights=method_cum)[0]
+            method = payments[int(rand() * 100)]
             order_rows.append({
                 "id": order_id, "ref": f"D{order_id:06d}", "customer_id": customer_id,
                 "created_at": created, "status": "cancelled" if cancelled else "imported",
-                "status_reason": CANCEL_REASONS[randrange(3)] if cancelled else "",
+                "status_reason": CANCEL_REASONS[int(rand() * 3)] if cancelled else "",
                 "gross_cents": priced.gross_cents, "discount_cents": priced.discount_cents,
                 "total_cents": priced.total_cents, "tax_cents": priced.tax_cents,
                 "discount_percent_bp": percent, "discount_amount_cents": amount,
