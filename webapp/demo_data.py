@@ -129,6 +129,9 @@ def _products(rng, shop):
                          "archived": False, "low_stock_alerted": False})
     for i in rng.sample(range(len(rows)), round(len(rows) * WITHOUT_COST)):
         rows[i]["cost_cents"] = None
+    for row in rows:  # already low: alerted when it crossed, in the shop's past
+        row["low_stock_alerted"] = row["reorder_at"] is not None and \
+            row["stock"] <= row["reorder_at"]
     return rows
 
 
