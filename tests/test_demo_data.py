@@ -319,6 +319,9 @@ def test_before_opening_time_today_still_has_a_sale(ctx):
     on_end = db.session.execute(select(Order.created_at).where(
         Order.created_at >= datetime(2024, 3, 10))).scalars().all()
     assert len(on_end) == 1 and on_end[0] <= end
+    load_demo(orders=20, seed=9, end=end, days=1, replace=True)  # only that early day
+    moments = db.session.execute(select(Order.created_at)).scalars().all()
+    assert len(moments) == 20 and all(datetime(2024, 3, 10) <= m <= end for m in moments)
 
 
 def test_the_default_end_is_now(ctx):
