@@ -121,17 +121,16 @@ def _products(rng, shop):
             # +-10% around the list price, rounded to 5 cents: seeds give different shops
             cents = max(5, round(float(price) * 100 * rng.uniform(0.9, 1.1) / 5) * 5)
             rate = 2000 if name in STANDARD_RATE_ITEMS else TAX_RATES[category]
+            stock = rng.randint(0, 500)
+            reorder_at = rng.choice((None, 10, 20, 30, 50))
             rows.append({"id": len(rows) + 1, "sku": f"{prefix}-{number:03d}", "name": name,
-                         "category": category, "price_cents": cents,
-                         "stock": rng.randint(0, 500), "tax_rate_bp": rate,
+                         "category": category, "price_cents": cents, "stock": stock,
+                         "tax_rate_bp": rate, "reorder_at": reorder_at, "archived": False,
                          "cost_cents": _cost(rng, cents, category, rate, shop),
-                         "reorder_at": rng.choice((None, 10, 20, 30, 50)),
-                         "archived": False, "low_stock_alerted": False})
+                         # already low: alerted when it crossed, in the shop's past
+                         "low_stock_alerted": reorder_at is not None and stock <= reorder_at})
     for i in rng.sample(range(len(rows)), round(len(rows) * WITHOUT_COST)):
         rows[i]["cost_cents"] = None
-    for row in rows:  # already low: alerted when it crossed, in the shop's past
-        row["low_stock_alerted"] = row["reorder_at"] is not None and \
-            row["stock"] <= row["reorder_at"]
     return rows
 
 
