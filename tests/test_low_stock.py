@@ -179,7 +179,8 @@ def crossing_race(app, client, sku, email, rounds=8):
         client.patch(f"/api/products/{sku}", json={"stock": 7})  # above: re-armed
         assert flag(app, sku) is False
         with app.app_context():
-            ids = [ordering.create_order({"customer_email": email, "lines": [{"sku": sku, "quantity": 1}]}).id
+            ids = [ordering.create_order({"customer_email": email,
+                                          "lines": [{"sku": sku, "quantity": 1}]}).id
                    for _ in range(2)]
         barrier = threading.Barrier(2)
         failures = []
