@@ -24,11 +24,11 @@ def _app(ctx, **config):
     from webapp import create_app
     from webapp.config import ConfigError
 
-    from webapp.config import DataDirError
+    from webapp.config import DataDirError, SettingError
 
     try:
         return create_app(config or None, data_dir=ctx.obj["data_dir"])
-    except DataDirError:
+    except (DataDirError, SettingError):
         raise  # its own sentence says it all
     except ConfigError as exc:
         fail(f"cannot open the data dir: {exc}")
@@ -207,6 +207,55 @@ def report(ctx, start, end, fmt, output):
                f"revenue {cents_for_display(totals['revenue_cents'])}")
 
 
+@cli.command()
+@click.option("--date", "day", metavar="YYYY-MM-DD",
+              help="The business day to close (default: yesterday's).")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "json", "csv"]), default="pdf",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Default: z-report-NUMBER-DAY.FORMAT in the current folder.")
+@click.pass_context
+def zreport(ctx, day, fmt, output):
+    """Close a business day (Z-report) and write its report. A day closed already is not
+    closed again: its stored report is written, byte for byte (docs/end-of-day.md)."""
+    from webapp import day_close
+    from webapp.atomic_files import atomic_output
+    from webapp.validation import ValidationError
+
+    try:
+        target = day_close.parse_day(day) if day is not None else None
+    except ValidationError as exc:
+        fail(f"--date {exc.errors['date']}")
+    if output:
+        _check_writable(output)
+    app = _app(ctx)
+    with app.app_context():
+        from webapp.auth import owner_user
+
+        try:
+            row, created = day_close.close_day(target or day_close.yesterday(),
+                                               user_id=owner_user().id)
+        except ValidationError as exc:
+            fail(f"--date {exc.errors.get('date', exc)}")
+        body, _, name = day_close.stored_file(row, fmt)
+    try:
+        with atomic_output(output or name, mode=0o644) as fh:
+            fh.write(body)
+    except OSError as exc:
+        fail(f"cannot write {output or name}: {exc.strerror or exc}")
+    click.echo(f"Z-report {row.number} for {row.business_day} "
+               f"({'closed now' if created else 'closed before'}): wrote {output or name}")
+
+
+def _check_writable(output):
+    import tempfile
+
+    try:  # fail before the work, not after it
+        tempfile.TemporaryFile(dir=os.path.dirname(os.path.abspath(output))).close()
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+
+
 def progress_printer(stream=None):
     """A progress bar on a terminal; one line per step when stderr is a file or pipe."""
     stream = stream or sys.stderr
@@ -296,10 +345,12 @@ def user_add(ctx, name, password):
 def _sqlite_only(ctx):
     """Backups are for SQLite: refuse PostgreSQL before connecting to anything."""
     from webapp import backups
-    from webapp.config import ConfigError, build_config
+    from webapp.config import ConfigError, SettingError, build_config
 
     try:
         backups.sqlite_path(build_config(ctx.obj["data_dir"]))
+    except SettingError:
+        raise  # its own sentence says it all
     except (ConfigError, OSError) as exc:
         fail(f"cannot open the data dir: {exc}")
     except backups.BackupError as exc:

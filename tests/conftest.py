@@ -9,6 +9,12 @@ from webapp.extensions import db as _db
 
 TOKEN = "test-launch-token"
 
+# The default currency and number format come from the computer's locale (webapp.settings:
+# LC_ALL, LC_MONETARY / LC_NUMERIC, LANG): pin them to none, so money reads "€1,234.50"
+# (EUR, en_GB) on every machine. Worker processes started by tests inherit this.
+os.environ.pop("LC_ALL", None)
+os.environ["LC_MONETARY"] = os.environ["LC_NUMERIC"] = "C"
+
 
 @pytest.fixture
 def data_dir(tmp_path):

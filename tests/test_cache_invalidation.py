@@ -126,3 +126,52 @@ def test_cache_page_reports_and_clears(owner_browser, client, shop):
     assert get(client, "/api/stats")[0] == "MISS"
     bad = owner_browser.post("/cache/clear", data={"csrf_token": token, "area": "../etc"})
     assert bad.status_code == 400
+
+
+def test_a_settings_change_refreshes_every_page_that_shows_money(app, client, owner_browser,
+                                                                 anon_client, shop):
+    """Money is written in the shop's currency: a new one shows on every cached page, the
+    staff's dashboards included (the owner's is also refreshed by their own activity)."""
+    from webapp.auth import add_user
+
+    with app.app_context():
+        add_user("sam", "correct horse")
+    assert anon_client.post("/login", data={
+        "csrf_token": csrf_from(anon_client, "/login"), "username": "sam",
+        "password": "correct horse"}).status_code == 302
+    client.post("/api/orders", json={"customer_email": "ann@example.com",
+                                     "lines": [{"sku": "SKU-004", "quantity": 2}]})
+    urls = LIST_VARIANTS + ["/products/SKU-004", "/"]
+    for url in urls:
+        assert "€" in get(client, url)[1], url
+    assert "€" in get(anon_client, "/")[1]
+    assert all(get(client, url)[0] == "HIT" for url in urls)
+    assert get(anon_client, "/")[0] == "HIT"
+    form = {"csrf_token": csrf_from(owner_browser, "/settings/"), "shop_name": "",
+            "shop_address": "", "shop_tax_number": "", "currency": "GBP", "locale": "en_GB",
+            "timezone": "", "prices_include_tax": "yes", "default_tax_rate": "20",
+            "day_starts_at": "00:00", "payment_methods": "cash\ncard", "confirm":
+            "currency=GBP"}
+    assert owner_browser.post("/settings/", data=form).status_code == 302
+    for who, url in [(client, url) for url in urls] + [(anon_client, "/")]:
+        state, html = get(who, url)
+        assert state == "MISS" and "£" in html and "€" not in html, url
+
+
+def test_a_restart_with_a_new_currency_in_the_environment_remakes_cached_pages(
+        app, data_dir, shop, monkeypatch):
+    """Settings from the environment or larder.toml change only at a restart, when no
+    version is bumped: they are part of the page keys."""
+    from conftest import TOKEN, http_session
+    from webapp import create_app
+
+    with http_session(app) as http:
+        assert "€3.50" in http.get(http.base + "/products/").text
+        assert "€3.50" in http.get(http.base + "/products/SKU-002").text
+        assert "€0.00" in http.get(http.base + "/").text  # the dashboard, cached
+    monkeypatch.setenv("LARDER_CURRENCY", "GBP")  # then Larder starts again
+    again = create_app({"TESTING": True, "LARDER_TOKEN": TOKEN}, data_dir=data_dir)
+    with http_session(again) as http:
+        assert "£3.50" in http.get(http.base + "/products/").text
+        assert "£3.50" in http.get(http.base + "/products/SKU-002").text
+        assert "£0.00" in http.get(http.base + "/").text

@@ -32,12 +32,14 @@ def create_app(test_config=None, data_dir=None):
     errors.init_app(app)
     celery_init_app(app)
 
-    from .views import (api, backups, cache_admin, customers, dashboard, data_import, orders,
-                        outbox, products, reports, schedules, tasks)
+    from .views import (api, backups, cache_admin, customers, dashboard, data_import,
+                        end_of_day, orders, outbox, products, reports, schedules, settings,
+                        tasks)
 
     for module in (auth, dashboard, products, customers, orders, api, cache_admin, data_import,
-                   reports, tasks, outbox, schedules, backups):
+                   reports, tasks, outbox, schedules, backups, settings, end_of_day):
         app.register_blueprint(module.bp)
+    settings.init_app(app)
 
     worker_status.init_app(app)
 
@@ -46,9 +48,11 @@ def create_app(test_config=None, data_dir=None):
         # The web process answers; "worker" tells whether background work runs.
         return {"status": "ok", "worker": worker_status.worker_state(app)}
 
-    from .money_display import format_money
+    from .money_display import format_day, format_moment, format_money
 
-    app.add_template_filter(format_money, "money")
+    app.add_template_filter(format_money, "money")  # {{ cents|money }}, {{ cents|money(cur) }}
+    app.add_template_filter(format_day, "day")
+    app.add_template_filter(format_moment, "moment")
 
     @app.context_processor
     def inject_version():

@@ -9,13 +9,14 @@ Which invalidation method each area uses, and why (also in docs/caching.md):
 - `/api/stats` and each user's dashboard: *delete a key*: the keys are known.
 - stats queries behind them (`webapp.stats`): *delete_memoized*.
 - "clear everything" on the cache page and after a bulk import or demo load: *clear*.
+- a shop setting saved on the Settings page: every version bumped, stats invalidated;
+  settings from larder.toml or the environment are folded into page keys.
 """
 import threading
 import time
-from datetime import date
 from urllib.parse import urlencode
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_caching import signals
 
 from .extensions import cache, db
@@ -102,7 +103,7 @@ def query_key(area):
     Sorted by name only: a repeated name keeps its values' order, as the view reads the
     first (?category=b&category=a is the page of b, not a cached page of a)."""
     args = urlencode(sorted(request.args.items(multi=True), key=lambda item: item[0]))
-    return f"view/{area}/v{area_version(area)}{request.path}?{args}"
+    return f"view/{area}/v{area_version(area)}{settings_stamp()}{request.path}?{args}"
 
 
 def product_detail_key():
@@ -113,12 +114,24 @@ def product_detail_key():
         db.select(Product.updated_at).where(Product.sku == sku)
     ).scalar()
     stamp = updated.isoformat() if updated else "missing"
-    return f"view/product/{sku}/{stamp}/v{area_version('products')}"
+    return f"view/product/{sku}/{stamp}/v{area_version('products')}{settings_stamp()}"
 
 
 def dashboard_key(user_id=None, day=None):
+    """Per user and business day (settings.day_starts_at): once a day has ended, its page
+    (whose "today" would be yesterday) is never shown again."""
+    from .settings import today_business_day
+
     user_id = g.user_id if user_id is None else user_id
-    return f"view/dashboard/user/{user_id}/{day or date.today().isoformat()}"
+    return (f"view/dashboard/user/{user_id}/{day or today_business_day().isoformat()}"
+            f"{settings_stamp()}")
+
+
+def settings_stamp():
+    """Shop settings set in larder.toml or the environment (currency, locale...) change
+    how pages look but only at a restart, when no version is bumped: they are folded into
+    page keys ("" when there are none, so keys stay as they were)."""
+    return current_app.config.get("LARDER_SHOP_STAMP", "")
 
 
 def stats_api_key():
@@ -157,6 +170,14 @@ def orders_changed():
 
 def customers_changed():
     bump_version("customers")
+    invalidate_stats()
+
+
+def settings_changed():
+    """A shop setting changed on the Settings page: the pages that show money (product
+    list and detail, dashboards) are remade in its currency and format, and the stats,
+    which count business days, are recomputed. (The customer list shows no money.)"""
+    bump_version("products")
     invalidate_stats()
 
 

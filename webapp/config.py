@@ -2,8 +2,12 @@
 
 Order of precedence (last wins): embedded defaults derived from the data dir, the optional
 `larder.toml` in the data dir, environment variables, then overrides passed by code/tests.
+The shop's settings (currency, day_starts_at, ...) are larder.toml's `[shop]` table and
+`LARDER_<NAME>` variables, over what the Settings page stored (webapp.settings).
 """
+import hashlib
 import inspect
+import json
 import os
 import secrets
 import tempfile
@@ -55,6 +59,10 @@ CACHE_ALIASES = {
 
 class ConfigError(ValueError):
     pass
+
+
+class SettingError(ConfigError):
+    """A shop setting in larder.toml's [shop] table or the environment is not valid."""
 
 
 def default_data_dir():
@@ -198,6 +206,8 @@ def build_config(data_dir=None, overrides=None):
     if os.environ.get("LARDER_SECRET_KEY"):
         cfg["SECRET_KEY"] = os.environ["LARDER_SECRET_KEY"]
     cfg.update(overrides or {})
+    cfg["LARDER_SHOP_OVERRIDES"] = _shop_overrides(cfg)
+    cfg["LARDER_SHOP_STAMP"] = _stamp(cfg["LARDER_SHOP_OVERRIDES"])
     if cfg.get("DATABASE_URL"):
         url = cfg["DATABASE_URL"]
         # postgres:// and postgresql:// (no driver) mean the driver Larder ships: psycopg 3.
@@ -233,6 +243,24 @@ def build_config(data_dir=None, overrides=None):
     return cfg
 
 
+def _shop_overrides(cfg):
+    """larder.toml's [shop] table (a shop setting at the top level is a mistake worth
+    saying) and LARDER_<NAME> variables, checked now: a bad one stops the start."""
+    from .settings import BY_PUBLIC, read_overrides
+
+    misplaced = sorted(name for name in BY_PUBLIC if name.upper() in cfg)
+    if misplaced:
+        raise SettingError(f"larder.toml: put {', '.join(misplaced)} in the [shop] table")
+    return read_overrides(cfg.pop("SHOP", {}))
+
+
+def _stamp(found):
+    if not found:
+        return ""
+    text = json.dumps(sorted((name, value) for name, (value, _) in found.items()))
+    return "/s" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def celery_config(data_dir, cfg):
     """Celery settings (Flask's pattern: all under app.config["CELERY"])."""
     from celery.schedules import crontab
@@ -255,6 +283,12 @@ def celery_config(data_dir, cfg):
             "daily-cleanup": {"task": "larder.cleanup", "schedule": crontab(hour=3, minute=0)},
             "hourly-sync": {"task": "larder.sync_inbox", "schedule": crontab(minute=0)},
             "daily-backup": {"task": "larder.backup", "schedule": crontab(hour=2, minute=30)},
+            # Sends only with the low_stock_digest setting (webapp.low_stock).
+            "daily-low-stock": {"task": "larder.low_stock_digest",
+                                "schedule": crontab(hour=7, minute=0)},
+            # After any usual day_starts_at (a cafe open until 2 a.m. starts at 02:00-04:00),
+            # so "yesterday" is complete; skipped unless auto_close_day is on.
+            "daily-close": {"task": "larder.close_day", "schedule": crontab(hour=6, minute=15)},
         },
     }
     broker = cfg.get("CELERY_BROKER_URL")

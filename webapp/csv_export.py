@@ -11,6 +11,7 @@ from .csv_import import COLUMNS, KINDS
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product
 from .money import cents_to_str
+from .validation import rate_text
 
 _P, _C, _O = Product.__table__, Customer.__table__, Order.__table__
 
@@ -23,9 +24,11 @@ def export_csv(kind):
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS[kind][0] + COLUMNS[kind][1])
     if kind == "products":
-        query = select(_P.c.sku, _P.c.name, _P.c.category, _P.c.price_cents,
-                       _P.c.stock).order_by(_P.c.sku)
-        writer.writerows((t(r.sku), t(r.name), t(r.category), cents_to_str(r.price_cents), r.stock)
+        query = select(_P.c.sku, _P.c.name, _P.c.category, _P.c.price_cents, _P.c.stock,
+                       _P.c.cost_cents, _P.c.tax_rate_bp, _P.c.reorder_at).order_by(_P.c.sku)
+        writer.writerows((t(r.sku), t(r.name), t(r.category), cents_to_str(r.price_cents),
+                          r.stock, _maybe(cents_to_str, r.cost_cents),
+                          rate_text(r.tax_rate_bp), _maybe(str, r.reorder_at))
                          for r in db.session.execute(query))
     elif kind == "customers":
         query = select(_C.c.email, _C.c.name, _C.c.country, _C.c.city,
@@ -34,15 +37,21 @@ def export_csv(kind):
                          for r in db.session.execute(query))
     else:
         line_t = OrderLine.__table__
+        # Outer join: a walk-in sale has no customer (an empty customer_email).
         query = (select(_O.c.ref, _O.c.created_at, _C.c.email, _P.c.sku, line_t.c.quantity,
-                        line_t.c.unit_price_cents)
+                        line_t.c.unit_price_cents, _O.c.payment_method)
                  .select_from(line_t.join(_O, line_t.c.order_id == _O.c.id)
-                              .join(_C, _O.c.customer_id == _C.c.id)
+                              .outerjoin(_C, _O.c.customer_id == _C.c.id)
                               .join(_P, line_t.c.product_id == _P.c.id))
                  .order_by(_O.c.created_at, _O.c.id, line_t.c.id))
-        writer.writerows((t(r.ref), _iso(r.created_at), t(r.email), t(r.sku), r.quantity,
-                          cents_to_str(r.unit_price_cents)) for r in db.session.execute(query))
+        writer.writerows((t(r.ref), _iso(r.created_at), t(r.email or ""), t(r.sku), r.quantity,
+                          cents_to_str(r.unit_price_cents), t(r.payment_method))
+                         for r in db.session.execute(query))
     return out.getvalue()
+
+
+def _maybe(convert, value):
+    return "" if value is None else convert(value)
 
 
 def _iso(when):

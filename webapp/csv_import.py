@@ -7,18 +7,19 @@ natural key (sku, email, order_ref) and rows whose values are equal are not touc
 """
 import csv
 import io
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from . import caching
+from . import caching, low_stock
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product, now
-from .catalog import sku_problem
+from .catalog import PRODUCT_COLUMNS, CustomerIn, ProductIn, sku_problem
 from .csv_cells import read_text_cell
-from .money import (MAX_LINES, MAX_ORDER_CENTS, MAX_QUANTITY, MAX_STOCK, NumberError,
+from . import validation
+from .validation import EMAIL_RE, ValidationError
+from .money import (MAX_LINES, MAX_ORDER_CENTS, MAX_QUANTITY, NumberError,
                     cents_for_display, parse_money, parse_whole)
 
 KINDS = ("products", "customers", "orders")
@@ -27,13 +28,13 @@ CHUNK = 900  # bound parameters per IN (...): below SQLite's historical limit of
 
 # kind -> (required columns, optional columns); the tuples also fix the export order.
 COLUMNS = {
-    "products": (("sku", "name", "category", "price", "stock"), ()),
+    "products": (("sku", "name", "category", "price", "stock"), ("cost", "tax_rate", "reorder_at")),
     "customers": (("email", "name", "country"), ("city", "created_at")),
-    "orders": (("order_ref", "created_at", "customer_email", "sku", "quantity"), ("unit_price",)),
+    "orders": (("order_ref", "created_at", "customer_email", "sku", "quantity"),
+               ("unit_price", "payment_method")),
 }
 
 _P, _C, _O = Product.__table__, Customer.__table__, Order.__table__
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
 class ImportFailed(Exception):
@@ -115,7 +116,6 @@ def _whole(low, high):
     return check
 
 
-_stock = _whole(0, MAX_STOCK)
 _quantity = _whole(1, MAX_QUANTITY)
 
 
@@ -123,13 +123,6 @@ def _sku(value):
     value = _text(_P.c.sku.type.length)(value)
     if sku_problem(value):
         raise _Bad(f"bad sku {value!r} ({sku_problem(value)})")
-    return value
-
-
-def _email(value):
-    value = _text(_C.c.email.type.length)(value.lower())
-    if not _EMAIL.fullmatch(value):
-        raise _Bad(f"bad email {value!r}")
     return value
 
 
@@ -238,15 +231,16 @@ class _Plan:
         self.write = lambda: None
 
 
-# Products and customers: upsert by their key (the first column).
-_UPSERTS = {
-    "products": (_P, ("sku", "name", "category", "price_cents", "stock"),
-                 (_sku, _text(_P.c.name.type.length),
-                  _text(_P.c.category.type.length), _money, _stock)),
-    "customers": (_C, ("email", "name", "country", "city", "created_at"),
-                  (_email, _text(_C.c.name.type.length), _text(_C.c.country.type.length),
-                   _text(_C.c.city.type.length, required=False), _optional(_when))),
+# Products and customers: upsert by their key (the first column). Each row is checked by
+# the input model of the forms and the API (catalog.ProductIn / CustomerIn): one set of
+# rules, the same reasons. Only the columns the file has are written.
+_TEXT_COLUMNS = {"sku", "name", "category", "email", "country", "city"}
+_CUSTOMER_COLUMNS = {"email": "email", "name": "name", "country": "country", "city": "city"}
+_UPSERTS = {  # kind -> (table, input model, input field -> column)
+    "products": (_P, ProductIn, PRODUCT_COLUMNS),
+    "customers": (_C, CustomerIn, _CUSTOMER_COLUMNS),
 }
+_created_at = _optional(_when)
 
 
 def _same(old, new):
@@ -255,30 +249,54 @@ def _same(old, new):
     return old == new
 
 
+def _checked_row(kind, line, given, errors):
+    """The row's input model (None if a cell is bad: each reason reported, in column
+    order) and, for customers, created_at (None: absent or empty: the stored one stays)."""
+    created_text = given.pop("created_at", None)
+    model = created = None
+    try:
+        model = validation.check(_UPSERTS[kind][1], given)
+    except ValidationError as exc:
+        for field, reason in exc.errors.items():
+            errors.add(line, field, reason)
+    try:
+        created = _created_at(created_text or "")
+    except _Bad as exc:
+        errors.add(line, "created_at", str(exc))
+        model = None
+    return model, created
+
+
 def _plan_upsert(kind, rows, errors):
-    table, fields, checks = _UPSERTS[kind]
+    table, _, fields = _UPSERTS[kind]
     columns = COLUMNS[kind][0] + COLUMNS[kind][1]
-    fold = str.lower if kind == "customers" else str  # emails match in any case
-    existing = {fold(r[1]): r for r in db.session.execute(
-        select(table.c.id, *(table.c[f] for f in fields)))}
+    key_field = columns[0]
+    existing = {r[1].lower() if kind == "customers" else r[1]: r for r in db.session.execute(
+        select(table.c.id, table.c[key_field], *(table.c[c] for c in fields.values()
+                                                 if c != key_field),
+               *([table.c.created_at] if kind == "customers" else [])))}
     seen, new, changed, plan = {}, [], [], _Plan()
     for line, values in _good_rows(rows, errors):
-        cells, ok = _check_row(errors, line, columns, checks, values)
-        key = cells[0]
-        if key is not None:
+        given = {c: read_text_cell(v) if c in _TEXT_COLUMNS else v
+                 for c, v in zip(columns, values) if v is not None}
+        model, created = _checked_row(kind, line, given, errors)
+        key = given[key_field].strip()
+        key = key.lower() if kind == "customers" else key
+        if model is not None or _good_key(kind, key):
             if key in seen:
-                errors.add(line, columns[0], f"duplicate of line {seen[key]}")
+                errors.add(line, key_field, f"duplicate of line {seen[key]}")
                 continue
             seen[key] = line
-        if not ok:
+        if model is None:
             continue
-        # None: an absent column or an empty created_at, which keep the stored value.
-        row = {f: v for f, v in zip(fields[1:], cells[1:]) if v is not None}
+        row = {fields[f]: getattr(model, f) for f in given if f != key_field}
+        if created is not None:
+            row["created_at"] = created
         old = existing.get(key)
         if old is None:
             fresh = {"updated_at": now()} if kind == "products" else {"city": "",
                                                                        "created_at": now()}
-            new.append({fields[0]: key, **fresh, **row})
+            new.append({key_field: key, **fresh, **row})
         elif all(_same(old._mapping[f], v) for f, v in row.items()):
             plan.unchanged += 1
         else:
@@ -295,18 +313,43 @@ def _plan_upsert(kind, rows, errors):
             db.session.execute(update(table).where(table.c.id == bindparam("_id")), batch)
 
     plan.created, plan.updated, plan.write = len(new), len(changed), write
+    plan.new_keys, plan.changed_ids = [row[key_field] for row in new], [r["_id"] for r in changed]
     return plan
 
 
+def _good_key(kind, key):
+    """A key that is valid on its own (its row may have other bad cells): duplicates of
+    it are reported too."""
+    return EMAIL_RE.fullmatch(key) if kind == "customers" else not sku_problem(key)
+
+
 def _plan_orders(rows, errors):
+    """Orders: one row per line. An empty customer_email is a walk-in sale; each line's
+    tax rate and unit cost are the product's now, its net and tax from tax.price_order
+    (the shop's prices_include_tax); no row may fall in a closed business day."""
+    from . import settings, tax
+    from .models import ZReport
+
     required, optional = COLUMNS["orders"]
-    checks = (_text(_O.c.ref.type.length), _when, _text(_C.c.email.type.length),
-              _sku, _quantity, _optional(_money))
-    products = {r.sku: r for r in db.session.execute(select(_P.c.id, _P.c.sku, _P.c.price_cents))}
+    methods = settings.get("payment_methods")
+
+    def method_check(value):
+        if value not in methods:
+            raise _Bad(f"unknown payment method {value!r} (the shop's: {', '.join(methods)}; "
+                       f"add it in Settings)")
+        return value
+
+    checks = (_text(_O.c.ref.type.length), _when,
+              _optional(_text(_C.c.email.type.length)), _sku, _quantity, _optional(_money),
+              _optional(method_check))
+    products = {r.sku: r for r in db.session.execute(
+        select(_P.c.id, _P.c.sku, _P.c.price_cents, _P.c.tax_rate_bp, _P.c.cost_cents))}
     customers = {r.email.lower(): r.id for r in db.session.execute(select(_C.c.id, _C.c.email))}
-    orders = {}  # ref -> {"line", "created_at", "customer_id", "lines", "ok"}
+    closed = set(db.session.execute(select(ZReport.business_day)).scalars())
+    default_rate = settings.get("default_tax_rate_bp")
+    orders = {}  # ref -> {"line", "created_at", "customer_id", "lines", "ok", ...}
     for line, values in _good_rows(rows, errors):
-        (ref, created, email, sku, quantity, price), ok = _check_row(
+        (ref, created, email, sku, quantity, price, method), ok = _check_row(
             errors, line, required + optional, checks, values)
         customer_id = product = None
         if email is not None:
@@ -314,18 +357,28 @@ def _plan_orders(rows, errors):
             if customer_id is None:
                 errors.add(line, "customer_email", f"unknown customer {email.lower()!r}")
                 ok = False
+        elif values[2] == "":
+            customer_id = ""  # a walk-in sale (None stays "not known from this row")
         if sku is not None:
             product = products.get(sku)
             if product is None:
                 errors.add(line, "sku", f"unknown sku {sku!r}")
                 ok = False
+        if created is not None and settings.business_day_of(created) in closed:
+            errors.add(line, "created_at", f"the business day "
+                       f"{settings.business_day_of(created).isoformat()} is closed "
+                       f"(Z-report done); nothing can be added to it")
+            ok = False
         if ref is None:
             continue
         order = orders.setdefault(ref, {"line": line, "created_at": None, "customer_id": None,
-                                        "lines": [], "ok": True})
-        # Every line of an order must say the same created_at and customer as the first.
+                                        "payment_method": None, "lines": [], "taxed": [],
+                                        "ok": True})
+        # Every line of an order must say the same created_at, customer and payment
+        # method as the first.
         for key, value, column in (("created_at", created, "created_at"),
-                                   ("customer_id", customer_id, "customer_email")):
+                                   ("customer_id", customer_id, "customer_email"),
+                                   ("payment_method", method or "", "payment_method")):
             if value is None:
                 continue
             if order[key] is None:
@@ -338,24 +391,39 @@ def _plan_orders(rows, errors):
         if ok:
             unit = product.price_cents if price is None else price
             order["lines"].append((product.id, quantity, unit))
+            rate = default_rate if product.tax_rate_bp is None else product.tax_rate_bp
+            order["taxed"].append((rate, product.cost_cents))
+    include_tax = settings.get("prices_include_tax")
     for ref, order in orders.items():
-        order["total_cents"] = sum(q * p for _, q, p in order["lines"])
         if len(order["lines"]) > MAX_LINES:
             errors.add(order["line"], "order_ref", f"order {ref!r}: more than {MAX_LINES} lines")
-        elif order["ok"] and order["total_cents"] > MAX_ORDER_CENTS:
+            continue
+        if not order["ok"]:
+            continue
+        order["priced"] = tax.price_order(
+            [tax.Line(q, u, rate) for (_, q, u), (rate, _) in zip(order["lines"], order["taxed"])],
+            include_tax)
+        order["total_cents"] = order["priced"].total_cents
+        order["prices_include_tax"] = include_tax
+        if max(order["total_cents"], order["priced"].gross_cents) > MAX_ORDER_CENTS:
             errors.add(order["line"], "order_ref", f"order {ref!r}: total above "
                                                    f"{cents_for_display(MAX_ORDER_CENTS)}")
     if errors:
         return None
-    return _order_writes(orders)
+    return _order_writes(orders, errors, closed)
 
 
-def _order_writes(orders):
+def _order_writes(orders, errors, closed):
+    from . import settings
+    from .models import Refund
+
     existing = {r.ref: r for r in db.session.execute(
-        select(_O.c.id, _O.c.ref, _O.c.customer_id, _O.c.created_at, _O.c.total_cents))}
+        select(_O.c.id, _O.c.ref, _O.c.customer_id, _O.c.created_at, _O.c.total_cents,
+               _O.c.payment_method))}
     old_ids = [existing[ref].id for ref in orders if ref in existing]
     old_lines = {}
     line_t = OrderLine.__table__
+    refunded = set()
     for i in range(0, len(old_ids), CHUNK):
         query = (select(line_t.c.order_id, line_t.c.product_id, line_t.c.quantity,
                         line_t.c.unit_price_cents)
@@ -364,17 +432,31 @@ def _order_writes(orders):
         for r in db.session.execute(query):
             old_lines.setdefault(r.order_id, []).append((r.product_id, r.quantity,
                                                          r.unit_price_cents))
+        refunded.update(db.session.execute(select(Refund.order_id).where(
+            Refund.order_id.in_(old_ids[i:i + CHUNK]))).scalars())
+    currency = settings.get("currency")
     new, changed, changed_refs, plan = [], [], [], _Plan()
     for ref, order in orders.items():
-        row = {"customer_id": order["customer_id"], "created_at": order["created_at"],
-               "total_cents": order["total_cents"], "gross_cents": order["total_cents"]}
+        priced = order["priced"]
+        row = {"customer_id": order["customer_id"] or None, "created_at": order["created_at"],
+               "total_cents": priced.total_cents, "gross_cents": priced.gross_cents,
+               "discount_cents": priced.discount_cents, "tax_cents": priced.tax_cents,
+               "payment_method": order["payment_method"] or "", "currency": currency,
+               "prices_include_tax": order["prices_include_tax"]}
         old = existing.get(ref)
         if old is None:
             new.append({"ref": ref, "status": "imported", "status_reason": "", **row})
         elif ((old.customer_id, old.created_at.replace(microsecond=0), old.total_cents,
-               old_lines.get(old.id, [])) ==
-              (row["customer_id"], row["created_at"], row["total_cents"], order["lines"])):
+               old.payment_method, old_lines.get(old.id, [])) ==
+              (row["customer_id"], row["created_at"], row["total_cents"],
+               row["payment_method"], order["lines"])):
             plan.unchanged += 1
+        elif old.id in refunded:  # its refunds point at its lines: history stays
+            errors.add(order["line"], "order_ref", f"order {ref!r} has refunds; it cannot "
+                                                   f"be changed by an import")
+        elif settings.business_day_of(old.created_at) in closed:
+            errors.add(order["line"], "order_ref", f"order {ref!r} is in a closed business "
+                                                   f"day; it cannot be changed")
         else:
             changed.append({"_id": old.id, **row})
             changed_refs.append(ref)
@@ -393,13 +475,25 @@ def _order_writes(orders):
             every = {r.ref: r.id for r in db.session.execute(select(_O.c.ref, _O.c.id))}
             ids.update((row["ref"], every[row["ref"]]) for row in new)
         lines = [{"order_id": order_id, "product_id": p, "quantity": q, "unit_price_cents": u,
-                  "net_cents": q * u}
-                 for ref, order_id in ids.items() for p, q, u in orders[ref]["lines"]]
+                  "tax_rate_bp": rate, "unit_cost_cents": cost, "discount_cents": 0,
+                  "net_cents": priced.net_cents, "tax_cents": priced.tax_cents}
+                 for ref, order_id in ids.items()
+                 for (p, q, u), (rate, cost), priced in zip(
+                     orders[ref]["lines"], orders[ref]["taxed"], orders[ref]["priced"].lines)]
         if lines:
             db.session.execute(insert(line_t), lines)
 
     plan.created, plan.updated, plan.write = len(new), len(changed), write
     return plan
+
+
+def _stock_changed(skus, ids):
+    """Low-stock alerts for the products written: new ones by sku, changed ones by id."""
+    ids = list(ids)
+    for i in range(0, len(skus), CHUNK):
+        ids += db.session.execute(select(_P.c.id).where(_P.c.sku.in_(skus[i:i + CHUNK]))
+                                  ).scalars().all()
+    low_stock.after_stock_change(ids)
 
 
 def import_csv(kind, data):
@@ -421,5 +515,7 @@ def import_csv(kind, data):
         raise
     if plan.created or plan.updated:
         caching.clear_all()  # a bulk change: clear whole rather than per area
+    if kind == "products" and (plan.created or plan.updated):
+        _stock_changed(plan.new_keys, plan.changed_ids)
     return ImportResult(kind, plan.created, plan.updated, plan.unchanged, len(rows))
 

@@ -1,24 +1,27 @@
 """Deterministic demo data: a small shop-and-café's catalogue, customers and order history.
 
-The same (seed, end, orders, days) always gives the same rows. Rows are built in Python
-and written with Core executemany and explicit ids (the tables are empty or just emptied),
-in batches so millions of orders do not sit in memory at once, all in one transaction.
+The same (seed, end, orders, days) always gives the same rows (with `end` today, the
+same up to now: no customer, order or refund is ever dated after now). Rows are built in
+Python and written with Core executemany and explicit ids (the tables are empty or just
+emptied), in batches so millions of orders do not sit in memory at once, all in one
+transaction. The sales themselves (discounts, payments, refunds) are webapp.demo_sales.
 """
-import bisect
-import itertools
+import json
 import math
 import random
 from datetime import date, datetime, time, timedelta
 
+from flask import g, has_app_context
 from sqlalchemy import delete, exists, insert, select, text
 
-from . import caching
+from . import caching, models, settings
+from .demo_sales import METHODS, Clock, write_sales
 from .extensions import db
-from .models import Customer, Order, OrderLine, Product, now
+from .models import (Customer, Order, OrderLine, Product, Refund, RefundLine, Setting,
+                     ZReport)
 
 MAX_ORDERS = 5_000_000
 MAX_DAYS = 36_500
-BATCH = 20_000  # orders per executemany; their lines go in the same round
 
 # category: "name price; name price; ..." (prices in the shop's currency)
 CATALOGUE = {
@@ -83,10 +86,12 @@ COUNTRIES = {
     "United States": (2, ["New York", "Boston", "Chicago"]),
 }
 WEEKDAY = (0.80, 0.85, 0.90, 1.00, 1.25, 1.45, 0.90)  # Monday first; Saturday is busiest
-HOURS = {7: 3, 8: 6, 9: 6, 10: 6, 11: 8, 12: 12, 13: 11, 14: 6, 15: 5, 16: 6, 17: 9, 18: 10,
-         19: 6, 20: 3}  # opening hours with lunch and after-work peaks
-LINES = ((1, 2, 3, 4, 5), (30, 30, 20, 12, 8))
-QUANTITIES = ((1, 2, 3, 4, 5, 6), (50, 25, 12, 6, 4, 3))
+# Tax per category (basis points): fresh produce 0 %, food 5.5 %, the café and alcohol
+# 20 %; household goods use the shop's default rate (None).
+TAX_RATES = {"Produce": 0, "Bakery": 550, "Dairy": 550, "Pantry": 550, "Beverages": 550,
+             "Deli": 550, "Frozen": 550, "Snacks": 550, "Café": 2000, "Household": None}
+STANDARD_RATE_ITEMS = {"Craft Lager 440ml", "House Red Wine 75cl"}
+WITHOUT_COST = 0.1  # share of products whose cost price is unknown
 
 
 class DemoError(Exception):
@@ -107,7 +112,7 @@ def _check(orders, days, end, seed):
         raise DemoError(f"seed must be a whole number or text, not {seed!r}")
 
 
-def _products(rng):
+def _products(rng, shop):
     rows = []
     for category, items in CATALOGUE.items():
         prefix = category[:3].upper()
@@ -115,18 +120,31 @@ def _products(rng):
             name, price = item.rsplit(" ", 1)
             # +-10% around the list price, rounded to 5 cents: seeds give different shops
             cents = max(5, round(float(price) * 100 * rng.uniform(0.9, 1.1) / 5) * 5)
+            rate = 2000 if name in STANDARD_RATE_ITEMS else TAX_RATES[category]
+            stock = rng.randint(0, 500)
+            reorder_at = rng.choice((None, 10, 20, 30, 50))
             rows.append({"id": len(rows) + 1, "sku": f"{prefix}-{number:03d}", "name": name,
-                         "category": category, "price_cents": cents,
-                         "stock": rng.randint(0, 500)})
+                         "category": category, "price_cents": cents, "stock": stock,
+                         "tax_rate_bp": rate, "reorder_at": reorder_at, "archived": False,
+                         "cost_cents": _cost(rng, cents, category, rate, shop),
+                         # already low: alerted when it crossed, in the shop's past
+                         "low_stock_alerted": reorder_at is not None and stock <= reorder_at})
+    for i in rng.sample(range(len(rows)), round(len(rows) * WITHOUT_COST)):
+        rows[i]["cost_cents"] = None
     return rows
 
 
-def _moment(rng, day):
-    hour = rng.choices(tuple(HOURS), tuple(HOURS.values()))[0]
-    return datetime.combine(day, time(hour, rng.randrange(60), rng.randrange(60)))
+def _cost(rng, cents, category, rate, shop):
+    """A unit cost before tax: what the shop pays, a share of its price before tax (the
+    café makes its own: a smaller share)."""
+    if rate is None:
+        rate = shop["default_tax_rate_bp"]
+    net = cents * 10_000 / (10_000 + rate) if shop["prices_include_tax"] else cents
+    low, high = (0.25, 0.4) if category == "Café" else (0.45, 0.75)
+    return max(1, round(net * rng.uniform(low, high)))
 
 
-def _customers(rng, count, start, end):
+def _customers(rng, count, start, end, clock):
     countries = list(COUNTRIES)
     country_weights = [COUNTRIES[c][0] for c in countries]
     span = (end - start).days + 1
@@ -147,15 +165,17 @@ def _customers(rng, count, start, end):
         else:
             day = start + timedelta(days=rng.randrange(span))
         rows.append({"email": email, "name": f"{first} {last}", "country": country,
-                     "city": rng.choice(COUNTRIES[country][1]), "created_at": _moment(rng, day)})
+                     "city": rng.choice(COUNTRIES[country][1]),
+                     "created_at": clock.moment(rng, day)})
     rows.sort(key=lambda row: (row["created_at"], row["email"]))
     for number, row in enumerate(rows, 1):
         row["id"] = number
     return rows
 
 
-def _orders_per_day(rng, orders, start, days):
-    """Split `orders` over the days by weekly, seasonal and growth weights."""
+def _orders_per_day(rng, orders, start, days, last_share):
+    """Split `orders` over the days by weekly, seasonal and growth weights; the last day
+    gets `last_share` of its weight (today: only the hours before now)."""
     weights = []
     for i in range(days):
         day = start + timedelta(days=i)
@@ -164,7 +184,10 @@ def _orders_per_day(rng, orders, start, days):
         growth = 0.8 + 0.4 * i / days
         weights.append(WEEKDAY[day.weekday()] * season * closed * growth
                        * rng.uniform(0.85, 1.15))
+    weights[-1] *= last_share
     total = sum(weights)
+    if total == 0:  # one day, before opening time
+        weights[-1] = total = 1
     shares = [orders * w / total for w in weights]
     counts = [int(s) for s in shares]
     # Largest remainders get the leftover orders, so the sum is exact.
@@ -179,29 +202,42 @@ def _orders_per_day(rng, orders, start, days):
 
 def load_demo(orders=20000, seed=42, end=None, days=730, replace=False):
     """Fill the database with demo data; returns counts of products, customers, orders,
-    lines. Refuses a database holding data unless `replace` (users are always kept)."""
+    lines, refunds. Refuses a database holding data unless `replace` (users are always
+    kept). `end`: the last day (default today; a datetime: nothing after that moment);
+    never after today, and nothing is dated after now."""
     _check(orders, days, end, seed)
-    end = end.date() if isinstance(end, datetime) else (end or date.today())
+    stamp = models.now()
+    if isinstance(end, datetime):
+        last = end.replace(microsecond=0)
+    else:
+        last = datetime.combine(end or stamp.date(), time(23, 59, 59))
+    if last.date() > stamp.date():
+        raise DemoError(f"end must not be after today ({stamp.date()}), not {last.date()}")
+    end = last.date()
     start = end - timedelta(days=days - 1)
     session = db.session
     has_data = any(session.execute(select(exists().select_from(model.__table__))).scalar()
-                   for model in (Product, Customer, Order))
+                   for model in (Product, Customer, Order, ZReport))
     if has_data and not replace:
         raise DemoError("the database already holds data; use --replace to overwrite it")
+    shop = {name: settings.get(name)
+            for name in ("prices_include_tax", "currency", "default_tax_rate_bp")}
+    clock = Clock(min(stamp, last))
     rng = random.Random(seed)
-    products = _products(rng)
-    customers = _customers(rng, max(50, orders // 8), start, end)
-    counts = _orders_per_day(rng, orders, start, days)
+    products = _products(rng, shop)
+    customers = _customers(rng, max(50, orders // 8), start, end, clock)
+    counts = _orders_per_day(rng, orders, start, days, clock.last_share)
     try:
-        if has_data:
-            for model in (OrderLine, Order, Customer, Product):
+        if has_data:  # children first: the foreign keys
+            for model in (RefundLine, Refund, ZReport, OrderLine, Order, Customer, Product):
                 session.execute(delete(model.__table__))
-        stamp = now()
         for row in products:
             row["updated_at"] = stamp
         session.execute(insert(Product.__table__), products)
         session.execute(insert(Customer.__table__), customers)
-        lines = _write_orders(session, rng, products, customers, counts, start)
+        lines, refunds = write_sales(session, rng, products, customers, counts, start, clock,
+                                     shop)
+        _offer_methods(session, stamp)
         if session.get_bind().dialect.name == "postgresql":
             _advance_sequences(session)
         session.commit()
@@ -210,62 +246,26 @@ def load_demo(orders=20000, seed=42, end=None, days=730, replace=False):
         raise
     caching.clear_all()
     return {"products": len(products), "customers": len(customers), "orders": orders,
-            "lines": lines}
+            "lines": lines, "refunds": refunds}
 
 
-def _write_orders(session, rng, products, customers, counts, start):
-    # Regulars: a few customers place many orders (heavy-tailed weights). Customers are
-    # sorted by created_at, so those who exist at time t are a prefix of the list.
-    joined = [c["created_at"] for c in customers]
-    cum_customers = list(itertools.accumulate(rng.paretovariate(1.5) for _ in customers))
-    popularity = list(itertools.accumulate(rng.lognormvariate(0, 1) for _ in products))
-    product_ids = [p["id"] for p in products]
-    prices = {p["id"]: p["price_cents"] for p in products}
-    choices, rand = rng.choices, rng.random
-    order_rows, line_rows = [], []
-    order_id = line_id = 0
-    for offset, count in enumerate(counts):
-        day = start + timedelta(days=offset)
-        for created in sorted(_moment(rng, day) for _ in range(count)):
-            order_id += 1
-            known = max(1, bisect.bisect_right(joined, created))
-            customer = bisect.bisect_left(cum_customers, rand() * cum_customers[known - 1])
-            wanted = choices(*LINES)[0]
-            picked = []
-            while len(picked) < wanted:
-                product = choices(product_ids, cum_weights=popularity)[0]
-                if product not in picked:
-                    picked.append(product)
-            total = 0
-            for product in picked:
-                quantity = choices(*QUANTITIES)[0]
-                line_id += 1
-                line_rows.append({"id": line_id, "order_id": order_id, "product_id": product,
-                                  "quantity": quantity, "unit_price_cents": prices[product],
-                                  "net_cents": quantity * prices[product]})
-                total += quantity * prices[product]
-            order_rows.append({"id": order_id, "ref": f"D{order_id:06d}",
-                               "customer_id": customers[customer]["id"], "created_at": created,
-                               "status": "imported", "status_reason": "",
-                               "total_cents": total, "gross_cents": total})
-            if len(order_rows) >= BATCH:
-                _flush(session, order_rows, line_rows)
-    _flush(session, order_rows, line_rows)
-    return line_id
-
-
-def _flush(session, order_rows, line_rows):
-    if order_rows:  # orders before their lines: PostgreSQL checks the foreign key
-        session.execute(insert(Order.__table__), order_rows)
-    if line_rows:
-        session.execute(insert(OrderLine.__table__), line_rows)
-    order_rows.clear()
-    line_rows.clear()
+def _offer_methods(session, stamp):
+    """The demo's payment methods join the shop's list, so the order form offers them."""
+    methods = settings.get("payment_methods")
+    missing = [method for method in METHODS if method not in methods]
+    if not missing:
+        return
+    table = Setting.__table__
+    session.execute(delete(table).where(table.c.key == "payment_methods"))
+    session.execute(insert(table), {"key": "payment_methods", "updated_at": stamp,
+                                    "value": json.dumps(methods + missing)})
+    if has_app_context():
+        g.pop("larder_settings", None)  # the copy read once per context is stale now
 
 
 def _advance_sequences(session):
     """Explicit ids leave PostgreSQL's sequences behind; move them past the new rows."""
-    for model in (Product, Customer, Order, OrderLine):
+    for model in (Product, Customer, Order, OrderLine, Refund, RefundLine):
         table = model.__table__.name
         session.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -16,7 +16,7 @@ from flask import current_app
 from .extensions import db
 from .atomic_files import write_atomically
 from .models import Customer, Order
-from .money import cents_for_display
+from .money_display import format_money
 from .safe_files import NotRegular, is_regular, read_regular, regular_files
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}\.eml$")
@@ -52,15 +52,21 @@ def welcome(customer):
 
 
 def order_confirmation(order):
+    if order.customer is None:
+        raise ValueError("a walk-in sale has no customer to write to")
+    money = format_money
     lines = "\n".join(
         f"  {line.quantity} x {line.product.name} ({line.product.sku}) "
-        f"at {cents_for_display(line.unit_price_cents)}"
+        f"at {money(line.unit_price_cents, order.currency)}"
+        + (f", less {money(line.discount_cents, order.currency)}" if line.discount_cents else "")
         for line in order.lines)
+    extra = f"Discounts: {money(order.discount_cents, order.currency)}\n" if order.discount_cents else ""
     msg = _message(
         order.customer.email, f"Your order {order.ref}",
         f"Dear {order.customer.name},\n\nThank you for your order {order.ref} of "
-        f"{order.created_at:%Y-%m-%d %H:%M}:\n\n{lines}\n\n"
-        f"Total: {cents_for_display(order.total_cents)}\n")
+        f"{order.created_at:%Y-%m-%d %H:%M}:\n\n{lines}\n\n{extra}"
+        f"Total: {money(order.total_cents, order.currency)} (tax {money(order.tax_cents, order.currency)})"
+        + (f", paid by {order.payment_method}" if order.payment_method else "") + "\n")
     invoice = Path(current_app.config["DATA_DIR"], "invoices", f"{order.ref}.pdf")
     if is_regular(invoice):
         msg.add_attachment(read_regular(invoice), maintype="application", subtype="pdf",
@@ -80,6 +86,10 @@ def send_templated(params):
         if order is None:
             raise ValueError("the order no longer exists")
         msg, name = order_confirmation(order), f"order-{order.ref}.eml"
+    elif params["template"] == "low_stock":
+        from .low_stock import alert_email
+
+        msg, name = alert_email(params)
     else:
         raise ValueError(f"unknown email template {params['template']!r}")
     return deliver(msg, name)

@@ -1,8 +1,9 @@
 """A one-page invoice PDF for an order (reportlab), written atomically.
 
-Shop details are a placeholder ("Larder") until the app has settings for them. Amounts
-read `1,234.50` (money.cents_for_display); the total is the order's stored total. An
-order with very many lines flows onto further pages, the table header repeated.
+The shop's name, address and tax number come from its settings; amounts are in the
+order's currency and the shop's locale (money_display.format_money). Every figure is the
+order's own, stored at the sale: lines after discounts, the discounts, tax per rate, the
+total. An order with very many lines flows onto further pages, the table header repeated.
 """
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -13,10 +14,12 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from .money import cents_for_display
+from . import settings
+from .models import _rate
+from .money_display import format_money
 from .reports import atomic_output
 
-SHOP_NAME = "Larder"
+SHOP_NAME = "Larder"  # when the shop has no name in its settings
 ACCENT = colors.HexColor("#2f6f4f")
 _STYLES = getSampleStyleSheet()
 SHOP = ParagraphStyle("InvoiceShop", parent=_STYLES["Title"], alignment=0, fontSize=24,
@@ -25,47 +28,91 @@ NORMAL = _STYLES["Normal"]
 NOTE = ParagraphStyle("InvoiceNote", parent=NORMAL, textColor=colors.HexColor("#aa3333"))
 
 
-def _lines(order):
-    return [(line.product.sku, line.product.name, line.quantity, line.unit_price_cents,
-             line.quantity * line.unit_price_cents) for line in order.lines]
-
-
 def _text(value):
     return escape(str(value or ""))  # user text goes into Paragraph markup
+
+
+def _rates(order):
+    """[(rate bp, net, tax)] of the order's lines, ascending: the invoice's tax table."""
+    rates = {}
+    for line in order.lines:
+        net, tax = rates.get(line.tax_rate_bp, (0, 0))
+        rates[line.tax_rate_bp] = (net + line.net_cents, tax + line.tax_cents)
+    return [(rate, net, tax) for rate, (net, tax) in sorted(rates.items())]
+
+
+def _shop():
+    name = settings.get("shop_name") or SHOP_NAME
+    details = [_text(settings.get("shop_address")).replace("\n", "<br/>")]
+    if settings.get("shop_tax_number"):
+        details.append("Tax number " + _text(settings.get("shop_tax_number")))
+    return name, "<br/>".join(d for d in details if d)
 
 
 def _story(order):
     customer = order.customer
     text = _text
-    place = ", ".join(p for p in (customer.city, customer.country) if p)
+
+    def money(cents):
+        return format_money(cents, currency=order.currency or None)
+
+    name, details = _shop()
     head = Table([[
-        Paragraph(f"{SHOP_NAME}<br/><font size='12' color='#555555'>Invoice</font>", SHOP),
+        Paragraph(f"{text(name)}<br/><font size='12' color='#555555'>Invoice</font>", SHOP),
         Paragraph(f"<b>Invoice for order {text(order.ref)}</b><br/>"
-                  f"Date {order.created_at:%Y-%m-%d}", NORMAL),
+                  f"Date {order.created_at:%Y-%m-%d}"
+                  + (f"<br/>Paid by {text(order.payment_method)}" if order.payment_method
+                     else ""), NORMAL),
     ]], colWidths=[95 * mm, 75 * mm], hAlign="LEFT")
     head.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                               ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
-    bill_to = Paragraph(f"<b>Bill to</b><br/>{text(customer.name)}<br/>"
-                        f"{text(customer.email)}<br/>{text(place)}", NORMAL)
+    if customer is not None:
+        place = ", ".join(p for p in (customer.city, customer.country) if p)
+        bill_to = Paragraph(f"<b>Bill to</b><br/>{text(customer.name)}<br/>"
+                            f"{text(customer.email)}<br/>{text(place)}", NORMAL)
+    else:
+        bill_to = Paragraph("<b>Walk-in sale</b>", NORMAL)
 
-    money = cents_for_display
-    rows = [["SKU", "Product", "Qty", "Unit price", "Amount"]]
-    rows += [[sku, name if len(name) <= 48 else name[:47] + "…", f"{qty:,}", money(unit),
-              money(amount)] for sku, name, qty, unit, amount in _lines(order)]
-    rows.append(["", "", "", "Total", money(order.total_cents)])
+    rows = [["SKU", "Product", "Qty", "Unit price", "Discount", "Tax", "Amount"]]
+    rows += [[line.product.sku,
+              line.product.name if len(line.product.name) <= 34 else line.product.name[:33] + "…",
+              f"{line.quantity:,}", money(line.unit_price_cents),
+              money(line.discount_cents) if line.discount_cents else "",
+              _rate(line.tax_rate_bp) + " %", money(line.net_cents + line.tax_cents)]
+             for line in order.lines]
+    summary = [["Before discounts", "", "", "", "", "", money(order.gross_cents)]]
+    if order.discount_cents:
+        how = (f" ({_rate(order.discount_percent_bp)} % off the order)"
+               if order.discount_percent_bp else "")
+        summary.append(["Discounts" + how, "", "", "", "", "", "-" + money(order.discount_cents)])
+    for rate, net, tax in _rates(order):
+        summary.append([f"Tax {_rate(rate)} % on {money(net)}", "", "", "", "", "",
+                        money(tax)])
+    summary.append(["Total", "", "", "", "", "", money(order.total_cents)])
+    rows += summary
     table = Table(rows, repeatRows=1, hAlign="LEFT",
-                  colWidths=[28 * mm, 72 * mm, 16 * mm, 26 * mm, 28 * mm])
+                  colWidths=[22 * mm, 48 * mm, 12 * mm, 22 * mm, 20 * mm, 20 * mm, 26 * mm])
+    first_summary = len(rows) - len(summary)
     table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9),
-        ("FONT", (0, 1), (-1, -1), "Helvetica", 9),
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
+        ("FONT", (0, 1), (-1, -1), "Helvetica", 8),
         ("FONT", (0, -1), (-1, -1), "Helvetica-Bold", 10),
         ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
         ("BACKGROUND", (0, 0), (-1, 0), ACCENT),
         ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
-        ("LINEABOVE", (3, -1), (-1, -1), 1, colors.black),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -2), [colors.white, colors.HexColor("#eef4f0")]),
+        ("ALIGN", (0, first_summary), (-1, -1), "RIGHT"),
+        ("LINEABOVE", (0, first_summary), (-1, first_summary), 1, colors.black),
+        ("LINEABOVE", (0, -1), (-1, -1), 1, colors.black),
+        ("ROWBACKGROUNDS", (0, 1), (-1, first_summary - 1),
+         [colors.white, colors.HexColor("#eef4f0")]),
     ]))
-    story = [head, Spacer(1, 10 * mm), bill_to, Spacer(1, 10 * mm), table]
+    # Summary rows: the label spans the columns left of the amount.
+    table.setStyle(TableStyle([("SPAN", (0, i), (5, i))
+                               for i in range(first_summary, len(rows))]))
+    story = [head]
+    if details:
+        story += [Paragraph(details, NORMAL)]
+    story += [Spacer(1, 10 * mm), bill_to, Spacer(1, 10 * mm), table]
     if order.status == "failed":  # printable, but say it was never fulfilled
         story += [Spacer(1, 6 * mm),
                   Paragraph(f"This order failed: {text(order.status_reason)}", NOTE)]
@@ -79,7 +126,8 @@ def write_invoice(order, out_path):
     with atomic_output(out_path) as fh:
         doc = SimpleDocTemplate(fh, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm,
                                 topMargin=20 * mm, bottomMargin=20 * mm,
-                                title=f"Invoice {order.ref}", author=SHOP_NAME,
-                                creator=SHOP_NAME)
+                                title=f"Invoice {order.ref}",
+                                author=settings.get("shop_name") or SHOP_NAME,
+                                creator="Larder")
         doc.build(_story(order))
     return out_path

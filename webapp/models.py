@@ -15,10 +15,16 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 from .money import cents_to_str
+from .validation import rate_text
 
 
 def now():
-    return datetime.now().replace(microsecond=0)
+    """The shop's wall clock (settings.timezone, else the computer's), naive, to the
+    second. Also the column default of created_at/updated_at: inside a request, task or
+    command it reads the settings (once per app context); outside one, the computer's."""
+    from .settings import shop_now
+
+    return shop_now()
 
 
 class Product(db.Model):
@@ -49,6 +55,11 @@ class Product(db.Model):
             "category": self.category,
             "price": cents_to_str(self.price_cents),
             "stock": self.stock,
+            "cost": None if self.cost_cents is None else cents_to_str(self.cost_cents),
+            # percent as text ("5.5"), None: the shop's default rate
+            "tax_rate": None if self.tax_rate_bp is None else rate_text(self.tax_rate_bp),
+            "reorder_at": self.reorder_at,
+            "archived": bool(self.archived),
             "updated_at": self.updated_at.isoformat(),
         }
 
@@ -105,6 +116,8 @@ class Order(db.Model):
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
     )
+    # Read-only: a refund is written as its own row (webapp.refunds), never through this.
+    refunds: Mapped[list["Refund"]] = relationship(order_by="Refund.id", viewonly=True)
 
     # Dashboards and reports filter by date and status and sum totals: a covering index.
     __table_args__ = (
@@ -112,23 +125,46 @@ class Order(db.Model):
     )
 
     def to_dict(self):
+        """The API's order: money as "12.34" strings, like `total` always was."""
         return {
             "id": self.id,
             "ref": self.ref,
-            "customer_email": self.customer.email if self.customer else None,
+            "customer_email": self.customer.email if self.customer else None,  # None: walk-in
             "created_at": self.created_at.isoformat(),
             "status": self.status,
             "status_reason": self.status_reason,
             "total": cents_to_str(self.total_cents),
+            "gross": cents_to_str(self.gross_cents),
+            "discount": cents_to_str(self.discount_cents),
+            "order_discount": (_rate(self.discount_percent_bp) + "%"
+                               if self.discount_percent_bp is not None else
+                               cents_to_str(self.discount_amount_cents)
+                               if self.discount_amount_cents is not None else None),
+            "tax": cents_to_str(self.tax_cents),
+            "payment_method": self.payment_method,
+            "currency": self.currency,
+            "prices_include_tax": self.prices_include_tax,
             "lines": [
                 {
+                    "line_id": line.id,
                     "sku": line.product.sku,
                     "quantity": line.quantity,
                     "unit_price": cents_to_str(line.unit_price_cents),
+                    "tax_rate": _rate(line.tax_rate_bp),
+                    "discount": cents_to_str(line.discount_cents),
+                    "net": cents_to_str(line.net_cents),
+                    "tax": cents_to_str(line.tax_cents),
                 }
                 for line in self.lines
             ],
+            "refunds": [refund.to_dict() for refund in self.refunds],
         }
+
+
+def _rate(bp):
+    """Basis points -> the percent as people write it: 2000 -> "20", 550 -> "5.5"."""
+    whole, part = divmod(bp, 100)
+    return f"{whole}.{part:02d}".rstrip("0").rstrip(".") if part else str(whole)
 
 
 class OrderLine(db.Model):
@@ -179,6 +215,23 @@ class Refund(db.Model):
     order: Mapped[Order] = relationship()
     lines: Mapped[list["RefundLine"]] = relationship(
         back_populates="refund", cascade="all, delete-orphan", order_by="RefundLine.id")
+
+    def to_dict(self):
+        return {
+            "id": self.id,
+            "created_at": self.created_at.isoformat(),
+            "reason": self.reason,
+            "restocked": self.restocked,
+            "payment_method": self.payment_method,
+            "amount": cents_to_str(self.amount_cents),
+            "net": cents_to_str(self.net_cents),
+            "tax": cents_to_str(self.tax_cents),
+            "lines": [{"line_id": line.order_line_id, "sku": line.order_line.product.sku,
+                       "quantity": line.quantity, "tax_rate": _rate(line.tax_rate_bp),
+                       "net": cents_to_str(line.net_cents), "tax": cents_to_str(line.tax_cents),
+                       "cost": None if line.cost_cents is None else cents_to_str(line.cost_cents)}
+                      for line in self.lines],
+        }
 
 
 class RefundLine(db.Model):

@@ -3,67 +3,149 @@
 An order is saved at once as `pending`; processing (stock, status) runs in the
 background (webapp.background.tasks.process_order_task). Processing is idempotent: only a pending order is
 processed, in one transaction, so stock is never decremented twice.
+
+What an order must be is OrderIn (the form and the API both use it, docs/orders.md):
+a customer's email or none (a walk-in sale), lines {sku, quantity, discount}, a payment
+method from the shop's list, and an order discount written "5.00" (an amount) or "10%"
+(a percent). Its money comes from webapp.tax.price_order and is fixed at the sale.
 """
 import secrets
 from datetime import datetime
 
-from . import caching
-from .catalog import ValidationError
+from pydantic import field_validator, model_validator
+
+from . import caching, day_close, low_stock, settings, tax
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product, now
-from .money import (MAX_LINES, MAX_ORDER_CENTS, MAX_QUANTITY, NumberError, cents_for_display,
-                    parse_whole)
+from .money import MAX_LINES, MAX_ORDER_CENTS, cents_for_display
+from .validation import (Input, OptionalEmail, OptionalMoney, OptionalText, Quantity, Sku,
+                         ValidationError, _money, check, parse_rate)
 
 
 def new_ref():
     return f"W{datetime.now():%y%m%d}-{secrets.token_hex(4).upper()}"
 
 
-def create_order(customer_email, lines, idempotency_key=None):
-    """Validate and save a pending order; raises ValidationError({field: reason}).
+def parse_discount(value):
+    """An order discount as entered: "10%" -> ("percent", 1000 basis points);
+    "5.00" or 5 -> ("amount", 500 cents); "" or None -> None."""
+    rule = "an amount like 5.00 or a percent like 10%"
+    if isinstance(value, bool):
+        raise ValueError(rule)
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    if text.endswith("%"):
+        return ("percent", parse_rate(text))
+    try:
+        return ("amount", _money(text))
+    except ValueError as exc:
+        raise ValueError(f"{exc} ({rule})") from None
+
+
+class LineIn(Input):
+    sku: Sku
+    quantity: Quantity
+    discount: OptionalMoney = None  # the line's own discount, in the prices' terms
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, data):
+        if not isinstance(data, dict):
+            raise ValueError("must be an object with sku and quantity")
+        return data
+
+
+class OrderIn(Input):
+    customer_email: OptionalEmail = None   # none: a walk-in sale
+    lines: list[LineIn]
+    payment_method: OptionalText = ""       # "": the shop's first payment method
+    discount: tuple[str, int] | None = None  # ("percent", bp) | ("amount", cents)
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _some_lines(cls, value):
+        if not isinstance(value, list) or not value:
+            raise ValueError("at least one line is required")
+        if len(value) > MAX_LINES:
+            raise ValueError(f"at most {MAX_LINES} lines")
+        return value
+
+    @field_validator("discount", mode="before")
+    @classmethod
+    def _discount(cls, value):
+        return parse_discount(value)
+
+
+def create_order(data, idempotency_key=None):
+    """Validate `data` (OrderIn's fields) and save a pending order; raises
+    ValidationError({field: reason}) (day_close.DayClosed when today is closed).
     An IdempotencyKey row is saved in the same transaction, pointing at the order (its
     unique constraint makes a duplicate request fail here, recording nothing)."""
+    order_in = check(OrderIn, data)
     errors = {}
-    email = str(customer_email or "").strip().lower()
     customer = None
-    if not email:
-        errors["customer_email"] = "is required"
-    else:
-        customer = db.session.execute(db.select(Customer).filter_by(email=email)).scalar()
+    if order_in.customer_email:
+        customer = db.session.execute(
+            db.select(Customer).filter_by(email=order_in.customer_email)).scalar()
         if customer is None:
-            errors["customer_email"] = f"no customer with email {email!r}"
-    if not isinstance(lines, list) or not lines:
-        errors["lines"] = "at least one line is required"
-        lines = []
-    elif len(lines) > MAX_LINES:
-        errors["lines"] = f"at most {MAX_LINES} lines"
-        lines = []
-    parsed = []
-    for i, line in enumerate(lines):
-        if not isinstance(line, dict):
-            errors[f"lines[{i}]"] = "must be an object with sku and quantity"
-            continue
-        sku = str(line.get("sku") or "").strip()
-        product = db.session.execute(db.select(Product).filter_by(sku=sku)).scalar() if sku else None
+            errors["customer_email"] = f"no customer with email {order_in.customer_email!r}"
+    methods = settings.get("payment_methods")
+    method = order_in.payment_method or (methods[0] if methods else "")
+    if method not in methods:
+        errors["payment_method"] = "one of: " + ", ".join(methods)
+    skus = {line.sku for line in order_in.lines}
+    products = {p.sku: p for p in db.session.execute(
+        db.select(Product).where(Product.sku.in_(skus))).scalars()}
+    default_rate = settings.get("default_tax_rate_bp")
+    priced_lines = []
+    for i, line in enumerate(order_in.lines):
+        product = products.get(line.sku)
         if product is None:
-            errors[f"lines[{i}].sku"] = f"unknown sku {sku!r}" if sku else "is required"
+            errors[f"lines[{i}].sku"] = f"unknown sku {line.sku!r}"
+            continue
+        if product.archived:
+            errors[f"lines[{i}].sku"] = f"{line.sku} is archived and can no longer be sold"
+            continue
+        if (line.discount or 0) > line.quantity * product.price_cents:
+            errors[f"lines[{i}].discount"] = (
+                f"more than the line ({cents_for_display(line.quantity * product.price_cents)})")
+            continue
+        rate = default_rate if product.tax_rate_bp is None else product.tax_rate_bp
+        priced_lines.append((product, line, tax.Line(line.quantity, product.price_cents, rate,
+                                                     line.discount or 0)))
+    include_tax = settings.get("prices_include_tax")
+    kind, value = order_in.discount or (None, None)
+    priced = None
+    if not errors:
         try:
-            quantity = parse_whole(line.get("quantity"), 1, MAX_QUANTITY)
-        except NumberError:
-            errors[f"lines[{i}].quantity"] = f"a whole number from 1 to {MAX_QUANTITY:,}"
+            priced = tax.price_order([t for _, _, t in priced_lines], include_tax,
+                                     discount_percent_bp=value if kind == "percent" else None,
+                                     discount_amount_cents=value if kind == "amount" else None)
+        except tax.PricingError as exc:
+            errors["discount"] = str(exc)
         else:
-            if product is not None:
-                parsed.append((product, quantity))
-    if not errors and sum(p.price_cents * q for p, q in parsed) > MAX_ORDER_CENTS:
-        errors["lines"] = f"the order's total is above {cents_for_display(MAX_ORDER_CENTS)}"
+            if priced.total_cents > MAX_ORDER_CENTS or priced.gross_cents > MAX_ORDER_CENTS:
+                errors["lines"] = (f"the order's total is above "
+                                   f"{cents_for_display(MAX_ORDER_CENTS)}")
     if errors:
         raise ValidationError(errors)
-    order = Order(ref=new_ref(), customer_id=customer.id, created_at=now(), status="pending")
+    created = now()
+    day_close.ensure_open(created)
+    order = Order(ref=new_ref(), customer_id=customer.id if customer else None,
+                  created_at=created, status="pending", payment_method=method,
+                  currency=settings.get("currency"), prices_include_tax=include_tax,
+                  discount_percent_bp=value if kind == "percent" else None,
+                  discount_amount_cents=value if kind == "amount" else None,
+                  gross_cents=priced.gross_cents, discount_cents=priced.discount_cents,
+                  total_cents=priced.total_cents, tax_cents=priced.tax_cents)
     order.lines = [
-        OrderLine(product_id=p.id, quantity=q, unit_price_cents=p.price_cents,
-                  net_cents=p.price_cents * q) for p, q in parsed
+        OrderLine(product_id=p.id, quantity=t.quantity, unit_price_cents=t.unit_price_cents,
+                  tax_rate_bp=t.tax_rate_bp, unit_cost_cents=p.cost_cents,
+                  discount_cents=t.discount_cents, net_cents=pl.net_cents,
+                  tax_cents=pl.tax_cents)
+        for (p, _, t), pl in zip(priced_lines, priced.lines)
     ]
-    order.total_cents = order.gross_cents = sum(p.price_cents * q for p, q in parsed)
     db.session.add(order)
     if idempotency_key is not None:
         idempotency_key.order = order
@@ -73,10 +155,43 @@ def create_order(customer_email, lines, idempotency_key=None):
     return order
 
 
+def cancel_order(order_id, reason=""):
+    """Cancel a pending or failed order (it never took stock): status "cancelled", not a
+    sale, nothing deleted. A processed or imported order is refunded instead
+    (webapp.refunds). Raises ValidationError with the reason it cannot be cancelled."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        raise LookupError("There is no such order.")
+    if order.status not in ("pending", "failed"):
+        raise ValidationError({"status": _why_not_cancelled(order.status)})
+    # Its day's figures change (a pending order counts as a sale): not in a closed day.
+    day_close.ensure_open(order.created_at)
+    text = str(reason or "").strip()[:300]
+    # Conditional, like process_order's claim: a worker taking the order at the same
+    # moment wins or loses as a whole, never both.
+    changed = db.session.execute(
+        db.update(Order).where(Order.id == order_id, Order.status.in_(("pending", "failed")))
+        .values(status="cancelled", status_reason=text or "cancelled")
+    ).rowcount
+    db.session.commit()
+    db.session.refresh(order)
+    if not changed:
+        raise ValidationError({"status": _why_not_cancelled(order.status)})
+    caching.orders_changed()
+    return order
+
+
+def _why_not_cancelled(status):
+    if status in ("processed", "imported", "processing"):
+        return (f"this order is {status}: a sold order is refunded (with its stock put "
+                f"back if you choose), not cancelled")
+    return f"this order is already {status}"
+
+
 def process_order(order_id):
     """Decrement stock, or mark the order failed with the reason. Safe to run twice, and
     from two processes at once: the order is claimed by a conditional UPDATE, and the
-    whole change is one transaction."""
+    whole change is one transaction. A cancelled order is left alone."""
     claimed = db.session.execute(
         db.update(Order).where(Order.id == order_id, Order.status == "pending")
         .values(status="processing")
@@ -107,4 +222,6 @@ def process_order(order_id):
         order.status = "processed"
     db.session.commit()
     caching.orders_changed()
+    if not short:
+        low_stock.after_stock_change(list(needed))
     return order

@@ -1,13 +1,19 @@
 """Queries behind the dashboard and /api/stats, memoized (invalidated by delete_memoized).
 
-Failed orders do not count as sales; pending, processed and imported ones do.
+A sale counts when its status is pending, processed or imported (failed and cancelled
+do not). Revenue is what the orders took less the refunds dated in the same span
+(docs/figures.md). Periods are business days (settings.day_starts_at): "today" is the
+current business day; a period of days [first, last] is
+business_day_span(first)[0] <= t < business_day_span(last)[1].
 """
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func
+from sqlalchemy import extract, func
 
 from .extensions import cache, db
-from .models import Customer, Order, OrderLine, Product
+from .models import Customer, Order, OrderLine, Product, Refund
+from .settings import business_day_span, day_start, today_business_day
 
 COUNTED = ("pending", "processed", "imported")
 
@@ -20,12 +26,18 @@ def month_of(column):
     return func.substr(column, 1, 7)
 
 
+def _refunded(*where):
+    return int(db.session.scalar(
+        db.select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(*where)))
+
+
 @cache.memoize()
 def summary():
-    orders, revenue = db.session.execute(
+    orders, total = db.session.execute(
         db.select(func.count(Order.id), func.coalesce(func.sum(Order.total_cents), 0))
         .where(Order.status.in_(COUNTED))
     ).one()
+    revenue = int(total) - _refunded()
     return {
         "orders": orders,
         "revenue_cents": int(revenue),
@@ -37,14 +49,17 @@ def summary():
 
 @cache.memoize()
 def period_totals(start, end):
-    """Orders and revenue with start <= created_at < end (ISO strings keep keys stable)."""
-    orders, revenue = db.session.execute(
+    """Orders and revenue with start <= created_at < end (ISO strings keep keys stable):
+    the orders' totals less the refunds dated in the span."""
+    since, until = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    orders, total = db.session.execute(
         db.select(func.count(Order.id), func.coalesce(func.sum(Order.total_cents), 0))
-        .where(Order.created_at >= datetime.fromisoformat(start))
-        .where(Order.created_at < datetime.fromisoformat(end))
+        .where(Order.created_at >= since)
+        .where(Order.created_at < until)
         .where(Order.status.in_(COUNTED))
     ).one()
-    return {"orders": orders, "revenue_cents": int(revenue)}
+    refunded = _refunded(Refund.created_at >= since, Refund.created_at < until)
+    return {"orders": orders, "revenue_cents": int(total) - refunded}
 
 
 @cache.memoize()
@@ -88,23 +103,130 @@ def revenue_by_month(since):
     return [{"month": m, "orders": n, "revenue_cents": int(r)} for m, n, r in rows]
 
 
-MEMOIZED = (summary, period_totals, top_products, revenue_by_month)
+def hour_of(column):
+    """The clock hour (0-23) of a datetime column (SQLAlchemy writes EXTRACT in each
+    database's SQL: strftime on SQLite)."""
+    return func.cast(extract("hour", column), db.Integer)
+
+
+@cache.memoize()
+def sales_by_hour(start, end):
+    """24 rows in the order of the business day (from the hour it starts): hour, orders,
+    revenue (order totals less the refunds made in that hour), start <= t < end."""
+    since, until = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    rows = [{"hour": h, "orders": 0, "revenue_cents": 0} for h in range(24)]
+    hour = hour_of(Order.created_at)
+    for h, n, total in db.session.execute(
+            db.select(hour, func.count(Order.id), func.sum(Order.total_cents))
+            .where(Order.created_at >= since, Order.created_at < until,
+                   Order.status.in_(COUNTED)).group_by(hour)):
+        rows[h].update(orders=n, revenue_cents=int(total))
+    hour = hour_of(Refund.created_at)
+    for h, amount in db.session.execute(
+            db.select(hour, func.sum(Refund.amount_cents))
+            .where(Refund.created_at >= since, Refund.created_at < until).group_by(hour)):
+        rows[h]["revenue_cents"] -= int(amount)
+    first = day_start().hour
+    return rows[first:] + rows[:first]
+
+
+@cache.memoize()
+def low_stock(limit=50):
+    """Products at or below their reorder level (stock <= reorder_at), not archived,
+    lowest stock first: (rows, how many in all)."""
+    where = (Product.reorder_at.is_not(None), Product.stock <= Product.reorder_at,
+             Product.archived.is_(False))
+    rows = db.session.execute(
+        db.select(Product.sku, Product.name, Product.stock, Product.reorder_at)
+        .where(*where).order_by(Product.stock, Product.sku).limit(limit)).all()
+    count = db.session.scalar(db.select(func.count(Product.id)).where(*where))
+    return [{"sku": sku, "name": name, "stock": stock, "reorder_at": at}
+            for sku, name, stock, at in rows], count
+
+
+MEMOIZED = (summary, period_totals, top_products, revenue_by_month, sales_by_hour, low_stock)
+
+
+def change_pct(current, base):
+    """Change from base to current in percent, one decimal, half-up; None when the base
+    is 0 (no percent of nothing)."""
+    if base == 0:
+        return None
+    return float((Decimal(current - base) * 100 / Decimal(abs(base)))
+                 .quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def year_before(day):
+    """The same date a year before; 29 February -> the 28th."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+def span(first, last):
+    """ISO (start, end) of the business days first..last, both included."""
+    return business_day_span(first)[0].isoformat(), business_day_span(last)[1].isoformat()
+
+
+def comparison_periods(today):
+    """(name, label, (first, last) now, (first, last) before, what before is called):
+    today against the same weekday a week before; this month so far against the same
+    number of days of last month (never past its end); this year so far against the
+    same dates last year."""
+    month_start = today.replace(day=1)
+    last_month_end = month_start - timedelta(days=1)
+    last_month_start = last_month_end.replace(day=1)
+    same_days = min(last_month_start + timedelta(days=today.day - 1), last_month_end)
+    year_start = today.replace(month=1, day=1)
+    return [
+        ("today", "Today", (today, today), (today - timedelta(days=7),) * 2,
+         f"last {today:%A}"),
+        ("month", "This month", (month_start, today), (last_month_start, same_days),
+         "last month, same days"),
+        ("year", "This year", (year_start, today),
+         (year_start.replace(year=year_start.year - 1), year_before(today)),
+         "last year, same dates"),
+    ]
+
+
+def comparisons(today):
+    rows = []
+    for name, label, now, before, before_label in comparison_periods(today):
+        current, previous = period_totals(*span(*now)), period_totals(*span(*before))
+        rows.append({
+            "name": name, "label": label, "before_label": before_label,
+            "from": now[0].isoformat(), "to": now[1].isoformat(),
+            "previous_from": before[0].isoformat(), "previous_to": before[1].isoformat(),
+            **current,
+            "previous_orders": previous["orders"],
+            "previous_revenue_cents": previous["revenue_cents"],
+            "change_pct": change_pct(current["revenue_cents"], previous["revenue_cents"]),
+        })
+    return rows
 
 
 def dashboard(today=None):
-    today = today or date.today()
+    """Everything the dashboard shows; `today` is a business day (default: the current
+    one)."""
+    today = today or today_business_day()
     month_start = today.replace(day=1)
     year_start = today.replace(month=1, day=1)
-    tomorrow = (today + timedelta(days=1)).isoformat()
+    tomorrow = span(today, today)[1]
     twelve_months_ago = (month_start.replace(year=month_start.year - 1)
                          + timedelta(days=32)).replace(day=1)
-    year = period_totals(year_start.isoformat(), tomorrow)
+    year = period_totals(span(year_start, today)[0], tomorrow)
+    low, low_count = low_stock()
     return {
-        "today": period_totals(today.isoformat(), tomorrow),
-        "month": period_totals(month_start.isoformat(), tomorrow),
+        "today": period_totals(*span(today, today)),
+        "month": period_totals(span(month_start, today)[0], tomorrow),
         "year": year,
         "average_order_value_cents": year["revenue_cents"] // year["orders"] if year["orders"] else 0,
         # 30 days: what sells now (and cheap: a year of lines costs ~100 ms at 100k orders)
-        "top_products": top_products((today - timedelta(days=29)).isoformat(), tomorrow),
-        "by_month": revenue_by_month(twelve_months_ago.isoformat()),
+        "top_products": top_products(span(today - timedelta(days=29), today)[0], tomorrow),
+        "by_month": revenue_by_month(span(twelve_months_ago, today)[0]),
+        "comparisons": comparisons(today),
+        "by_hour": sales_by_hour(*span(today, today)),
+        "low_stock": low,
+        "low_stock_count": low_count,
     }

@@ -29,12 +29,16 @@ class ValidationError(ValueError):
 # /api/products/<sku>, so only characters that need no escaping there.
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SKU_RULE = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A domain of dot-separated, non-empty labels: "a@b..c", "a@.b.c" and "a@b.c." cannot be
+# delivered (the forms used to take them while the CSV import refused them).
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 MAX_RATE_BP = 10_000  # 100.00 %
 
 
 def _text(max_len, required=True):
     def clean(value):
+        if isinstance(value, (bool, dict, list)):  # JSON true or [..] is not a name
+            raise ValueError("must be text")
         value = "" if value is None else str(value).strip()
         if required and not value:
             raise ValueError("is required")
@@ -44,7 +48,13 @@ def _text(max_len, required=True):
     return clean
 
 
+def _blank(value):
+    return value is None or str(value).strip() == ""
+
+
 def _money(value):
+    if _blank(value):
+        raise ValueError("is required")
     try:
         return parse_money("" if value is None else value)
     except NumberError as exc:
@@ -57,6 +67,10 @@ def _optional_money(value):
 
 def _whole(low, high, rule):
     def clean(value):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON 7.0: the form and the CSV take "7.0" too
+        if _blank(value):
+            raise ValueError("is required")
         try:
             return parse_whole("" if value is None else value, low, high)
         except NumberError:
@@ -77,13 +91,15 @@ def _sku(value):
 
 def _email(value):
     value = _text(254)(value).lower()
-    if not EMAIL_RE.match(value):
+    if not EMAIL_RE.fullmatch(value):
         raise ValueError("not an email address")
     return value
 
 
 def parse_rate(value):
     """'20' / '5.5' / 7.7 (percent, up to two decimals, 0 to 100) -> basis points."""
+    if isinstance(value, bool):
+        raise ValueError("a percent from 0 to 100, like 20 or 5.5")
     text = str(value).strip().rstrip("%").strip()
     try:
         number = Decimal(text)
@@ -96,8 +112,15 @@ def parse_rate(value):
     return int(number * 100)
 
 
+def rate_text(rate_bp):
+    """Basis points -> the percent as typed: 2000 -> '20', 550 -> '5.5', None -> ''."""
+    return "" if rate_bp is None else f"{Decimal(rate_bp) / 100:f}"
+
+
 Text = Annotated[str, BeforeValidator(_text(200))]
 OptionalText = Annotated[str, BeforeValidator(_text(200, required=False))]
+ShortText = Annotated[str, BeforeValidator(_text(100))]              # category, country
+OptionalShortText = Annotated[str, BeforeValidator(_text(100, required=False))]
 Sku = Annotated[str, BeforeValidator(_sku)]
 Email = Annotated[str, BeforeValidator(_email)]
 OptionalEmail = Annotated[str | None, BeforeValidator(_optional(_email))]

@@ -15,7 +15,8 @@ from . import jobs
 from ..extensions import db
 
 log = logging.getLogger(__name__)
-TITLES = {"cleanup": "Daily cleanup", "sync": "Hourly inbox sync", "backup": "Daily backup"}
+TITLES = {"cleanup": "Daily cleanup", "sync": "Hourly inbox sync", "backup": "Daily backup",
+          "low_stock": "Daily low-stock email", "dayclose": "Close yesterday (Z-report)"}
 
 
 def data_path(*parts):
@@ -87,9 +88,10 @@ def process_order_task(job, params, progress):
     if order.status == "processed":
         progress(50, "writing the invoice")
         write_invoice(order, data_path("invoices", f"{order.ref}.pdf"))
-        jobs.submit("email", f"Order confirmation {order.ref}",
-                    {"template": "order_confirmation", "order_id": order.id},
-                    dedup_key=f"email:order:{order.id}")
+        if order.customer_id is not None:  # a walk-in sale has no one to write to
+            jobs.submit("email", f"Order confirmation {order.ref}",
+                        {"template": "order_confirmation", "order_id": order.id},
+                        dedup_key=f"email:order:{order.id}")
     result = {"order_id": order.id, "ref": order.ref, "status": order.status,
               "reason": order.status_reason}
     if order.status == "failed":
@@ -124,3 +126,17 @@ def backup_task(job, params, progress):
     from ..backups import daily_backup
 
     return daily_backup()
+
+
+@job_task("larder.low_stock_digest", "low_stock")
+def low_stock_digest_task(job, params, progress):
+    from ..low_stock import send_digest
+
+    return send_digest()
+
+
+@job_task("larder.close_day", "dayclose")
+def close_day_task(job, params, progress):
+    from ..day_close import auto_close
+
+    return auto_close()  # does nothing unless the owner turned auto_close_day on

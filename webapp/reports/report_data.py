@@ -12,6 +12,7 @@ from sqlalchemy import func
 from ..extensions import db
 from ..models import Customer, Order, OrderLine, Product
 from ..stats import COUNTED, month_of
+from . import figures
 
 SECTIONS = ("totals", "by_month", "by_category", "by_country", "top_products")
 COLUMNS = {  # the keys of each section's rows, in file order
@@ -141,6 +142,48 @@ def collect(start, end, progress=None):
         "by_category": by_category,
         "by_country": by_country,
         "top_products": top_products,
+    }
+
+
+def sales_figures(since, until):
+    """The money figures of the sales in [since, until) (naive shop-time datetimes,
+    since <= t < until; a business day: settings.business_day_span(day)). The X/Z
+    reports and the sales report use these same figures. Returns a dict, money in
+    integer cents:
+
+        orders            sales counted (status in stats.COUNTED)
+        first_ref         reference of the first sale in the span (by time), or None
+        last_ref          reference of the last one, or None
+        gross_cents       before any discount, tax included
+        discounts_cents   line and order discounts
+        refunds_cents     refunds dated in the span (whatever day the sale was)
+        revenue_cents     gross - discounts - refunds: what the shop took in
+        tax_cents         tax of the lines sold less tax of the lines refunded
+        net_cents         revenue - tax
+        cost_cents        quantity x unit cost, lines with a known cost, less refunded
+        margin_cents      net - cost over the lines with a known cost only
+        lines_without_cost  sold lines whose unit cost is unknown (left out of margin)
+        tax_rates         [{rate_bp, net_cents, tax_cents, gross_cents}] ascending rate,
+                          refunds subtracted; they add up to tax, net and revenue
+        by_payment_method [{method, orders, revenue_cents}] by method name; revenue is
+                          what the sales took less the refunds paid back by that method
+                          (the refund's own method, else its order's); orders made
+                          before 0.3.0 have method "". Cash expected in the till is
+                          the "cash" row's revenue (plus the float).
+    """
+    orders, gross, discounts, _ = figures.order_totals(since, until)
+    lines = figures.line_groups(since, until)
+    refund_lines = figures.refund_groups(since, until)
+    refunds = figures.refunds_by_method(since, until)
+    first, last = figures.first_last_refs(since, until)
+    return {
+        **figures.money_totals(orders, gross, discounts, lines, refund_lines,
+                               sum(refunds.values())),
+        "first_ref": first,
+        "last_ref": last,
+        "tax_rates": figures.rate_rows(lines, refund_lines),
+        "by_payment_method": figures.payment_rows(figures.sales_by_method(since, until),
+                                                  refunds),
     }
 
 

@@ -2,8 +2,8 @@
 
 Pages: 1. title, range, generated-at time and the four totals in big type; 2. revenue by
 month (bars) and by category (horizontal bars); 3. top products (horizontal bars); then
-tables by country, top products, by category and by month. Amounts read `12,345.67`
-(money.cents_for_display) in the shop's currency, which the app does not name.
+tables by country, top products, by category and by month. Amounts are in the shop's
+currency and locale (money_display: "€12,345.67" in en_GB).
 
 The built-in Helvetica covers Western European text (Latin-1 and a little more); other
 scripts would need an embedded TTF font.
@@ -19,7 +19,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import (KeepTogether, PageBreak, Paragraph, SimpleDocTemplate,
                                 Spacer, Table, TableStyle)
 
-from ..money import cents_for_display
+from ..money_display import money_for_pdf
 
 ACCENT = colors.HexColor("#2f6f4f")
 WIDTH = A4[0] - 40 * mm  # the frame's width with 20 mm margins
@@ -43,8 +43,8 @@ def _count(n):
 def _title_page(data, generated_at):
     totals = data["totals"]
     big = [("Orders", _count(totals["orders"])),
-           ("Revenue", cents_for_display(totals["revenue_cents"])),
-           ("Average order value", cents_for_display(totals["average_order_value_cents"])),
+           ("Revenue", money_for_pdf(totals["revenue_cents"])),
+           ("Average order value", money_for_pdf(totals["average_order_value_cents"])),
            ("New customers", _count(totals["new_customers"]))]
     story = [
         Spacer(1, 25 * mm),
@@ -53,7 +53,7 @@ def _title_page(data, generated_at):
         Paragraph(f"Generated {generated_at:%Y-%m-%d %H:%M}", SUBTITLE),
         Spacer(1, 20 * mm),
     ]
-    # Label and figure in one paragraph, so the text reads "Revenue 12,345.67".
+    # Label and figure in one paragraph, so the text reads "Revenue €12,345.67".
     story += [Paragraph(f'<font size="16" color="#555555">{label}</font> '
                         f'<font name="Helvetica-Bold">{value}</font>', BIG)
               for label, value in big]
@@ -139,7 +139,7 @@ def _table(title, header, rows, right_from):
 
 
 def _tables(data):
-    money = cents_for_display
+    money = money_for_pdf
     story = _table("Sales by country", ["Country", "Orders", "Revenue"],
                    [[_short(r["country"], 40), _count(r["orders"]), money(r["revenue_cents"])]
                     for r in data["by_country"]], 1)

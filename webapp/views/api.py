@@ -2,11 +2,12 @@
 from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
 from sqlalchemy.exc import IntegrityError
 
-from .. import catalog, idempotency, stats
+from .. import catalog, idempotency, ordering, refunds, stats
 from ..auth import record_activity
 from ..caching import only_ok, stats_api_key
 from ..extensions import cache, db
-from ..money import cents_to_number
+from ..money import cents_to_number, cents_to_str
+from .customers import welcome_later
 from .orders import process_later, submit_order
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -52,8 +53,9 @@ def create_order():
     if row is None:
         new_row = idempotency.new(g.user_id, key, data) if key else None
         try:
-            order, job = submit_order(data.get("customer_email"), data.get("lines"), new_row)
+            order, job = submit_order(data, new_row)
         except catalog.ValidationError as exc:
+            db.session.rollback()
             return validation_error(exc)
         except IntegrityError:  # another request with this key was first
             db.session.rollback()
@@ -96,6 +98,37 @@ def get_order(order_id):
     return jsonify(order.to_dict())
 
 
+@bp.post("/orders/<int:order_id>/refunds")
+def refund_order(order_id):
+    """{"lines": [{"line_id" or "sku", "quantity"}] (omitted: all not yet refunded),
+    "reason", "restock", "payment_method"} -> 201 and the refund."""
+    data = json_body()
+    try:
+        refund = refunds.refund_order(order_id, data, user_id=g.user_id)
+    except LookupError as exc:
+        abort(404, str(exc))
+    except catalog.ValidationError as exc:
+        db.session.rollback()
+        return validation_error(exc)
+    record_activity(f"Refunded {cents_to_str(refund.amount_cents)} of order {refund.order.ref}")
+    return jsonify(refund.to_dict()), 201
+
+
+@bp.post("/orders/<int:order_id>/cancel")
+def cancel_order(order_id):
+    """{"reason": "..."} (optional) -> the cancelled order."""
+    data = json_body() if request.get_data() else {}
+    try:
+        order = ordering.cancel_order(order_id, data.get("reason", ""))
+    except LookupError as exc:
+        abort(404, str(exc))
+    except catalog.ValidationError as exc:
+        db.session.rollback()
+        return validation_error(exc)
+    record_activity(f"Cancelled order {order.ref}")
+    return jsonify(order.to_dict())
+
+
 @bp.get("/products/<sku>")
 def get_product(sku):
     try:
@@ -104,14 +137,58 @@ def get_product(sku):
         abort(404, str(exc))
 
 
+@bp.post("/products")
+def create_product():
+    try:
+        product = catalog.create_product(json_body())
+    except catalog.ValidationError as exc:
+        return validation_error(exc)
+    record_activity(f"Created product {product.sku}")
+    return jsonify(product.to_dict()), 201, {
+        "Location": url_for("api.get_product", sku=product.sku)}
+
+
 @bp.patch("/products/<sku>")
 def patch_product(sku):
+    """Only the fields given change; the result obeys the same rules as a full product."""
     data = json_body()
     try:
-        product = catalog.update_product(sku, data, partial=True)
+        product = catalog.update_product(sku, data)
     except catalog.NotFound as exc:
         abort(404, str(exc))
     except catalog.ValidationError as exc:
         return validation_error(exc)
     record_activity(f"Edited product {product.sku}")
     return jsonify(product.to_dict())
+
+
+@bp.delete("/products/<sku>")
+def delete_product(sku):
+    """Deleted, or archived when it is in orders: {"sku", "outcome": "deleted"|"archived"}."""
+    try:
+        outcome = catalog.delete_product(sku)
+    except catalog.NotFound as exc:
+        abort(404, str(exc))
+    record_activity(f"{outcome.title()} product {sku}")
+    return jsonify(sku=sku, outcome=outcome)
+
+
+@bp.post("/products/<sku>/restore")
+def restore_product(sku):
+    try:
+        product = catalog.restore_product(sku)
+    except catalog.NotFound as exc:
+        abort(404, str(exc))
+    record_activity(f"Restored product {sku}")
+    return jsonify(product.to_dict())
+
+
+@bp.post("/customers")
+def create_customer():
+    try:
+        customer = catalog.create_customer(json_body())
+    except catalog.ValidationError as exc:
+        return validation_error(exc)
+    record_activity(f"Added customer {customer.email}")
+    welcome_later(customer)
+    return jsonify(customer.to_dict()), 201

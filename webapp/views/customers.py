@@ -22,6 +22,13 @@ def index():
     return render_template("customers/list.html", page=page, q=q, cached_page=True)
 
 
+def welcome_later(customer):
+    """A new customer (form or API) gets the welcome email, in the background."""
+    jobs.submit("email", f"Welcome {customer.email}",
+                {"template": "welcome", "customer_id": customer.id},
+                dedup_key=f"email:welcome:{customer.id}", user_id=g.user_id)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def create():
     errors, form = {}, {}
@@ -33,9 +40,7 @@ def create():
             errors = exc.errors
         else:
             record_activity(f"Added customer {customer.email}")
-            jobs.submit("email", f"Welcome {customer.email}",
-                        {"template": "welcome", "customer_id": customer.id},
-                        dedup_key=f"email:welcome:{customer.id}", user_id=g.user_id)
+            welcome_later(customer)
             return redirect(url_for(".index", q=customer.email))
     return render_template("customers/form.html", form=form, errors=errors), (
         400 if errors else 200)

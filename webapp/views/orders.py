@@ -4,12 +4,13 @@ import secrets
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 
-from .. import idempotency, ordering
+from .. import idempotency, ordering, refunds, settings
 from ..background import jobs
 from ..auth import record_activity
 from ..catalog import ValidationError
 from ..extensions import db
 from ..models import Order, Product
+from ..money_display import format_money
 from .paging import page_arg
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -30,14 +31,59 @@ def detail(order_id):
     order = db.session.get(Order, order_id)
     if order is None:
         abort(404, "There is no such order.")
-    return render_template("orders/detail.html", order=order)
+    return _detail_page(order)
 
 
-def submit_order(customer_email, lines, idempotency_key=None):
+def _detail_page(order, errors=None, status=200):
+    left = refunds.refundable(order) if order.status in refunds.REFUNDABLE else []
+    return render_template("orders/detail.html", order=order, refundable=left,
+                           errors=errors or {}), status
+
+
+def _order_or_404(order_id):
+    order = db.session.get(Order, order_id)
+    if order is None:
+        abort(404, "There is no such order.")
+    return order
+
+
+@bp.post("/<int:order_id>/refund")
+def refund(order_id):
+    """The order page's refund form: qty_<line id> per line (empty: none of it)."""
+    order = _order_or_404(order_id)
+    form = request.form
+    lines = [{"line_id": line.id, "quantity": form.get(f"qty_{line.id}", "").strip()}
+             for line in order.lines if form.get(f"qty_{line.id}", "").strip() not in ("", "0")]
+    data = {"reason": form.get("reason", ""), "restock": form.get("restock") == "on",
+            "lines": None if form.get("whole") else lines}
+    try:
+        done = refunds.refund_order(order.id, data, user_id=g.user_id)
+    except ValidationError as exc:
+        db.session.rollback()
+        return _detail_page(order, exc.errors, 400)
+    record_activity(f"Refunded {format_money(done.amount_cents)} of order {order.ref}")
+    flash(f"Refund recorded for order {order.ref}.")
+    return redirect(url_for(".detail", order_id=order.id), 303)
+
+
+@bp.post("/<int:order_id>/cancel")
+def cancel(order_id):
+    order = _order_or_404(order_id)
+    try:
+        ordering.cancel_order(order.id, request.form.get("reason", ""))
+    except ValidationError as exc:
+        db.session.rollback()
+        return _detail_page(order, exc.errors, 400)
+    record_activity(f"Cancelled order {order.ref}")
+    flash(f"Order {order.ref} was cancelled.")
+    return redirect(url_for(".detail", order_id=order.id), 303)
+
+
+def submit_order(data, idempotency_key=None):
     """The one way an order is recorded (form and API): saved at once, processed in the
     background. Returns (order, job). With an IdempotencyKey row, a request that lost the
     race for that key raises IntegrityError and records nothing."""
-    order = ordering.create_order(customer_email, lines, idempotency_key=idempotency_key)
+    order = ordering.create_order(data, idempotency_key=idempotency_key)
     record_activity(f"Recorded order {order.ref}")
     return order, process_later(order)
 
@@ -49,7 +95,17 @@ def process_later(order):
     return job
 
 
-FORM_FIELDS = ["customer_email"] + [f"{name}{i}" for i in range(5) for name in ("sku", "qty")]
+FORM_FIELDS = (["customer_email", "payment_method", "discount"]
+               + [f"{name}{i}" for i in range(5) for name in ("sku", "qty", "disc")])
+
+
+def form_order(content):
+    """The form's fields as OrderIn's (the API's) shape: one set of rules for both."""
+    lines = [{"sku": content[f"sku{i}"], "quantity": content[f"qty{i}"],
+              "discount": content[f"disc{i}"]}
+             for i in range(5) if content[f"sku{i}"] or content[f"qty{i}"] or content[f"disc{i}"]]
+    return {"customer_email": content["customer_email"], "lines": lines,
+            "payment_method": content["payment_method"], "discount": content["discount"]}
 
 
 def _sent_twice(row, content):
@@ -71,12 +127,11 @@ def create():
         key = f"form:{sent}" if sent and len(sent) <= 64 and sent.isprintable() else None
         row = idempotency.find(g.user_id, key) if key else None
         if row is None:
-            lines = [{"sku": content[f"sku{i}"], "quantity": content[f"qty{i}"]}
-                     for i in range(5) if content[f"sku{i}"] or content[f"qty{i}"]]
             row_new = idempotency.new(g.user_id, key, content) if key else None
             try:
-                order, _ = submit_order(content["customer_email"], lines, row_new)
+                order, _ = submit_order(form_order(content), row_new)
             except ValidationError as exc:
+                db.session.rollback()
                 errors, status, once = exc.errors, 400, sent or once
             except IntegrityError:
                 db.session.rollback()
@@ -91,6 +146,7 @@ def create():
                 return response
             errors, status = {"form": f"this form was already used for order {row.order.ref}. "
                                       f"To record another order, check it and send it again."}, 409
-    skus = db.session.execute(db.select(Product.sku, Product.name).order_by(Product.name)).all()
+    skus = db.session.execute(db.select(Product.sku, Product.name)  # archived: not sold
+                              .where(Product.archived.is_(False)).order_by(Product.name)).all()
     return render_template("orders/form.html", form=form, errors=errors, skus=skus,
-                           once=once), status
+                           once=once, methods=settings.get("payment_methods")), status

@@ -1,31 +1,41 @@
-"""Products: a cached list (versioned keys + query string), cached detail, edit forms."""
+"""Products: a cached list (versioned keys + query string), cached detail, edit forms,
+archived products and their restoring."""
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from sqlalchemy import false, true
 
 from .. import catalog
 from ..auth import record_activity
 from ..caching import only_ok, product_detail_key, query_key
 from ..extensions import cache, db
 from ..models import Product
+from ..validation import rate_text
 from .paging import page_arg, search
 
 bp = Blueprint("products", __name__, url_prefix="/products")
 
 
-@bp.get("/")
-@cache.cached(make_cache_key=lambda *a, **k: query_key("products"), response_filter=only_ok)
-def index():
+def _listing(archived):
     category = request.args.get("category", "").strip()
     q = request.args.get("q", "").strip()
-    select = db.select(Product).order_by(Product.name, Product.id)
+    shown = Product.archived == (true() if archived else false())
+    select = db.select(Product).where(shown).order_by(Product.name, Product.id)
     if category:
         select = select.where(Product.category == category)
     select = search(select, q, Product.name, Product.sku)
     page = db.paginate(select, page=page_arg(), per_page=25, error_out=False)
     categories = db.session.execute(
-        db.select(Product.category).distinct().order_by(Product.category)
+        db.select(Product.category).where(shown).distinct().order_by(Product.category)
     ).scalars().all()
     return render_template("products/list.html", page=page, categories=categories,
-                           category=category, q=q, cached_page=True)
+                           category=category, q=q, archived=archived, cached_page=True)
+
+
+@bp.get("/")
+@cache.cached(make_cache_key=lambda *a, **k: query_key("products"), response_filter=only_ok)
+def index():
+    # ?archived=1: the archived products (a query argument, not a path: "archived" is a
+    # valid SKU).
+    return _listing(archived=request.args.get("archived") == "1")
 
 
 @bp.get("/<sku>")
@@ -34,7 +44,8 @@ def detail(sku):
     product = db.session.execute(db.select(Product).filter_by(sku=sku)).scalar()
     if product is None:
         abort(404, f"There is no product with SKU {sku}.")
-    return render_template("products/detail.html", product=product, cached_page=True)
+    return render_template("products/detail.html", product=product, rate_text=rate_text,
+                           cached_page=True)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -60,11 +71,10 @@ def edit(sku):
     except catalog.NotFound as exc:
         abort(404, str(exc))
     errors = {}
-    form = {**product.to_dict(), **request.form.to_dict()}
-    form.pop("updated_at", None)
+    form = {**catalog.product_input(product), **request.form.to_dict()}
     if request.method == "POST":
         try:
-            product = catalog.update_product(sku, request.form.to_dict(), partial=False)
+            product = catalog.update_product(sku, request.form.to_dict())
         except catalog.ValidationError as exc:
             errors = exc.errors
         else:
@@ -79,11 +89,27 @@ def delete(sku):
     try:
         product = catalog.get_product(sku)
         if request.method == "POST":
-            catalog.delete_product(sku)
-            record_activity(f"Deleted product {sku}")
-            return redirect(url_for(".index"))
+            outcome = catalog.delete_product(sku)
+            # The confirmation page said which it would be (list pages are cached:
+            # no flash messages there).
+            record_activity(f"{outcome.title()} product {sku}")
+            return redirect(url_for(".index", archived=1) if outcome == "archived"
+                            else url_for(".index"))
     except catalog.NotFound as exc:
         abort(404, str(exc))
-    except catalog.Conflict as exc:
-        abort(409, str(exc))
-    return render_template("products/delete.html", product=product)
+    return render_template("products/delete.html", product=product,
+                           has_orders=catalog.has_orders(product))
+
+
+@bp.route("/<sku>/restore", methods=["GET", "POST"])
+def restore(sku):
+    """A confirmation page (the detail page is cached: it holds no form)."""
+    try:
+        product = catalog.get_product(sku)
+        if request.method == "POST":
+            catalog.restore_product(sku)
+            record_activity(f"Restored product {sku}")
+            return redirect(url_for(".detail", sku=sku))
+    except catalog.NotFound as exc:
+        abort(404, str(exc))
+    return render_template("products/restore.html", product=product)

@@ -1,0 +1,95 @@
+"""The end of the day: the "End of day" page (X-report, "Close the day", past Z-reports),
+POST /api/zreports and the downloads GET /api/zreports/<number>.<fmt>.
+
+Closing a day is the owner's (the page's button and the API); every signed-in user may
+see the X-report and download closed days' reports. A download is always the stored
+file, byte for byte (webapp.day_close)."""
+from io import BytesIO
+
+from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_template, request,
+                   send_file, url_for)
+
+from .. import day_close
+from ..auth import current_user, record_activity
+from ..settings import today_business_day
+from ..validation import ValidationError
+
+bp = Blueprint("end_of_day", __name__)
+
+
+def _owner_only(what):
+    user = current_user()
+    if user is None or user.role != "owner":
+        abort(403, f"Only the owner can {what}.")
+
+
+def _urls(row):
+    return {fmt: url_for("end_of_day.download", number=row.number, fmt=fmt)
+            for fmt in day_close.FORMATS}
+
+
+def _close(day, user_id):
+    row, created = day_close.close_day(day, user_id=user_id)
+    if created:
+        record_activity(f"Closed the day {row.business_day} (Z-report {row.number})")
+    return row, created
+
+
+@bp.get("/end-of-day")
+def index():
+    user = current_user()
+    return render_template(
+        "end_of_day.html", x=day_close.x_report(), reports=day_close.recent(),
+        is_owner=user is not None and user.role == "owner", urls=_urls,
+        today=today_business_day(), errors={})
+
+
+@bp.post("/end-of-day/close")
+def close():
+    _owner_only("close the day")
+    try:
+        day = day_close.parse_day(request.form.get("date"))
+        if request.form.get("confirm") != "yes":
+            raise ValidationError({"confirm": "tick the box to confirm: a closed day cannot "
+                                              "change"})
+        row, created = _close(day, g.user_id)
+    except ValidationError as exc:
+        user = current_user()
+        return render_template(
+            "end_of_day.html", x=day_close.x_report(), reports=day_close.recent(),
+            is_owner=user.role == "owner", urls=_urls, today=today_business_day(),
+            errors=exc.errors), 400
+    flash(f"The day {row.business_day} is closed: Z-report {row.number}."
+          if created else f"The day {row.business_day} was closed before: Z-report "
+                          f"{row.number}.")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/api/zreports")
+def api_close():
+    """{"date": "YYYY-MM-DD"} -> 201 and the new report, or 200 and the day's first one."""
+    from .api import json_body, validation_error
+
+    _owner_only("close the day")
+    data = json_body()
+    try:
+        if set(data) - {"date"}:
+            raise ValidationError({sorted(set(data) - {"date"})[0]: "unknown field"})
+        row, created = _close(day_close.parse_day(data.get("date")), g.user_id)
+    except ValidationError as exc:
+        return validation_error(exc)
+    body = {**day_close.describe(row), "urls": _urls(row)}
+    return jsonify(body), 201 if created else 200, {"Location": _urls(row)["json"]}
+
+
+@bp.get("/api/zreports/<int:number>.<fmt>")
+def download(number, fmt):
+    row = day_close.find(number=number)
+    if row is None:
+        abort(404, f"There is no Z-report number {number}.")
+    if fmt not in day_close.FORMATS:
+        abort(404, "Z-reports come as .pdf, .json or .csv.")
+    body, mimetype, name = day_close.stored_file(row, fmt)
+    response = send_file(BytesIO(body), mimetype=mimetype, as_attachment=fmt != "json",
+                         download_name=name, etag=row.sha256 + fmt, max_age=0)
+    return response
