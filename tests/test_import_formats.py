@@ -335,11 +335,16 @@ def test_a_near_miss_of_larder_layout_says_which_column():
 def test_context_from_the_shops_settings(tmp_path):
     from webapp import create_app
 
+    from webapp import settings
+
     app = create_app({"LARDER_TOKEN": "t"}, data_dir=tmp_path)
     with app.app_context():
         context = Context.from_settings()
-    assert (context.locale, context.decimal, context.default_tax_rate_bp) == ("en_GB", ".",
-                                                                              2000)
+        wanted = tuple(settings.get(name) for name in ("locale", "timezone", "currency",
+                                                       "default_tax_rate_bp"))
+    assert (context.locale, context.timezone, context.currency,
+            context.default_tax_rate_bp) == wanted
+    assert context.decimal in (".", ",") and wanted[3] in context.tax_rates_bp
 
 
 def test_shopify_rows_of_an_order_apart_from_its_first_row(tmp_path):
