@@ -6,6 +6,7 @@ refund counts on its own created_at. gross = sum(order gross); discounts = sum(o
 discount); refunds = sum(refund amount); revenue = gross - discounts - refunds; tax =
 line tax - refunded tax; net = revenue - tax; cost = qty x unit cost over lines with a
 known cost, minus refunded cost; margin = net - cost over lines with a known cost only.
+Revenue sums order totals (gross - discount for every order) less refunds.
 
 Every query here walks the span's orders through the index on orders.created_at, then
 their lines by order id (indexes of migration 0004 cover the columns read).
@@ -182,10 +183,12 @@ def rate_rows(lines, refunds):
             for rate, (net, tax) in sorted(rates.items())]
 
 
-def money_totals(orders, gross, discounts, lines, refunds, refunded):
-    """The totals every report shares (cents), from the parts above; `refunded` is the
-    sum of the refund amounts in the span."""
-    revenue = gross - discounts - refunded
+def money_totals(orders, gross, discounts, total, lines, refunds, refunded):
+    """The totals every report shares (cents), from the parts above; `total` is the sum
+    of the order totals, `refunded` of the refund amounts in the span. Revenue is
+    total - refunded: order.total_cents is what was paid (= gross - discount, as every
+    order is recorded), and today's revenue sums it."""
+    revenue = total - refunded
     tax = sum(r["tax"] for r in lines) - sum(r["tax"] for r in refunds)
     cost = sum(r["cost"] for r in lines) - sum(r["cost"] for r in refunds)
     net_known = sum(r["net_known"] for r in lines) - sum(r["net_known"] for r in refunds)

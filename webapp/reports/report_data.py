@@ -93,7 +93,7 @@ def collect(start, end, progress=None):
     # months, hours, weekdays, methods and totals are rolled up from these rows (at most
     # 24 x 2 x methods a day).
     months_found, hours, weekdays = {}, [[0, 0] for _ in range(24)], [[0, 0] for _ in range(7)]
-    sales, orders, gross, discounts = {}, 0, 0, 0
+    sales, orders, gross, discounts, total_paid = {}, 0, 0, 0, 0
     buckets = []
     for text, after, method, n, total, gross_part, discount_part in figures.order_buckets(
             since, until, minute):
@@ -102,6 +102,7 @@ def collect(start, end, progress=None):
         by_method[0] += n
         by_method[1] += total
         orders, gross, discounts = orders + n, gross + gross_part, discounts + discount_part
+        total_paid += total
     buckets += [(h, a, 0, -t) for h, a, t in figures.refunds_by_hour(since, until, minute)]
     for text, after, n, amount in buckets:
         moment = datetime(int(text[:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]),
@@ -130,8 +131,8 @@ def collect(start, end, progress=None):
     lines = figures.line_groups(since, until)
     refund_lines = figures.refund_groups(since, until)
     step(70, "Sales by product")
-    totals = figures.money_totals(orders, gross, discounts, lines, refund_lines,
-                                  sum(refunds.values()))
+    totals = figures.money_totals(orders, gross, discounts, total_paid, lines,
+                                  refund_lines, sum(refunds.values()))
     totals["average_order_value_cents"] = (totals["revenue_cents"] // orders
                                            if orders else 0)
     totals["new_customers"] = new_customers
@@ -276,7 +277,8 @@ def sales_figures(since, until):
         gross_cents       before any discount, tax included
         discounts_cents   line and order discounts
         refunds_cents     refunds dated in the span (whatever day the sale was)
-        revenue_cents     gross - discounts - refunds: what the shop took in
+        revenue_cents     gross - discounts - refunds: what the shop took in (summed
+                          as order totals less refunds; the same for every order)
         tax_cents         tax of the lines sold less tax of the lines refunded
         net_cents         revenue - tax
         cost_cents        quantity x unit cost, lines with a known cost, less refunded
@@ -290,13 +292,13 @@ def sales_figures(since, until):
                           before 0.3.0 have method "". Cash expected in the till is
                           the "cash" row's revenue (plus the float).
     """
-    orders, gross, discounts, _ = figures.order_totals(since, until)
+    orders, gross, discounts, total = figures.order_totals(since, until)
     lines = figures.line_groups(since, until)
     refund_lines = figures.refund_groups(since, until)
     refunds = figures.refunds_by_method(since, until)
     first, last = figures.first_last_refs(since, until)
     return {
-        **figures.money_totals(orders, gross, discounts, lines, refund_lines,
+        **figures.money_totals(orders, gross, discounts, total, lines, refund_lines,
                                sum(refunds.values())),
         "first_ref": first,
         "last_ref": last,
