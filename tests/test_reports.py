@@ -270,8 +270,11 @@ def test_report_filename_and_mime():
     assert report_filename(date(2025, 1, 1), date(2025, 1, 31), "csv").endswith(".csv")
     with pytest.raises(ReportError):
         report_filename(date(2025, 1, 1), date(2025, 1, 31), "exe")
-    assert FORMATS == ("pdf", "csv", "json")
-    assert MIME == {"pdf": "application/pdf", "csv": "text/csv", "json": "application/json"}
+    assert FORMATS == ("pdf", "csv", "json", "lines")
+    assert MIME == {"pdf": "application/pdf", "csv": "text/csv", "json": "application/json",
+                    "lines": "text/csv"}
+    assert (report_filename(date(2025, 1, 1), date(2025, 12, 31), "lines")
+            == "larder-sales-lines-2025-01-01-to-2025-12-31.csv")
 
 
 def test_demo_data_totals_match_sql(app, tmp_path):

@@ -87,9 +87,10 @@ def write(start, end, fh, progress=None):
     opens = day_start()
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
     writer = csv.writer(text, lineterminator="\n")
+    step(0, "Reading order lines")
     writer.writerow(HEADER)
     orders, lines, refunds, revenue, last_ref = 0, 0, 0, 0, None
-    step(0, "Reading order lines")
+    step(5, "Writing one row per line")
     for (when, _, kind, ref, customer, sku, name, qty, price, discount, net, rate, tax,
          method, cost) in heapq.merge(_sales(since, until), _refunds(since, until),
                                       key=lambda row: (row[0], row[1])):
@@ -105,8 +106,9 @@ def write(start, end, fh, progress=None):
             last_ref = ref
         else:
             refunds += 1
-        if (lines + refunds) % 20_000 == 0:
-            step(min(95, (lines + refunds) // 5_000), f"{lines + refunds:,} rows")
+        if (lines + refunds) % 20_000 == 0:  # the total is not known ahead: creep up
+            step(min(85, 5 + (lines + refunds) // 5_000), f"{lines + refunds:,} rows")
+    step(90, f"{lines + refunds:,} rows written")
     text.flush()
     text.detach()
     step(100, "Lines written")
