@@ -530,3 +530,34 @@ def test_accountant_lines_from_the_reports_page_and_the_cli(shop, client, data_d
     assert out.read_bytes() == download.data
     e = expected(*SPAN)
     assert f"{e['orders']} orders" in result.stdout
+
+
+def test_a_day_starting_at_half_past(app):
+    """day_starts_at 06:30: within the clock hour 6, a sale at 06:29:59 counts on the day
+    before and one at 06:30 on the day (weekday and month), both in hour 6."""
+    with app.app_context():
+        db.session.add(Setting(key="day_starts_at", value=json.dumps("06:30")))
+        tea = Product(sku="TEA", name="Tea", category="Tea", price_cents=100)
+        db.session.add(tea)
+        for ref, when, amount in (("A", datetime(2025, 5, 31, 6, 30), 100),     # Sat 31 May
+                                  ("B", datetime(2025, 6, 1, 6, 29, 59), 200),  # still Sat
+                                  ("C", datetime(2025, 6, 1, 6, 30), 400),      # Sun 1 June
+                                  ("D", datetime(2025, 6, 2, 6, 29, 59), 800),  # still Sun
+                                  ("E", datetime(2025, 6, 2, 6, 30), 1600),     # Monday: out
+                                  ("F", datetime(2025, 5, 31, 6, 29, 59), 3200)):  # Friday: out
+            order = Order(ref=ref, created_at=when, status="processed", gross_cents=amount,
+                          total_cents=amount, payment_method="cash")
+            order.lines = [OrderLine(product=tea, quantity=1, unit_price_cents=amount,
+                                     net_cents=amount)]
+            db.session.add(order)
+        db.session.commit()
+        data = collect(date(2025, 5, 31), date(2025, 6, 1))
+        day = sales_figures(datetime(2025, 6, 1, 6, 30), datetime(2025, 6, 2, 6, 30))
+    assert data["totals"]["orders"] == 4 and data["totals"]["revenue_cents"] == 1500
+    assert data["by_hour"][6] == {"hour": 6, "orders": 4, "revenue_cents": 1500}
+    assert data["by_weekday"][5] == {"weekday": "Saturday", "orders": 2, "revenue_cents": 300}
+    assert data["by_weekday"][6] == {"weekday": "Sunday", "orders": 2, "revenue_cents": 1200}
+    assert data["by_month"] == [{"month": "2025-05", "orders": 2, "revenue_cents": 300},
+                                {"month": "2025-06", "orders": 2, "revenue_cents": 1200}]
+    assert (day["orders"], day["revenue_cents"], day["first_ref"], day["last_ref"]) == \
+        (2, 1200, "C", "D")
