@@ -45,8 +45,8 @@ ORDERS = [
      [("WINE", 1, 1299, 0, 1299)]),                      # still the 30th
     ("O5", datetime(2025, 3, 31, 2, 0), "processed", "card", True, "ann",
      [("OIL", 1, 1000, 0, 1000)]),                       # the 31st
-    ("O6", datetime(2025, 3, 29, 1, 59, 59), "processed", "cash", True, "bob",
-     [("JAM", 1, 450, 0, 450)]),                         # the 28th
+    ("O6", datetime(2025, 3, 29, 1, 59, 59), "processed", "cash", True, "cy",
+     [("OIL", 1, 1000, 0, 1000)]),                       # the 28th
     ("F1", datetime(2025, 3, 30, 14, 0), "failed", "card", True, "ann",
      [("OIL", 5, 1000, 0, 5000)]),                       # not a sale
     ("C1", datetime(2025, 3, 30, 15, 0), "cancelled", "cash", True, "ann",
@@ -59,12 +59,16 @@ REFUNDS = [
     ("R1", datetime(2025, 3, 31, 10, 0), "cash", "O1", [("TEA", 1, 189, 10)]),  # the 31st
     ("R2", datetime(2025, 3, 30, 18, 0), "", "O2", [("WINE", 1, 1085, 84)]),    # the 30th
     ("R3", datetime(2025, 3, 30, 19, 0), "cash", "O8", [("OIL", 1, 1000, 200)]),
+    # the first second of the span, for a sale the day before (Cy of Chile: a country
+    # with a refund and no sale in the span)
+    ("R4", datetime(2025, 3, 29, 2, 0), "card", "O6", [("OIL", 1, 833, 167)]),
 ]
 # The jam's cost was not known yet when O3 was sold: the product has lines both ways.
 UNKNOWN_COST = {("O3", "JAM")}
 RANGE = (date(2025, 3, 29), date(2025, 3, 30))
 # A name a spreadsheet would run as a formula: the accountant's CSV must not.
-NAMES = {"ann": "Ann", "bob": '=HYPERLINK("http://x.example","Bob")'}
+NAMES = {"ann": "Ann", "bob": '=HYPERLINK("http://x.example","Bob")', "cy": "Cy"}
+COUNTRY = {"ann": "Austria", "bob": "Belgium", "cy": "Chile"}
 SPAN = (datetime(2025, 3, 29, 2), datetime(2025, 3, 31, 2))
 
 
@@ -104,7 +108,7 @@ def shop(app):
                     for sku, (name, cat, rate, cost) in PRODUCTS.items()}
         people = {who: Customer(email=f"{who}@example.com", name=NAMES[who], country=country,
                                 created_at=datetime(2025, 3, 30, 9))
-                  for who, country in (("ann", "Austria"), ("bob", "Belgium"))}
+                  for who, country in COUNTRY.items()}
         db.session.add_all([*products.values(), *people.values()])
         orders = {}
         for order in ORDERS:
@@ -231,7 +235,7 @@ def test_totals_and_sections_against_the_rows(shop):
         "net_cents": e["net"], "cost_cents": e["cost"], "margin_cents": e["margin"],
         "lines_without_cost": e["lines_without_cost"],
         "average_order_value_cents": e["revenue"] // e["orders"],
-        "new_customers": 2}
+        "new_customers": 3}
     assert data["tax"] == [{"rate": Decimal(rate) / 100, "rate_bp": rate, "net_cents": n,
                             "tax_cents": x, "gross_cents": n + x}
                            for rate, (n, x) in sorted(e["rates"].items())]
@@ -254,8 +258,8 @@ def test_totals_and_sections_against_the_rows(shop):
     assert data["by_payment_method"] == [
         {"method": m, "orders": n, "revenue_cents": r}
         for m, (n, r) in sorted(e["methods"].items())]
-    # R2 was paid back without a method of its own: the card, as its order
-    assert e["methods"]["card"][1] == priced(ORDERS[1])[2] + priced(ORDERS[2])[2] - 1169
+    # R2 was paid back without a method of its own: the card, as its order; R4 by card
+    assert e["methods"]["card"][1] == priced(ORDERS[1])[2] + priced(ORDERS[2])[2] - 1169 - 1000
     products = e["products"]
     with_cost = [(sku, p) for sku, p in products.items() if PRODUCTS[sku][3] is not None]
     assert data["margin_by_product"] == sorted((
@@ -290,13 +294,14 @@ def test_totals_and_sections_against_the_rows(shop):
     countries = {}
     for order in ORDERS:
         if SPAN[0] <= order[1] < SPAN[1] and order[2] not in ("failed", "cancelled"):
-            country = {"ann": "Austria", "bob": "Belgium"}.get(order[5],
-                                                               "Walk-in (no customer)")
-            row = countries.setdefault(country, [0, 0])
+            row = countries.setdefault(COUNTRY.get(order[5], "Walk-in (no customer)"), [0, 0])
             row[0], row[1] = row[0] + 1, row[1] + priced(order)[2]
-            for _, when, _, ref, lines in REFUNDS:
-                if ref == order[0] and SPAN[0] <= when < SPAN[1]:
-                    row[1] -= sum(n + x for _, _, n, x in lines)
+    for _, when, _, ref, lines in REFUNDS:  # by the refunded order's customer
+        if SPAN[0] <= when < SPAN[1]:
+            who = next(o[5] for o in ORDERS if o[0] == ref)
+            row = countries.setdefault(COUNTRY.get(who, "Walk-in (no customer)"), [0, 0])
+            row[1] -= sum(n + x for _, _, n, x in lines)
+    assert countries["Chile"] == [0, -1000]
     assert data["by_country"] == sorted(
         ({"country": c, "orders": n, "revenue_cents": r} for c, (n, r) in countries.items()),
         key=lambda r: (-r["revenue_cents"], r["country"]))
@@ -343,6 +348,16 @@ def test_sales_figures_of_each_business_day(shop, day):
                               for m, (n, r) in sorted(e["methods"].items())]}
     if day == date(2025, 3, 31):  # only R1 (a refund of the 29th's sale) and O5
         assert (e["orders"], e["refunds"], e["first"]) == (1, 199, "O5")
+
+
+def test_sales_figures_of_a_day_without_sales(shop):
+    with shop.app_context():
+        figures = sales_figures(datetime(2025, 4, 2, 2), datetime(2025, 4, 3, 2))
+    assert figures == {
+        "orders": 0, "first_ref": None, "last_ref": None, "gross_cents": 0,
+        "discounts_cents": 0, "refunds_cents": 0, "revenue_cents": 0, "tax_cents": 0,
+        "net_cents": 0, "cost_cents": 0, "margin_cents": 0, "lines_without_cost": 0,
+        "tax_rates": [], "by_payment_method": []}
 
 
 def _csv_sections(text):
@@ -487,7 +502,7 @@ def test_accountant_lines_one_row_per_line_and_refund(shop, tmp_path):
                        "payment_method", "unit_cost"]
     assert rows[1:] == expected_lines(*SPAN)
     e = expected(*SPAN)
-    assert totals == {"orders": e["orders"], "lines": 9, "refund_lines": 2,
+    assert totals == {"orders": e["orders"], "lines": 9, "refund_lines": 3,
                       "revenue_cents": e["revenue"]}
     # the rows add up to the report: revenue, tax, net, per rate
     cents = [{k: int(Decimal(row[i]) * 100) for k, i in (("net", 10), ("tax", 12),

@@ -166,9 +166,12 @@ def sales_by_method(since, until):
 def payment_rows(sales, refunds):
     """by_payment_method rows: method, orders, revenue (takings less refunds paid back
     by that method), ordered by method name."""
-    return [{"method": m, "orders": sales.get(m, (0, 0))[0],
-             "revenue_cents": sales.get(m, (0, 0))[1] - refunds.get(m, 0)}
-            for m in sorted(set(sales) | set(refunds))]
+    rows = []
+    for method in sorted(set(sales) | set(refunds)):
+        orders, total = sales.get(method, (0, 0))
+        rows.append({"method": method, "orders": orders,
+                     "revenue_cents": total - refunds.get(method, 0)})
+    return rows
 
 
 def rate_rows(lines, refunds):
