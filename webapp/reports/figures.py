@@ -89,8 +89,8 @@ def sales_and_refunds(since, until):
 
 
 def _known(value, cost):
-    """`value` where the cost is known, else 0."""
-    return func.coalesce(func.sum(case((cost.is_not(None), value), else_=0)), 0)
+    """The sum of `value` over the rows with a known cost (never NULL: grouped rows)."""
+    return func.sum(case((cost.is_not(None), value), else_=0))
 
 
 def line_groups(since, until):
