@@ -78,7 +78,8 @@ def test_accountant_lines_one_row_per_line_and_refund(shop, tmp_path):
         build_report(date(2025, 3, 31), date(2025, 3, 31), "lines", out)
     rows = list(csv.reader(io.StringIO(out.read_text("utf-8-sig"))))
     assert [(row[0], row[2], row[3], row[13]) for row in rows[1:]] == [
-        ("2025-03-31", "sale", "O5", "10.00"), ("2025-03-31", "refund", "O1", "-1.99")]
+        ("2025-03-31", "sale", "O5", "10.00"), ("2025-03-31", "refund", "Y1", "-4.50"),
+        ("2025-03-31", "refund", "O1", "-1.99")]
 
 
 def test_accountant_lines_from_the_reports_page_and_the_cli(shop, client, data_dir, tmp_path):

@@ -62,6 +62,8 @@ REFUNDS = [
     # the first second of the span, for a sale the day before (Cy of Chile: a country
     # with a refund and no sale in the span)
     ("R4", datetime(2025, 3, 29, 2, 0), "card", "O6", [("OIL", 1, 833, 167)]),
+    # the first second after the span (the 31st): a jam of a year before, Bob's
+    ("R5", datetime(2025, 3, 31, 2, 0), "cash", "Y1", [("JAM", 1, 375, 75)]),
 ]
 # The jam's cost was not known yet when O3 was sold: the product has lines both ways.
 UNKNOWN_COST = {("O3", "JAM")}
@@ -346,8 +348,8 @@ def test_sales_figures_of_each_business_day(shop, day):
                       for rate, (n, x) in sorted(e["rates"].items())],
         "by_payment_method": [{"method": m, "orders": n, "revenue_cents": r}
                               for m, (n, r) in sorted(e["methods"].items())]}
-    if day == date(2025, 3, 31):  # only R1 (a refund of the 29th's sale) and O5
-        assert (e["orders"], e["refunds"], e["first"]) == (1, 199, "O5")
+    if day == date(2025, 3, 31):  # only O5, R1 (of the 29th's sale) and R5 at 02:00
+        assert (e["orders"], e["refunds"], e["first"]) == (1, 199 + 450, "O5")
 
 
 def test_sales_figures_of_a_day_without_sales(shop):
