@@ -179,8 +179,9 @@ def beat(ctx, parent_pid):
 @cli.command()
 @click.option("--from", "start", required=True, metavar="YYYY-MM-DD")
 @click.option("--to", "end", required=True, metavar="YYYY-MM-DD")
-@click.option("--format", "fmt", type=click.Choice(["pdf", "csv", "json"]), default="pdf",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["pdf", "csv", "json", "lines"]),
+              default="pdf", show_default=True,
+              help="lines: the accountant's CSV, one row per order line and refund")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
 @click.pass_context
 def report(ctx, start, end, fmt, output):

@@ -126,7 +126,9 @@ def test_report_of_an_empty_range_is_zeros(data_dir, tmp_path):
                     "--format", "json", "-o", str(out))
     assert result.returncode == 0
     assert json.loads(out.read_text())["totals"] == {
-        "orders": 0, "revenue": 0.0, "average_order_value": 0.0, "new_customers": 0}
+        "orders": 0, "gross": 0.0, "discounts": 0.0, "refunds": 0.0, "revenue": 0.0,
+        "tax": 0.0, "net": 0.0, "cost": 0.0, "margin": 0.0, "lines_without_cost": 0,
+        "average_order_value": 0.0, "new_customers": 0}
     assert '"revenue": 0.00' in out.read_text()
 
 

@@ -65,3 +65,55 @@ def test_pages_stats_orders_and_reports_on_postgres(pg_app):
         data = reports.collect(*reports.parse_range("2020-01-01", "2030-12-31"))
     assert data["totals"]["orders"] == sales + 1
     assert sum(m["orders"] for m in data["by_month"]) == sales + 1
+
+
+def test_extended_report_on_postgres(pg_app, tmp_path):
+    """The report's SQL of issue 10 on PostgreSQL: hours (to_char) with a day starting at
+    a minute past the hour, a refund paid back by the order's method, every format."""
+    import json
+    from datetime import date, datetime
+
+    from webapp import reports
+    from webapp.extensions import db
+    from webapp.models import Order, Refund, RefundLine, Setting
+    from webapp.reports.report_data import sales_figures
+
+    with pg_app.app_context():
+        # The demo's own refunds and cancelled orders aside: this test's refund is the one
+        db.session.execute(sqlalchemy.text("DELETE FROM refund_lines"))
+        db.session.execute(sqlalchemy.text("DELETE FROM refunds"))
+        counted = db.session.execute(sqlalchemy.text(
+            "SELECT count(*) FROM orders WHERE status <> 'cancelled'")).scalar()
+        db.session.add(Setting(key="day_starts_at", value=json.dumps("00:30")))
+        order = db.session.execute(db.select(Order).order_by(Order.id)).scalars().first()
+        line = order.lines[0]
+        order.payment_method = "card"
+        refund = Refund(order_id=order.id, created_at=datetime(2031, 1, 1, 0, 15),
+                        payment_method="", amount_cents=100, net_cents=100, tax_cents=0)
+        refund.lines = [RefundLine(order_line_id=line.id, quantity=1, net_cents=100,
+                                   tax_cents=0, tax_rate_bp=0)]
+        db.session.add(refund)
+        db.session.commit()
+        data = reports.collect(date(2020, 1, 1), date(2030, 12, 31))
+        totals = data["totals"]
+        assert sum(r["orders"] for r in data["by_hour"]) == totals["orders"] == counted
+        assert sum(r["revenue_cents"] for r in data["by_hour"]) == totals["revenue_cents"]
+        assert sum(r["revenue_cents"] for r in data["by_weekday"]) == totals["revenue_cents"]
+        assert sum(r["gross_cents"] for r in data["tax"]) == totals["revenue_cents"]
+        # 00:15 on 1 January 2031 is still the business day of 31 December 2030
+        assert totals["refunds_cents"] == 100
+        assert sum(r["orders"] for r in data["by_payment_method"]) == counted
+        assert {"method": "card", "orders": 1,
+                "revenue_cents": order.total_cents - 100} in data["by_payment_method"]
+        day = sales_figures(datetime(2030, 12, 31, 0, 30), datetime(2031, 1, 1, 0, 30))
+        assert (day["refunds_cents"], day["by_payment_method"]) == (
+            100, [{"method": "card", "orders": 0, "revenue_cents": -100}])
+        for fmt in reports.FORMATS:
+            reports.build_report(date(2020, 1, 1), date(2030, 12, 31), fmt,
+                                 tmp_path / f"r.{fmt}")
+        from sqlalchemy import func
+
+        from webapp.models import OrderLine
+        sold = db.session.scalar(db.select(func.count(OrderLine.id)))
+    # the header, one row per line sold, the refund
+    assert (tmp_path / "r.lines").read_text("utf-8-sig").count("\n") == 1 + sold + 1

@@ -39,11 +39,12 @@ def shop(app):
                      for email, country in CUSTOMERS.items()}
         db.session.add_all([*products.values(), *customers.values()])
         for ref, when, email, lines in ROWS:
+            total = sum(q * PRODUCTS[s][1] for s, q in lines)
             order = Order(ref=ref, customer=customers[email], created_at=when,
-                          status="imported",
-                          total_cents=sum(q * PRODUCTS[s][1] for s, q in lines))
+                          status="imported", total_cents=total, gross_cents=total)
             order.lines = [OrderLine(product=products[s], quantity=q,
-                                     unit_price_cents=PRODUCTS[s][1]) for s, q in lines]
+                                     unit_price_cents=PRODUCTS[s][1],
+                                     net_cents=q * PRODUCTS[s][1]) for s, q in lines]
             db.session.add(order)
         db.session.commit()
     return app
@@ -71,7 +72,11 @@ def test_every_section_against_the_rows(shop):
 
     with shop.app_context():
         data = collect(START, END)
-    assert data["totals"] == {"orders": orders, "revenue_cents": revenue,
+    lines = sum(len(lines) for _, when, _, lines in ROWS if _in_range(when))
+    assert data["totals"] == {"orders": orders, "gross_cents": revenue, "discounts_cents": 0,
+                              "refunds_cents": 0, "revenue_cents": revenue, "tax_cents": 0,
+                              "net_cents": revenue, "cost_cents": 0, "margin_cents": 0,
+                              "lines_without_cost": lines,
                               "average_order_value_cents": revenue // orders,
                               "new_customers": 0}
     assert orders == 4 and revenue % orders  # the floor shows
@@ -156,4 +161,4 @@ def test_progress_steps(shop):
     calls = []
     with shop.app_context():
         collect(START, END, progress=lambda percent, message: calls.append(percent))
-    assert calls == [0, 20, 30, 50, 80, 100]
+    assert calls == [0, 20, 40, 70, 85, 100]

@@ -22,14 +22,20 @@ from webapp.reports import (FORMATS, MIME, ReportError, build_report, collect,
                             parse_range, report_filename)
 
 Q1 = (date(2025, 1, 1), date(2025, 3, 31))
-TOTALS = {"orders": 3, "revenue_cents": 451705, "average_order_value_cents": 150568,
+# No tax, discount, refund or cost here (tests/test_report_sections.py has them): gross
+# = revenue = net, and every line is without a cost (R1 2, R2 1, R3 2 lines).
+TOTALS = {"orders": 3, "gross_cents": 451705, "discounts_cents": 0, "refunds_cents": 0,
+          "revenue_cents": 451705, "tax_cents": 0, "net_cents": 451705, "cost_cents": 0,
+          "margin_cents": 0, "lines_without_cost": 5, "average_order_value_cents": 150568,
           "new_customers": 2}
+ZERO = dict.fromkeys(TOTALS, 0)
 
 
 def _order(ref, when, status, customer, lines):
+    total = sum(q * p for _, q, p in lines)
     order = Order(ref=ref, customer=customer, created_at=when, status=status,
-                  total_cents=sum(q * p for _, q, p in lines))
-    order.lines = [OrderLine(product=prod, quantity=q, unit_price_cents=p)
+                  total_cents=total, gross_cents=total)
+    order.lines = [OrderLine(product=prod, quantity=q, unit_price_cents=p, net_cents=q * p)
                    for prod, q, p in lines]
     return order
 
@@ -99,8 +105,9 @@ def test_collect_every_number(known):
 def test_single_day_range_takes_the_whole_day(known):
     with known.app_context():
         assert collect(date(2025, 3, 31), date(2025, 3, 31))["totals"] == {
-            "orders": 1, "revenue_cents": 150625, "average_order_value_cents": 150625,
-            "new_customers": 1}
+            **ZERO, "orders": 1, "gross_cents": 150625, "revenue_cents": 150625,
+            "net_cents": 150625, "lines_without_cost": 2,
+            "average_order_value_cents": 150625, "new_customers": 1}
 
 
 def test_json_raw_text(known, tmp_path):
@@ -112,13 +119,21 @@ def test_json_raw_text(known, tmp_path):
     assert '"average_order_value": 1505.68,' in raw
     assert '{"month": "2025-01", "orders": 2, "revenue": 3010.80}' in raw
     assert '{"month": "2025-02", "orders": 0, "revenue": 0.00}' in raw
-    money = re.findall(r'"(?:revenue|average_order_value)": ([^,}]+)', raw)
-    assert len(money) == 2 + 3 + 3 + 2 + 3
+    money = re.findall(r'"(?:revenue|average_order_value|gross|net)": ([^,}]+)', raw)
+    # totals 4, months 3, categories 3, countries 2, top 3, tax 2, products without a
+    # cost 3, hours 24, weekdays 7, payment methods 1, comparison 2
+    assert len(money) == 4 + 3 + 3 + 2 + 3 + 2 + 3 + 24 + 7 + 1 + 2
     assert all(re.fullmatch(r"\d+\.\d\d", value) for value in money), money
     data = json.loads(raw, parse_float=Decimal)
-    assert list(data) == ["totals", "by_month", "by_category", "by_country", "top_products"]
-    assert data["totals"] == {"orders": 3, "revenue": Decimal("4517.05"),
-                              "average_order_value": Decimal("1505.68"), "new_customers": 2}
+    assert list(data) == ["totals", "by_month", "by_category", "by_country", "top_products",
+                          "tax", "margin_by_product", "products_without_cost",
+                          "margin_by_category", "by_hour", "by_weekday", "by_payment_method",
+                          "comparison"]
+    assert data["totals"] == {key[:-6] if key.endswith("_cents") else key:
+                              Decimal(value) / 100 if key.endswith("_cents") else value
+                              for key, value in TOTALS.items()}
+    assert data["totals"]["revenue"] == Decimal("4517.05")
+    assert data["totals"]["average_order_value"] == Decimal("1505.68")
     assert data["by_category"][1] == {"category": "Café", "quantity": 3,
                                       "revenue": Decimal("9.60")}
     assert data["top_products"][0] == {"sku": "GIF-001", "name": "Gift Hamper",
@@ -142,8 +157,11 @@ def test_csv_sections(known, tmp_path):
         else:
             sections.setdefault(row[0], []).append(dict(zip(headers[current][1:], row[1:])))
     assert sections["range"] == [{"start": "2025-01-01", "end": "2025-03-31"}]
-    assert sections["totals"] == [{"orders": "3", "revenue": "4517.05",
-                                   "average_order_value": "1505.68", "new_customers": "2"}]
+    assert sections["totals"] == [{
+        "orders": "3", "gross": "4517.05", "discounts": "0.00", "refunds": "0.00",
+        "revenue": "4517.05", "tax": "0.00", "net": "4517.05", "cost": "0.00",
+        "margin": "0.00", "lines_without_cost": "5", "average_order_value": "1505.68",
+        "new_customers": "2"}]
     assert [r["revenue"] for r in sections["by_month"]] == ["3010.80", "0.00", "1506.25"]
     assert sections["by_category"][1] == {"category": "Café", "quantity": "3",
                                           "revenue": "9.60"}
@@ -152,7 +170,7 @@ def test_csv_sections(known, tmp_path):
         {"country": "France", "orders": "2", "revenue": "1515.85"}]
     assert sections["top_products"][2] == {"sku": "DAI-001", "name": "Whole Milk",
                                            "quantity": "6", "revenue": "7.45"}
-    assert rows.count([]) == 5  # one blank line between the six blocks
+    assert rows.count([]) == 13  # one blank line between the fourteen blocks
 
 
 def test_pdf_text_holds_the_totals(known, tmp_path):
@@ -170,22 +188,22 @@ def test_pdf_text_holds_the_totals(known, tmp_path):
         assert line in first
     rest = _pdf_text(out)
     for needle in ("Revenue by month", "Top products", "Sales by country", "Gift Hamper",
-                   "United Kingdom", "4,500.00", "3,001.20"):
+                   "United Kingdom", "€4,500.00", "€3,001.20"):
         assert needle in rest
 
 
 def test_empty_range_is_a_report_of_zeros(known, tmp_path):
     with known.app_context():
         data = collect(date(2030, 1, 1), date(2030, 2, 28))
-        assert data["totals"] == {"orders": 0, "revenue_cents": 0,
-                                  "average_order_value_cents": 0, "new_customers": 0}
+        assert data["totals"] == ZERO
         assert data["by_month"] == [{"month": m, "orders": 0, "revenue_cents": 0}
                                     for m in ("2030-01", "2030-02")]
         assert data["by_category"] == data["by_country"] == data["top_products"] == []
         for fmt in FORMATS:
             build_report(date(2030, 1, 1), date(2030, 2, 28), fmt, tmp_path / f"e.{fmt}")
     assert json.loads((tmp_path / "e.json").read_text())["top_products"] == []
-    assert "totals,0,0.00,0.00,0" in (tmp_path / "e.csv").read_text("utf-8-sig")
+    assert "totals,0,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0,0.00,0" in \
+        (tmp_path / "e.csv").read_text("utf-8-sig")
     pdf = _pdf_text(tmp_path / "e.pdf")
     assert "Orders 0" in pdf and "Revenue €0.00" in pdf and "No sales in this range" in pdf
 
@@ -252,8 +270,11 @@ def test_report_filename_and_mime():
     assert report_filename(date(2025, 1, 1), date(2025, 1, 31), "csv").endswith(".csv")
     with pytest.raises(ReportError):
         report_filename(date(2025, 1, 1), date(2025, 1, 31), "exe")
-    assert FORMATS == ("pdf", "csv", "json")
-    assert MIME == {"pdf": "application/pdf", "csv": "text/csv", "json": "application/json"}
+    assert FORMATS == ("pdf", "csv", "json", "lines")
+    assert MIME == {"pdf": "application/pdf", "csv": "text/csv", "json": "application/json",
+                    "lines": "text/csv"}
+    assert (report_filename(date(2025, 1, 1), date(2025, 12, 31), "lines")
+            == "larder-sales-lines-2025-01-01-to-2025-12-31.csv")
 
 
 def test_demo_data_totals_match_sql(app, tmp_path):

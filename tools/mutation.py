@@ -38,7 +38,8 @@ SAMPLED = {"csv_import": 60, "refunds": 40}
 # The tests written for this check; the run also says what the others catch without them.
 FIGURES = {"tests/test_money_figures.py", "tests/test_stats_figures.py",
            "tests/test_report_figures.py", "tests/test_cache_figures.py",
-           "tests/test_csv_figures.py", "tests/test_dashboard_comparisons.py"}
+           "tests/test_csv_figures.py", "tests/test_dashboard_comparisons.py",
+           "tests/test_report_sections.py"}
 TARGETS = {
     "money": ("webapp/money.py",
               ["tests/test_money_figures.py", "tests/test_hostile_input.py"]),
@@ -46,7 +47,12 @@ TARGETS = {
               ["tests/test_stats_figures.py", "tests/test_dashboard_comparisons.py",
                "tests/test_orders.py", "tests/test_http.py", "tests/test_cache_invalidation.py"]),
     "report_data": ("webapp/reports/report_data.py",
-                    ["tests/test_report_figures.py", "tests/test_reports.py"]),
+                    ["tests/test_report_figures.py", "tests/test_reports.py",
+                     "tests/test_report_sections.py"]),
+    # The queries report_data and the X/Z reports share (split out of report_data.py).
+    "report_figures": ("webapp/reports/figures.py",
+                       ["tests/test_report_figures.py", "tests/test_reports.py",
+                        "tests/test_report_sections.py"]),
     "caching": ("webapp/caching.py",
                 ["tests/test_cache_figures.py", "tests/test_cache_invalidation.py",
                  "tests/test_damaged_cache.py"]),

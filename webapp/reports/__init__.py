@@ -1,5 +1,6 @@
-"""Sales reports for a date range as PDF, CSV or JSON: one code path for the CLI, the
-Celery task and the web page.
+"""Sales reports for a date range as PDF, CSV or JSON, and the accountant's CSV of every
+order line ("lines", reports/report_lines.py): one code path for the CLI, the Celery
+task and the web page.
 
     start, end = parse_range("2025-01-01", "2025-12-31")
     totals = build_report(start, end, "pdf", folder / report_filename(start, end, "pdf"))
@@ -21,8 +22,9 @@ from .report_data import ReportError, check_range, collect
 __all__ = ["FORMATS", "MIME", "ReportError", "atomic_output", "build_report", "collect",
            "parse_range", "report_filename"]
 
-FORMATS = ("pdf", "csv", "json")
-MIME = {"pdf": "application/pdf", "csv": "text/csv", "json": "application/json"}
+FORMATS = ("pdf", "csv", "json", "lines")
+MIME = {"pdf": "application/pdf", "csv": "text/csv", "json": "application/json",
+        "lines": "text/csv"}
 # Share of the progress bar the queries take; the writer has the rest.
 _DATA_SHARE = {"pdf": 50, "csv": 90, "json": 90}
 
@@ -42,12 +44,14 @@ def parse_range(start, end):
 
 def report_filename(start, end, fmt):
     _check_format(fmt)
+    if fmt == "lines":
+        return f"larder-sales-lines-{start.isoformat()}-to-{end.isoformat()}.csv"
     return f"larder-report-{start.isoformat()}-to-{end.isoformat()}.{fmt}"
 
 
 def _check_format(fmt):
     if fmt not in FORMATS:
-        raise ReportError(f"unknown format '{fmt}': use pdf, csv or json")
+        raise ReportError(f"unknown format '{fmt}': use pdf, csv, json or lines")
 
 
 class _Progress:
@@ -74,13 +78,21 @@ def atomic_output(out_path):
 
 
 def build_report(start, end, fmt, out_path, progress=None):
-    """Write the report for [start, end] to out_path in `fmt`; returns the totals (cents).
+    """Write the report for [start, end] to out_path in `fmt`; returns the totals (cents;
+    for "lines": orders, lines, refund_lines and revenue_cents).
 
     progress: optional callable(percent, message), percents increasing from 0 to 100.
     """
     _check_format(fmt)
     start, end = check_range(start, end)
-    from . import report_csv, report_json, report_pdf  # reportlab loads only when used
+    from . import report_csv, report_json, report_lines, report_pdf  # reportlab: when used
+
+    if fmt == "lines":  # rows streamed from the database, no totals gathered first
+        bar = _Progress(progress)
+        with atomic_output(out_path) as fh:
+            totals = report_lines.write(start, end, fh, progress=bar.stage(0, 99))
+        bar.stage(0, 100)(100, f"Report written: {Path(out_path).name}")
+        return totals
 
     writer = {"pdf": report_pdf, "csv": report_csv, "json": report_json}[fmt]
     bar = _Progress(progress)

@@ -2,8 +2,11 @@
 
 Pages: 1. title, range, generated-at time and the four totals in big type; 2. revenue by
 month (bars) and by category (horizontal bars); 3. top products (horizontal bars); then
-tables by country, top products, by category and by month. Amounts are in the shop's
-currency and locale (money_display: "€12,345.67" in en_GB).
+the tables: every total, tax per rate, takings per payment method, the comparison with
+the previous period and year, margins by product (products without a cost apart) and by
+category, sales by hour and weekday, by country, top products, by category and by month:
+the same sections and figures as the CSV and JSON files. Amounts read as the shop writes
+money (money_display.format_money: "€12,345.67" in en_GB), rates and percents "5.5 %".
 
 The built-in Helvetica covers Western European text (Latin-1 and a little more); other
 scripts would need an embedded TTF font.
@@ -19,7 +22,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import (KeepTogether, PageBreak, Paragraph, SimpleDocTemplate,
                                 Spacer, Table, TableStyle)
 
-from ..money_display import money_for_pdf
+from .. import settings
+from ..money_display import format_money
 
 ACCENT = colors.HexColor("#2f6f4f")
 WIDTH = A4[0] - 40 * mm  # the frame's width with 20 mm margins
@@ -40,11 +44,23 @@ def _count(n):
     return f"{n:,}"
 
 
-def _title_page(data, generated_at):
+def _money_format():
+    """format_money with the shop's currency and locale read once (each read is a query
+    outside a request)."""
+    currency, locale = settings.get("currency"), settings.get("locale")
+    # The built-in fonts lack the narrow no-break space some locales group digits with.
+    return lambda cents: format_money(cents, currency, locale).replace("\u202f", "\u00a0")
+
+
+def _pct(value):
+    return "" if value is None else f"{value} %"
+
+
+def _title_page(data, generated_at, money):
     totals = data["totals"]
     big = [("Orders", _count(totals["orders"])),
-           ("Revenue", money_for_pdf(totals["revenue_cents"])),
-           ("Average order value", money_for_pdf(totals["average_order_value_cents"])),
+           ("Revenue", money(totals["revenue_cents"])),
+           ("Average order value", money(totals["average_order_value_cents"])),
            ("New customers", _count(totals["new_customers"]))]
     story = [
         Spacer(1, 25 * mm),
@@ -138,11 +154,59 @@ def _table(title, header, rows, right_from):
     return [Paragraph(title, H2), table, Spacer(1, 6 * mm)]
 
 
-def _tables(data):
-    money = money_for_pdf
-    story = _table("Sales by country", ["Country", "Orders", "Revenue"],
-                   [[_short(r["country"], 40), _count(r["orders"]), money(r["revenue_cents"])]
-                    for r in data["by_country"]], 1)
+TOTALS = (("Orders", "orders", _count), ("Gross sales", "gross_cents", None),
+          ("Discounts", "discounts_cents", None), ("Refunds", "refunds_cents", None),
+          ("Revenue", "revenue_cents", None), ("Tax", "tax_cents", None),
+          ("Net (revenue less tax)", "net_cents", None), ("Cost", "cost_cents", None),
+          ("Margin", "margin_cents", None), ("Lines without a cost", "lines_without_cost",
+                                             _count),
+          ("Average order value", "average_order_value_cents", None),
+          ("New customers", "new_customers", _count))
+PERIODS = {"previous_period": "Previous period", "previous_year": "A year before"}
+
+
+def _figures_tables(data, money):
+    """The sections added in 0.3.0, in the order of the files."""
+    totals = data["totals"]
+    story = _table("Totals", ["Figure", "Value"],
+                   [[label, (show or money)(totals[key])] for label, key, show in TOTALS], 1)
+    story += _table("Tax per rate", ["Rate", "Net", "Tax", "Gross"],
+                    [[_pct(r["rate"]), money(r["net_cents"]), money(r["tax_cents"]),
+                      money(r["gross_cents"])] for r in data["tax"]], 1)
+    story += _table("Takings per payment method", ["Method", "Orders", "Revenue"],
+                    [[r["method"] or "not recorded", _count(r["orders"]),
+                      money(r["revenue_cents"])] for r in data["by_payment_method"]], 1)
+    story += _table("Comparison", ["Period", "From", "To", "Orders", "Revenue", "Change"],
+                    [[PERIODS[r["period"]], r["from"], r["to"], _count(r["orders"]),
+                      money(r["revenue_cents"]), _pct(r["change_pct"])]
+                     for r in data["comparison"]], 3)
+    story += _table("Margin by product (products with a cost)",
+                    ["SKU", "Product", "Quantity", "Net", "Cost", "Margin", "Margin %"],
+                    [[r["sku"], _short(r["name"], 30), _count(r["quantity"]),
+                      money(r["net_cents"]), money(r["cost_cents"]), money(r["margin_cents"]),
+                      _pct(r["margin_pct"])] for r in data["margin_by_product"]], 2)
+    story += _table("Products without a cost (no margin)", ["SKU", "Product", "Quantity", "Net"],
+                    [[r["sku"], _short(r["name"], 45), _count(r["quantity"]),
+                      money(r["net_cents"])] for r in data["products_without_cost"]], 2)
+    story += _table("Margin by category",
+                    ["Category", "Quantity", "Net", "Cost", "Margin", "Margin %"],
+                    [[_short(r["category"], 30), _count(r["quantity"]), money(r["net_cents"]),
+                      money(r["cost_cents"]), money(r["margin_cents"]), _pct(r["margin_pct"])]
+                     for r in data["margin_by_category"]], 1)
+    story += _table("Sales by hour", ["Hour", "Orders", "Revenue"],
+                    [[f"{r['hour']:02d}:00", _count(r["orders"]), money(r["revenue_cents"])]
+                     for r in data["by_hour"]], 1)
+    story += _table("Sales by weekday", ["Weekday", "Orders", "Revenue"],
+                    [[r["weekday"], _count(r["orders"]), money(r["revenue_cents"])]
+                     for r in data["by_weekday"]], 1)
+    return story
+
+
+def _tables(data, money):
+    story = _figures_tables(data, money)
+    story += _table("Sales by country", ["Country", "Orders", "Revenue"],
+                    [[_short(r["country"], 40), _count(r["orders"]), money(r["revenue_cents"])]
+                     for r in data["by_country"]], 1)
     story += _table("Top products", ["#", "SKU", "Product", "Quantity", "Revenue"],
                     [[str(i), r["sku"], _short(r["name"], 45), _count(r["quantity"]),
                       money(r["revenue_cents"])]
@@ -160,7 +224,8 @@ def write(data, fh, progress=None, generated_at=None):
     """Write the PDF to a binary file object; progress(percent, message) as it goes."""
     step = progress or (lambda percent, message: None)
     generated_at = generated_at or datetime.now()
-    story = _title_page(data, generated_at) + [PageBreak()]
+    money = _money_format()
+    story = _title_page(data, generated_at, money) + [PageBreak()]
     step(10, "Title page")
     if data["totals"]["revenue_cents"] > 0:
         story += [_month_chart(data["by_month"]), Spacer(1, 10 * mm)]
@@ -176,7 +241,7 @@ def write(data, fh, progress=None, generated_at=None):
         step(60, "Chart: top products")
     else:
         story += [Paragraph("No sales in this range.", NOTE), Spacer(1, 6 * mm)]
-    story += _tables(data)
+    story += _tables(data, money)
 
     label = f"Larder sales report, {data['start']} to {data['end']}"
 

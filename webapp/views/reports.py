@@ -16,10 +16,12 @@ bp = Blueprint("reports", __name__)
 def request_report(start, end, fmt):
     """Validate and queue a report; an identical unfinished request returns its job."""
     if fmt not in reports.FORMATS:
-        raise reports.ReportError(f"unknown format {fmt!r}: use pdf, csv or json")
+        raise reports.ReportError(f"unknown format {fmt!r}: use pdf, csv, json or lines")
     first, last = reports.parse_range(start, end)
+    title = (f"Sales lines for the accountant {first} to {last} (CSV)" if fmt == "lines"
+             else f"Sales report {first} to {last} ({fmt.upper()})")
     job, created = jobs.submit(
-        "report", f"Sales report {first} to {last} ({fmt.upper()})",
+        "report", title,
         {"from": first.isoformat(), "to": last.isoformat(), "format": fmt},
         dedup_key=f"report:{first}:{last}:{fmt}", user_id=g.user_id)
     if created:
