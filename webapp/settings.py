@@ -28,6 +28,8 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import get_territory_currencies, is_currency
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from .validation import ValidationError, parse_rate
 from .validation import _text as text_rule
@@ -364,3 +366,19 @@ def business_day_of(moment):
 
 def today_business_day(now=None):
     return business_day_of(now or shop_now())
+
+
+def _forget_when_written(session, flush_context):
+    """Any write of a settings row (the page, a restore, a test, a script) makes this
+    context read the settings again: a stale day start would shift every figure."""
+    from flask import g, has_app_context
+
+    from .models import Setting
+
+    if has_app_context() and "larder_settings" in g and any(
+            isinstance(obj, Setting)
+            for obj in (*session.new, *session.dirty, *session.deleted)):
+        g.pop("larder_settings", None)
+
+
+event.listen(Session, "after_flush", _forget_when_written)
