@@ -19,7 +19,6 @@ undiscounted amount per rate plus its tax), `discount` = gross - total.
 from dataclasses import dataclass, field
 
 BP = 10_000  # basis points in 1
-MAX_RATE_BP = 10_000  # 100 %: no sales tax is higher
 
 
 class PricingError(ValueError):
