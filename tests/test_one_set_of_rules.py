@@ -170,3 +170,19 @@ def test_the_rules_give_the_same_stored_values(app, owner_browser, client):
     assert stored["F-1"] == stored["A-1"] == stored["C-1"] == {
         "name": "Rye", "category": "Bakery", "price": "3.50", "stock": 7, "cost": "1.10",
         "tax_rate": "5.5", "reorder_at": 2, "archived": False}
+
+
+@pytest.mark.parametrize("text, expected", [("5.5", 550), ("5.5 %", 550), ("20%", 2000),
+                                            ("0", 0), ("100", 10000), ("7.70", 770)])
+def test_tax_rates_are_read_as_percent(text, expected):
+    from webapp.validation import parse_rate
+
+    assert parse_rate(text) == expected
+
+
+@pytest.mark.parametrize("text", ["5%%", "%", "100.01", "-1", "5.555", "nan", "1e3", "", True])
+def test_bad_tax_rates_are_refused(text):
+    from webapp.validation import parse_rate
+
+    with pytest.raises(ValueError):
+        parse_rate(text)

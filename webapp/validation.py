@@ -100,7 +100,7 @@ def parse_rate(value):
     """'20' / '5.5' / 7.7 (percent, up to two decimals, 0 to 100) -> basis points."""
     if isinstance(value, bool):
         raise ValueError("a percent from 0 to 100, like 20 or 5.5")
-    text = str(value).strip().rstrip("%").strip()
+    text = str(value).strip().removesuffix("%").strip()
     try:
         number = Decimal(text)
     except InvalidOperation:
