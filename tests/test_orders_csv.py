@@ -180,3 +180,30 @@ def test_discount_cells_follow_the_api_rules(app):
                for o in db.session.execute(select(Order)).unique().scalars()}
         # A1: 4.00 - 0.50 = 3.50, 10 % = 0.35 off: 3.15; A2: 2.00 - 1.00 (tax included)
         assert got == {"A1": (400, 85, 315, 1000, None, 50), "A2": (200, 100, 100, None, 100, 0)}
+
+
+def test_a_file_without_the_new_columns_keeps_what_is_stored(demo):
+    """An export made before these columns (or a hand-made file without them) must not
+    wipe recorded discounts, rates or payment methods."""
+    before = snapshot()
+    rows = rows_of(export_csv("orders"))
+    old_format = [{k: v for k, v in row.items()
+                   if k not in ("payment_method", "tax_rate", "line_discount", "order_discount")}
+                  for row in rows]
+    settings.save({"default_tax_rate_bp": 1234})
+    db.session.execute(Product.__table__.update().values(tax_rate_bp=999))
+    db.session.commit()
+    result = import_csv("orders", csv_of(old_format).encode())
+    assert (result.created, result.updated) == (0, 0)
+    assert snapshot() == before
+    # With the column, an empty order_discount does mean "no discount": a real change.
+    refunded = set(db.session.execute(select(Order.ref).join(Refund, Refund.order_id ==
+                                                             Order.id)).scalars())
+    discounted = next(ref for ref, o in before[0].items()
+                      if o[7] is not None and ref not in refunded)
+    for row in rows:
+        if row["order_ref"] == discounted:
+            row["order_discount"] = ""
+    result = import_csv("orders", csv_of(rows).encode())
+    assert (result.updated, result.unchanged) == (1, len(before[0]) - 1)
+    assert snapshot()[0][discounted][7:9] == (None, None)

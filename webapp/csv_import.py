@@ -339,8 +339,9 @@ def _plan_orders(rows, errors):
     rate is its `tax_rate` cell (empty: the product's now), its unit cost the product's
     now; `line_discount` (prices' terms) and `order_discount` ("5.00" or "10%", as
     ordering.OrderIn) as the API takes them; net and tax from tax.price_order with the
-    order's own prices_include_tax (the shop's now for a new order). No row may fall in
-    a closed business day."""
+    order's own prices_include_tax (the shop's now for a new order). A column the file
+    lacks keeps a recorded order's values (_keep_absent). No row may fall in a closed
+    business day."""
     from . import settings, tax
     from .models import ZReport
     from .ordering import parse_discount
@@ -364,7 +365,9 @@ def _plan_orders(rows, errors):
     closed = set(db.session.execute(select(ZReport.business_day)).scalars())
     default_rate = settings.get("default_tax_rate_bp")
     orders = {}  # ref -> {"line", "created_at", "customer_id", "lines", "ok", ...}
+    absent = set()  # columns the file does not have
     for line, values in _good_rows(rows, errors):
+        absent = {c for c, v in zip(required + optional, values) if v is None}
         (ref, created, email, sku, quantity, price, method, rate, line_discount,
          discount), ok = _check_row(errors, line, required + optional, checks, values)
         customer_id = product = None
@@ -423,6 +426,7 @@ def _plan_orders(rows, errors):
         select(_O.c.id, _O.c.ref, _O.c.customer_id, _O.c.created_at, _O.c.payment_method,
                _O.c.discount_percent_bp, _O.c.discount_amount_cents, _O.c.currency,
                _O.c.prices_include_tax))}
+    history = _old_lines([existing[ref].id for ref in orders if ref in existing])
     include_tax = settings.get("prices_include_tax")
     for ref, order in orders.items():
         if len(order["lines"]) > MAX_LINES:
@@ -431,8 +435,10 @@ def _plan_orders(rows, errors):
         if not order["ok"]:
             continue
         # A recorded order keeps the terms of its sale: its prices stay with or without tax.
-        old = existing.get(ref)
-        order["prices_include_tax"] = include_tax if old is None else old.prices_include_tax
+        was = existing.get(ref)
+        order["prices_include_tax"] = include_tax if was is None else was.prices_include_tax
+        if was is not None:
+            _keep_absent(order, was, history[0].get(was.id, []), absent)
         kind, value = order["discount"] or (None, None)
         order["percent"] = value if kind == "percent" else None
         order["amount"] = value if kind == "amount" else None
@@ -448,23 +454,16 @@ def _plan_orders(rows, errors):
                                                    f"{cents_for_display(MAX_ORDER_CENTS)}")
     if errors:
         return None
-    return _order_writes(orders, existing, errors, closed)
+    return _order_writes(orders, existing, history, errors, closed)
 
 
-# An order's own fields that say what the sale was (with its lines: product, quantity,
-# unit price, tax rate, line discount); its figures follow from them.
-_SALE = ("customer_id", "created_at", "payment_method", "discount_percent_bp",
-         "discount_amount_cents")
-
-
-def _order_writes(orders, existing, errors, closed):
-    from . import settings
+def _old_lines(old_ids):
+    """For recorded orders: {id: [(product, quantity, unit price, rate, discount)]},
+    {id: {product: unit cost}} and the ids of those that have refunds."""
     from .models import Refund
 
-    old_ids = [existing[ref].id for ref in orders if ref in existing]
-    old_lines, old_costs = {}, {}
+    old_lines, old_costs, refunded = {}, {}, set()
     line_t = OrderLine.__table__
-    refunded = set()
     for i in range(0, len(old_ids), CHUNK):
         query = (select(line_t.c.order_id, line_t.c.product_id, line_t.c.quantity,
                         line_t.c.unit_price_cents, line_t.c.tax_rate_bp,
@@ -476,6 +475,38 @@ def _order_writes(orders, existing, errors, closed):
             old_costs.setdefault(r.order_id, {}).setdefault(r.product_id, r.unit_cost_cents)
         refunded.update(db.session.execute(select(Refund.order_id).where(
             Refund.order_id.in_(old_ids[i:i + CHUNK]))).scalars())
+    return old_lines, old_costs, refunded
+
+
+def _keep_absent(order, old, old_lines, absent):
+    """A column the file does not have keeps a recorded order's stored values (as for
+    products): its payment method, its order discount, and the tax rate and discount of
+    each line the file gives as it was (same place, product, quantity and unit price)."""
+    if "payment_method" in absent:
+        order["payment_method"] = old.payment_method
+    if "order_discount" in absent:
+        order["discount"] = (("percent", old.discount_percent_bp)
+                             if old.discount_percent_bp is not None else
+                             ("amount", old.discount_amount_cents)
+                             if old.discount_amount_cents is not None else "")
+    keep = [i for c, i in (("tax_rate", 3), ("line_discount", 4)) if c in absent]
+    lines = order["lines"]
+    for n, (line, was) in enumerate(zip(lines, old_lines)):
+        if keep and line[:3] == was[:3]:
+            lines[n] = tuple(was[i] if i in keep else v for i, v in enumerate(line))
+
+
+# An order's own fields that say what the sale was (with its lines: product, quantity,
+# unit price, tax rate, line discount); its figures follow from them.
+_SALE = ("customer_id", "created_at", "payment_method", "discount_percent_bp",
+         "discount_amount_cents")
+
+
+def _order_writes(orders, existing, history, errors, closed):
+    from . import settings
+
+    old_lines, old_costs, refunded = history
+    line_t = OrderLine.__table__
     currency = settings.get("currency")
     new, changed, changed_refs, plan = [], [], [], _Plan()
     for ref, order in orders.items():
