@@ -190,12 +190,14 @@ def test_a_file_without_the_new_columns_keeps_what_is_stored(demo):
     old_format = [{k: v for k, v in row.items()
                    if k not in ("payment_method", "tax_rate", "line_discount", "order_discount")}
                   for row in rows]
+    no_prices = [{k: v for k, v in row.items() if k != "unit_price"} for row in old_format]
     settings.save({"default_tax_rate_bp": 1234})
-    db.session.execute(Product.__table__.update().values(tax_rate_bp=999))
+    db.session.execute(Product.__table__.update().values(tax_rate_bp=999, price_cents=4321))
     db.session.commit()
-    result = import_csv("orders", csv_of(old_format).encode())
-    assert (result.created, result.updated) == (0, 0)
-    assert snapshot() == before
+    for text in (csv_of(old_format), csv_of(no_prices)):
+        result = import_csv("orders", text.encode())
+        assert (result.created, result.updated) == (0, 0)
+        assert snapshot() == before
     # With the column, an empty order_discount does mean "no discount": a real change.
     refunded = set(db.session.execute(select(Order.ref).join(Refund, Refund.order_id ==
                                                              Order.id)).scalars())

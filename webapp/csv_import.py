@@ -480,8 +480,9 @@ def _old_lines(old_ids):
 
 def _keep_absent(order, old, old_lines, absent):
     """A column the file does not have keeps a recorded order's stored values (as for
-    products): its payment method, its order discount, and the tax rate and discount of
-    each line the file gives as it was (same place, product, quantity and unit price)."""
+    products): its payment method, its order discount, and the unit price, tax rate and
+    discount of each line the file gives as it was (same place, product, quantity, and
+    unit price when the file has that column)."""
     if "payment_method" in absent:
         order["payment_method"] = old.payment_method
     if "order_discount" in absent:
@@ -489,10 +490,12 @@ def _keep_absent(order, old, old_lines, absent):
                              if old.discount_percent_bp is not None else
                              ("amount", old.discount_amount_cents)
                              if old.discount_amount_cents is not None else "")
-    keep = [i for c, i in (("tax_rate", 3), ("line_discount", 4)) if c in absent]
+    keep = [i for c, i in (("unit_price", 2), ("tax_rate", 3), ("line_discount", 4))
+            if c in absent]
+    same = 2 if 2 in keep else 3  # product, quantity (and unit price when the file says)
     lines = order["lines"]
     for n, (line, was) in enumerate(zip(lines, old_lines)):
-        if keep and line[:3] == was[:3]:
+        if keep and line[:same] == was[:same]:
             lines[n] = tuple(was[i] if i in keep else v for i, v in enumerate(line))
 
 
