@@ -307,7 +307,7 @@ def test_csv_orders_carry_tax_payment_method_and_walk_ins(money_shop):
     assert [l[3:5] for l in stored(money_shop, ids["H1"])["lines"]] == [(550, 80), (770, 400)]
     with money_shop.app_context():
         exported = export_csv("orders")
-        assert exported.splitlines()[1] == "H1,2024-03-01T10:00:00,,TEA,3,1.99,cash"
+        assert exported.splitlines()[1] == "H1,2024-03-01T10:00:00,,TEA,3,1.99,cash,5.5,,"
         assert import_csv("orders", exported.encode()).unchanged == 2  # round trip
         with pytest.raises(ImportFailed) as bad:
             import_csv("orders", ("order_ref,created_at,customer_email,sku,quantity,"

@@ -39,15 +39,27 @@ def export_csv(kind):
         line_t = OrderLine.__table__
         # Outer join: a walk-in sale has no customer (an empty customer_email).
         query = (select(_O.c.ref, _O.c.created_at, _C.c.email, _P.c.sku, line_t.c.quantity,
-                        line_t.c.unit_price_cents, _O.c.payment_method)
+                        line_t.c.unit_price_cents, _O.c.payment_method, line_t.c.tax_rate_bp,
+                        line_t.c.discount_cents, _O.c.discount_percent_bp,
+                        _O.c.discount_amount_cents)
                  .select_from(line_t.join(_O, line_t.c.order_id == _O.c.id)
                               .outerjoin(_C, _O.c.customer_id == _C.c.id)
                               .join(_P, line_t.c.product_id == _P.c.id))
                  .order_by(_O.c.created_at, _O.c.id, line_t.c.id))
         writer.writerows((t(r.ref), _iso(r.created_at), t(r.email or ""), t(r.sku), r.quantity,
-                          cents_to_str(r.unit_price_cents), t(r.payment_method))
+                          cents_to_str(r.unit_price_cents), t(r.payment_method),
+                          rate_text(r.tax_rate_bp), cents_to_str(r.discount_cents)
+                          if r.discount_cents else "",
+                          _order_discount(r.discount_percent_bp, r.discount_amount_cents))
                          for r in db.session.execute(query))
     return out.getvalue()
+
+
+def _order_discount(percent_bp, amount_cents):
+    """The order discount as entered, as the API's `discount` takes it: "10%", "5.00"."""
+    if percent_bp is not None:
+        return rate_text(percent_bp) + "%"
+    return _maybe(cents_to_str, amount_cents)
 
 
 def _maybe(convert, value):

@@ -31,7 +31,7 @@ COLUMNS = {
     "products": (("sku", "name", "category", "price", "stock"), ("cost", "tax_rate", "reorder_at")),
     "customers": (("email", "name", "country"), ("city", "created_at")),
     "orders": (("order_ref", "created_at", "customer_email", "sku", "quantity"),
-               ("unit_price", "payment_method")),
+               ("unit_price", "payment_method", "tax_rate", "line_discount", "order_discount")),
 }
 
 _P, _C, _O = Product.__table__, Customer.__table__, Order.__table__
@@ -323,12 +323,28 @@ def _good_key(kind, key):
     return EMAIL_RE.fullmatch(key) if kind == "customers" else not sku_problem(key)
 
 
+def _rule(parse):
+    """A parser of webapp.validation / ordering (ValueError: the reason) as a cell check,
+    so the CSV says what the forms and the API say."""
+    def check(value):
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise _Bad(str(exc)) from None
+    return check
+
+
 def _plan_orders(rows, errors):
-    """Orders: one row per line. An empty customer_email is a walk-in sale; each line's
-    tax rate and unit cost are the product's now, its net and tax from tax.price_order
-    (the shop's prices_include_tax); no row may fall in a closed business day."""
+    """Orders: one row per line. An empty customer_email is a walk-in sale. A line's tax
+    rate is its `tax_rate` cell (empty: the product's now), its unit cost the product's
+    now; `line_discount` (prices' terms) and `order_discount` ("5.00" or "10%", as
+    ordering.OrderIn) as the API takes them; net and tax from tax.price_order with the
+    order's own prices_include_tax (the shop's now for a new order). A column the file
+    lacks keeps a recorded order's values (_keep_absent). No row may fall in a closed
+    business day."""
     from . import settings, tax
     from .models import ZReport
+    from .ordering import parse_discount
 
     required, optional = COLUMNS["orders"]
     methods = settings.get("payment_methods")
@@ -341,16 +357,19 @@ def _plan_orders(rows, errors):
 
     checks = (_text(_O.c.ref.type.length), _when,
               _optional(_text(_C.c.email.type.length)), _sku, _quantity, _optional(_money),
-              _optional(method_check))
+              _optional(method_check), _optional(_rule(validation.parse_rate)),
+              _optional(_rule(validation._money)), _rule(lambda v: parse_discount(v) or ""))
     products = {r.sku: r for r in db.session.execute(
         select(_P.c.id, _P.c.sku, _P.c.price_cents, _P.c.tax_rate_bp, _P.c.cost_cents))}
     customers = {r.email.lower(): r.id for r in db.session.execute(select(_C.c.id, _C.c.email))}
     closed = set(db.session.execute(select(ZReport.business_day)).scalars())
     default_rate = settings.get("default_tax_rate_bp")
     orders = {}  # ref -> {"line", "created_at", "customer_id", "lines", "ok", ...}
+    absent = set()  # columns the file does not have
     for line, values in _good_rows(rows, errors):
-        (ref, created, email, sku, quantity, price, method), ok = _check_row(
-            errors, line, required + optional, checks, values)
+        absent = {c for c, v in zip(required + optional, values) if v is None}
+        (ref, created, email, sku, quantity, price, method, rate, line_discount,
+         discount), ok = _check_row(errors, line, required + optional, checks, values)
         customer_id = product = None
         if email is not None:
             customer_id = customers.get(email.lower())
@@ -369,16 +388,25 @@ def _plan_orders(rows, errors):
                        f"{settings.business_day_of(created).isoformat()} is closed "
                        f"(Z-report done); nothing can be added to it")
             ok = False
+        if ok and line_discount:  # the words of ordering.create_order
+            unit = product.price_cents if price is None else price
+            if line_discount > quantity * unit:
+                errors.add(line, "line_discount",
+                           f"more than the line ({cents_for_display(quantity * unit)})")
+                ok = False
         if ref is None:
             continue
+        if values[9] is None:
+            discount = ""  # no order_discount column: no order discount
         order = orders.setdefault(ref, {"line": line, "created_at": None, "customer_id": None,
-                                        "payment_method": None, "lines": [], "taxed": [],
-                                        "ok": True})
-        # Every line of an order must say the same created_at, customer and payment
-        # method as the first.
+                                        "payment_method": None, "discount": None, "lines": [],
+                                        "costs": [], "ok": True})
+        # Every line of an order must say the same created_at, customer, payment method
+        # and order discount as the first.
         for key, value, column in (("created_at", created, "created_at"),
                                    ("customer_id", customer_id, "customer_email"),
-                                   ("payment_method", method or "", "payment_method")):
+                                   ("payment_method", method or "", "payment_method"),
+                                   ("discount", discount, "order_discount")):
             if value is None:
                 continue
             if order[key] is None:
@@ -390,9 +418,15 @@ def _plan_orders(rows, errors):
         order["ok"] = order["ok"] and ok
         if ok:
             unit = product.price_cents if price is None else price
-            order["lines"].append((product.id, quantity, unit))
-            rate = default_rate if product.tax_rate_bp is None else product.tax_rate_bp
-            order["taxed"].append((rate, product.cost_cents))
+            if rate is None:
+                rate = default_rate if product.tax_rate_bp is None else product.tax_rate_bp
+            order["lines"].append((product.id, quantity, unit, rate, line_discount or 0))
+            order["costs"].append(product.cost_cents)
+    existing = {r.ref: r for r in db.session.execute(
+        select(_O.c.id, _O.c.ref, _O.c.customer_id, _O.c.created_at, _O.c.payment_method,
+               _O.c.discount_percent_bp, _O.c.discount_amount_cents, _O.c.currency,
+               _O.c.prices_include_tax))}
+    history = _old_lines([existing[ref].id for ref in orders if ref in existing])
     include_tax = settings.get("prices_include_tax")
     for ref, order in orders.items():
         if len(order["lines"]) > MAX_LINES:
@@ -400,56 +434,101 @@ def _plan_orders(rows, errors):
             continue
         if not order["ok"]:
             continue
-        order["priced"] = tax.price_order(
-            [tax.Line(q, u, rate) for (_, q, u), (rate, _) in zip(order["lines"], order["taxed"])],
-            include_tax)
-        order["total_cents"] = order["priced"].total_cents
-        order["prices_include_tax"] = include_tax
-        if max(order["total_cents"], order["priced"].gross_cents) > MAX_ORDER_CENTS:
+        # A recorded order keeps the terms of its sale: its prices stay with or without tax.
+        was = existing.get(ref)
+        order["prices_include_tax"] = include_tax if was is None else was.prices_include_tax
+        if was is not None:
+            _keep_absent(order, was, history[0].get(was.id, []), absent)
+        kind, value = order["discount"] or (None, None)
+        order["percent"] = value if kind == "percent" else None
+        order["amount"] = value if kind == "amount" else None
+        try:
+            order["priced"] = tax.price_order(
+                [tax.Line(*line[1:]) for line in order["lines"]], order["prices_include_tax"],
+                discount_percent_bp=order["percent"], discount_amount_cents=order["amount"])
+        except tax.PricingError as exc:
+            errors.add(order["discount_line"], "order_discount", str(exc))
+            continue
+        if max(order["priced"].total_cents, order["priced"].gross_cents) > MAX_ORDER_CENTS:
             errors.add(order["line"], "order_ref", f"order {ref!r}: total above "
                                                    f"{cents_for_display(MAX_ORDER_CENTS)}")
     if errors:
         return None
-    return _order_writes(orders, errors, closed)
+    return _order_writes(orders, existing, history, errors, closed)
 
 
-def _order_writes(orders, errors, closed):
-    from . import settings
+def _old_lines(old_ids):
+    """For recorded orders: {id: [(product, quantity, unit price, rate, discount)]},
+    {id: {product: unit cost}} and the ids of those that have refunds."""
     from .models import Refund
 
-    existing = {r.ref: r for r in db.session.execute(
-        select(_O.c.id, _O.c.ref, _O.c.customer_id, _O.c.created_at, _O.c.total_cents,
-               _O.c.payment_method))}
-    old_ids = [existing[ref].id for ref in orders if ref in existing]
-    old_lines = {}
+    old_lines, old_costs, refunded = {}, {}, set()
     line_t = OrderLine.__table__
-    refunded = set()
     for i in range(0, len(old_ids), CHUNK):
         query = (select(line_t.c.order_id, line_t.c.product_id, line_t.c.quantity,
-                        line_t.c.unit_price_cents)
+                        line_t.c.unit_price_cents, line_t.c.tax_rate_bp,
+                        line_t.c.discount_cents, line_t.c.unit_cost_cents)
                  .where(line_t.c.order_id.in_(old_ids[i:i + CHUNK]))
                  .order_by(line_t.c.order_id, line_t.c.id))
         for r in db.session.execute(query):
-            old_lines.setdefault(r.order_id, []).append((r.product_id, r.quantity,
-                                                         r.unit_price_cents))
+            old_lines.setdefault(r.order_id, []).append(tuple(r)[1:6])
+            old_costs.setdefault(r.order_id, {}).setdefault(r.product_id, r.unit_cost_cents)
         refunded.update(db.session.execute(select(Refund.order_id).where(
             Refund.order_id.in_(old_ids[i:i + CHUNK]))).scalars())
+    return old_lines, old_costs, refunded
+
+
+def _keep_absent(order, old, old_lines, absent):
+    """A column the file does not have keeps a recorded order's stored values (as for
+    products): its payment method, its order discount, and the unit price, tax rate and
+    discount of each line the file gives as it was (same place, product, quantity, and
+    unit price when the file has that column)."""
+    if "payment_method" in absent:
+        order["payment_method"] = old.payment_method
+    if "order_discount" in absent:
+        order["discount"] = (("percent", old.discount_percent_bp)
+                             if old.discount_percent_bp is not None else
+                             ("amount", old.discount_amount_cents)
+                             if old.discount_amount_cents is not None else "")
+    keep = [i for c, i in (("unit_price", 2), ("tax_rate", 3), ("line_discount", 4))
+            if c in absent]
+    same = 2 if 2 in keep else 3  # product, quantity (and unit price when the file says)
+    lines = order["lines"]
+    for n, (line, was) in enumerate(zip(lines, old_lines)):
+        if keep and line[:same] == was[:same]:
+            lines[n] = tuple(was[i] if i in keep else v for i, v in enumerate(line))
+
+
+# An order's own fields that say what the sale was (with its lines: product, quantity,
+# unit price, tax rate, line discount); its figures follow from them.
+_SALE = ("customer_id", "created_at", "payment_method", "discount_percent_bp",
+         "discount_amount_cents")
+
+
+def _order_writes(orders, existing, history, errors, closed):
+    from . import settings
+
+    old_lines, old_costs, refunded = history
+    line_t = OrderLine.__table__
     currency = settings.get("currency")
     new, changed, changed_refs, plan = [], [], [], _Plan()
     for ref, order in orders.items():
         priced = order["priced"]
+        old = existing.get(ref)
         row = {"customer_id": order["customer_id"] or None, "created_at": order["created_at"],
                "total_cents": priced.total_cents, "gross_cents": priced.gross_cents,
                "discount_cents": priced.discount_cents, "tax_cents": priced.tax_cents,
-               "payment_method": order["payment_method"] or "", "currency": currency,
+               "payment_method": order["payment_method"] or "",
+               "discount_percent_bp": order["percent"],
+               "discount_amount_cents": order["amount"],
+               "currency": currency if old is None else old.currency,
                "prices_include_tax": order["prices_include_tax"]}
-        old = existing.get(ref)
+        # What the sale was (who, when, how paid, lines, discounts, rates): the same means
+        # unchanged, and its stored figures stay as they are.
         if old is None:
             new.append({"ref": ref, "status": "imported", "status_reason": "", **row})
-        elif ((old.customer_id, old.created_at.replace(microsecond=0), old.total_cents,
-               old.payment_method, old_lines.get(old.id, [])) ==
-              (row["customer_id"], row["created_at"], row["total_cents"],
-               row["payment_method"], order["lines"])):
+        elif (old_lines.get(old.id, []) == order["lines"]
+              and all(_same(getattr(old, key), row[key]) for key in _SALE)):
             plan.unchanged += 1
         elif old.id in refunded:  # its refunds point at its lines: history stays
             errors.add(order["line"], "order_ref", f"order {ref!r} has refunds; it cannot "
@@ -460,6 +539,10 @@ def _order_writes(orders, errors, closed):
         else:
             changed.append({"_id": old.id, **row})
             changed_refs.append(ref)
+            # A product the order already had keeps its cost at the sale.
+            costs = old_costs.get(old.id, {})
+            order["costs"] = [costs.get(line[0], cost)
+                              for line, cost in zip(order["lines"], order["costs"])]
 
     def write():
         if changed:
@@ -475,11 +558,11 @@ def _order_writes(orders, errors, closed):
             every = {r.ref: r.id for r in db.session.execute(select(_O.c.ref, _O.c.id))}
             ids.update((row["ref"], every[row["ref"]]) for row in new)
         lines = [{"order_id": order_id, "product_id": p, "quantity": q, "unit_price_cents": u,
-                  "tax_rate_bp": rate, "unit_cost_cents": cost, "discount_cents": 0,
+                  "tax_rate_bp": rate, "unit_cost_cents": cost, "discount_cents": discount,
                   "net_cents": priced.net_cents, "tax_cents": priced.tax_cents}
                  for ref, order_id in ids.items()
-                 for (p, q, u), (rate, cost), priced in zip(
-                     orders[ref]["lines"], orders[ref]["taxed"], orders[ref]["priced"].lines)]
+                 for (p, q, u, rate, discount), cost, priced in zip(
+                     orders[ref]["lines"], orders[ref]["costs"], orders[ref]["priced"].lines)]
         if lines:
             db.session.execute(insert(line_t), lines)
 
