@@ -350,3 +350,52 @@ def test_csv_orders_refused_in_a_closed_day_or_once_refunded(money_shop, client)
     assert refunded.value.errors == ["line 2: order_ref: order 'H1' has refunds; it cannot be "
                                      "changed by an import"]
     assert stored(money_shop, order_id)["lines"][0][1] == 3
+
+
+def close_today(app):
+    """A Z-report for today's business day, as the Close the day button makes it."""
+    from webapp import day_close, settings
+
+    with app.app_context():
+        day = settings.today_business_day()
+        day_close.close_day(day, None)
+        return day, settings.business_day_span(day)
+
+
+def test_a_sale_after_the_day_is_closed_goes_to_the_next_day_when_confirmed(money_shop,
+                                                                             client):
+    """Today closed: refused, unless the owner confirms; then it is dated at the start of
+    the next business day, and today's Z-report stays byte for byte as it was."""
+    from webapp.models import Order, ZReport
+
+    day, (since, until) = close_today(money_shop)
+    with money_shop.app_context():
+        z_before = db.session.execute(db.select(ZReport.sha256, ZReport.json_body)).one()
+    sale = {"lines": [{"sku": "TEA", "quantity": 1}]}
+    refused = client.post("/api/orders", json=sale)
+    assert refused.status_code == 400 and "is closed" in refused.json["fields"]["created_at"]
+    moved = client.post("/api/orders", json={**sale, "into_open_day": True})
+    assert moved.status_code == 201, moved.json
+    with money_shop.app_context():
+        order = db.session.get(Order, moved.json["id"])
+        assert order.created_at == until  # the first moment of the next business day
+        assert db.session.execute(db.select(ZReport.sha256, ZReport.json_body)).one() == \
+            z_before
+        assert db.session.query(Order).count() == 1
+
+
+def test_the_order_form_offers_the_next_day_when_today_is_closed(money_shop, owner_browser):
+    from webapp.models import Order
+
+    day, (since, until) = close_today(money_shop)
+    token = csrf_from(owner_browser, "/orders/new")
+    fields = {"csrf_token": token, "sku0": "TEA", "qty0": "1", "payment_method": "cash"}
+    page = owner_browser.post("/orders/new", data=fields)
+    assert page.status_code == 400
+    assert 'name="into_open_day"' in page.get_data(as_text=True)
+    token = csrf_from(owner_browser, "/orders/new")
+    done = owner_browser.post("/orders/new", data={**fields, "csrf_token": token,
+                                                   "into_open_day": "1"})
+    assert done.status_code == 302, done.get_data(as_text=True)
+    with money_shop.app_context():
+        assert [o.created_at for o in db.session.query(Order)] == [until]

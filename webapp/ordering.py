@@ -61,6 +61,9 @@ class OrderIn(Input):
     lines: list[LineIn]
     payment_method: OptionalText = ""       # "": the shop's first payment method
     discount: tuple[str, int] | None = None  # ("percent", bp) | ("amount", cents)
+    # Today is closed (Z-report done): the owner confirmed "record it on the next open
+    # day" (day_close.open_moment). Without it such a sale is refused.
+    into_open_day: bool = False
 
     @field_validator("lines", mode="before")
     @classmethod
@@ -131,6 +134,8 @@ def create_order(data, idempotency_key=None):
     if errors:
         raise ValidationError(errors)
     created = now()
+    if order_in.into_open_day:
+        created = day_close.open_moment(created)
     day_close.ensure_open(created)
     order = Order(ref=new_ref(), customer_id=customer.id if customer else None,
                   created_at=created, status="pending", payment_method=method,

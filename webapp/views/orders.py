@@ -95,7 +95,7 @@ def process_later(order):
     return job
 
 
-FORM_FIELDS = (["customer_email", "payment_method", "discount"]
+FORM_FIELDS = (["customer_email", "payment_method", "discount", "into_open_day"]
                + [f"{name}{i}" for i in range(5) for name in ("sku", "qty", "disc")])
 
 
@@ -105,7 +105,8 @@ def form_order(content):
               "discount": content[f"disc{i}"]}
              for i in range(5) if content[f"sku{i}"] or content[f"qty{i}"] or content[f"disc{i}"]]
     return {"customer_email": content["customer_email"], "lines": lines,
-            "payment_method": content["payment_method"], "discount": content["discount"]}
+            "payment_method": content["payment_method"], "discount": content["discount"],
+            "into_open_day": content["into_open_day"] == "1"}
 
 
 def _sent_twice(row, content):
