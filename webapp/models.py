@@ -119,9 +119,11 @@ class Order(db.Model):
     # Read-only: a refund is written as its own row (webapp.refunds), never through this.
     refunds: Mapped[list["Refund"]] = relationship(order_by="Refund.id", viewonly=True)
 
-    # Dashboards and reports filter by date and status and sum totals: a covering index.
+    # Dashboards and reports filter by date and status and sum the money: a covering
+    # index (migration 0004), so a year's report never reads the table itself.
     __table_args__ = (
-        Index("ix_orders_created_status_total", "created_at", "status", "total_cents"),
+        Index("ix_orders_figures", "created_at", "status", "total_cents", "gross_cents",
+              "discount_cents", "payment_method", "customer_id"),
     )
 
     def to_dict(self):
@@ -187,10 +189,11 @@ class OrderLine(db.Model):
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship(lazy="joined")
 
-    # Lines load by order; top products walk a date range's orders, then their lines:
-    # both indexes cover the columns those queries read.
+    # Lines load by order; reports walk a date range's orders, then their lines: both
+    # indexes cover the columns those queries read (migration 0004).
     __table_args__ = (
-        Index("ix_order_lines_order", "order_id", "product_id", "quantity", "unit_price_cents"),
+        Index("ix_order_lines_figures", "order_id", "product_id", "quantity",
+              "unit_price_cents", "tax_rate_bp", "net_cents", "tax_cents", "unit_cost_cents"),
         Index("ix_order_lines_product", "product_id", "quantity", "unit_price_cents"),
     )
 
