@@ -98,3 +98,5 @@ def _run(writer, records, table, plan, progress, cancelled):
                 plan.cancelled = True
                 return
     writer.finish()
+    if cancelled and cancelled():  # the last moment: after it, the commit
+        plan.cancelled = True
