@@ -15,6 +15,9 @@ same work in the same transaction and rolls it back: the preview is exactly what
 import would do (a long preview holds the database's write lock while it runs).
 Runs inside an app context.
 """
+import contextlib
+import gc
+
 from .. import caching, low_stock
 from ..extensions import db
 from . import formats
@@ -44,7 +47,9 @@ def import_file(path, format=None, sheet=None, dry_run=False, progress=None, can
         plan.format, plan.label = fmt.NAME, fmt.LABEL
         writer = Writer(plan, formats.Context.from_settings())
         try:
-            _run(writer, fmt.records(table, writer.context), table, plan, progress, cancelled)
+            with _fewer_collections():
+                _run(writer, fmt.records(table, writer.context), table, plan, progress,
+                     cancelled)
         except BaseException:
             db.session.rollback()
             raise
@@ -62,6 +67,22 @@ def import_file(path, format=None, sheet=None, dry_run=False, progress=None, can
     if progress:
         progress(1.0)
     return plan
+
+
+@contextlib.contextmanager
+def _fewer_collections():
+    """A million records make the cyclic garbage collector run thousands of times over
+    every object the process holds (~15 % of an import's time); records make no cycles.
+    Objects alive before are set aside (gc.freeze) and collections made rarer, then
+    restored."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def _format(plan, header, name):

@@ -28,6 +28,24 @@ _P, _C, _O, _L = (Product.__table__, Customer.__table__, Order.__table__,
 _R, _RL = Refund.__table__, RefundLine.__table__
 
 
+ORDER_COLUMNS = ("ref", "customer_id", "created_at", "status", "status_reason",
+                 "total_cents", "gross_cents", "discount_cents", "tax_cents",
+                 "discount_percent_bp", "discount_amount_cents", "payment_method", "currency",
+                 "prices_include_tax")
+LINE_COLUMNS = ("order_id", "product_id", "quantity", "unit_price_cents", "tax_rate_bp",
+                "unit_cost_cents", "discount_cents", "net_cents", "tax_cents")
+
+
+def _bulk_insert(table, columns, rows):
+    """INSERT of many rows as tuples, straight to the driver's executemany: SQLAlchemy's
+    per-row parameter handling costs more than SQLite's insert itself (bench/import_big.py).
+    Values must already be in the driver's terms (see Writer._datetime_param)."""
+    conn = db.session.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) "
+                         f"VALUES ({', '.join([mark] * len(columns))})", rows)
+
+
 def _money(cents):
     return cents_for_display(cents)
 
@@ -222,9 +240,21 @@ class Writer:
             else:
                 self._change(rec, old, sale)
         if new:
-            rows = [self._order_row(sale) for sale in new]
-            ids = db.session.execute(insert(_O).returning(_O.c.id, sort_by_parameter_order=True),
-                                     rows).scalars().all()
+            when = self._datetime_param()
+            _bulk_insert(_O, ORDER_COLUMNS, [
+                (rec.ref, cid, when(rec.created_at), "imported", "", p.total_cents,
+                 p.gross_cents, p.discount_cents, p.tax_cents, None,
+                 rec.order_discount_cents or None, rec.payment_method,
+                 rec.currency or self.currency, rec.prices_include_tax)
+                for rec, cid, _, p in new])
+            # Ids read back by ref: one query per IN_CHUNK (RETURNING over executemany
+            # goes row by row on SQLite, several times slower).
+            refs = [sale[0].ref for sale in new]
+            by_ref = {}
+            for i in range(0, len(refs), IN_CHUNK):
+                by_ref.update(db.session.execute(select(_O.c.ref, _O.c.id).where(
+                    _O.c.ref.in_(refs[i:i + IN_CHUNK]))).all())
+            ids = [by_ref[ref] for ref in refs]
             self._insert_lines(zip(ids, new))
             self.plan.count("orders", "new", len(new))
             for order_id, sale in zip(ids, new):
@@ -245,13 +275,19 @@ class Writer:
         return row
 
     def _insert_lines(self, orders):
-        rows = [{"order_id": order_id, "product_id": p, "quantity": q, "unit_price_cents": u,
-                 "tax_rate_bp": r, "unit_cost_cents": c, "discount_cents": d,
-                 "net_cents": pl.net_cents, "tax_cents": pl.tax_cents}
+        rows = [(order_id, p, q, u, r, c, d, pl.net_cents, pl.tax_cents)
                 for order_id, (_, _, lines, priced) in orders
                 for (p, q, u, r, d, c), pl in zip(lines, priced.lines)]
         if rows:
-            db.session.execute(insert(_L), rows)
+            _bulk_insert(_L, LINE_COLUMNS, rows)
+
+    def _datetime_param(self):
+        """The database's own form of a datetime (SQLite: SQLAlchemy's text form), for
+        _bulk_insert, which bypasses SQLAlchemy's per-row parameter processing."""
+        if not hasattr(self, "_when"):
+            dialect = db.session.connection().dialect
+            self._when = _O.c.created_at.type.bind_processor(dialect) or (lambda value: value)
+        return self._when
 
     def _change(self, rec, old, sale):
         """An order already in Larder that the file says differently: rewritten, unless

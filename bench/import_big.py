@@ -1,0 +1,144 @@
+"""A big import, into a real database: today's CSV import (webapp/csv_import.py, the whole
+file in memory) and the import engine (webapp/imports/engine.py, streamed), side by side
+on the same Larder orders CSV, each in its own child process on its own copy of the same
+database (500 products, 5,000 customers), so peak memory is that import's own.
+
+    python bench/import_big.py [--lines 1000000] [--old-timeout 300] [--shopify] [--keep DIR]
+
+Prints, per case: lines, seconds, lines/s (wall and per CPU second), peak RSS in MB and
+what was written. The old import gets --old-timeout seconds; if it does not finish, it is
+measured again on a tenth of the file. The engine's targets (issue 11): 1,000,000 lines
+under 300 MB and at 50,000 lines/s or more."""
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.import_reading import make_larder, make_shopify  # noqa: E402
+
+
+def app_for(data_dir):
+    from webapp import create_app
+
+    return create_app({"TESTING": True, "LARDER_TOKEN": "bench"}, data_dir=data_dir)
+
+
+def prepare(data_dir, tmp):
+    """A database with the products and customers the orders file names."""
+    from webapp.imports.engine import import_file
+
+    products, customers = tmp / "products.csv", tmp / "customers.csv"
+    products.write_text("sku,name,category,price,stock\n" + "".join(
+        f"SKU-{i},Product {i},Cat {i % 12},{i % 90 + 1}.50,1000\n" for i in range(1, 501)))
+    customers.write_text("email,name,country\n" + "".join(
+        f"c{i}@example.com,Customer {i},Country {i % 30}\n" for i in range(5000)))
+    from webapp.extensions import db
+
+    with app_for(data_dir).app_context():
+        import_file(products)
+        import_file(customers)
+        db.session.execute(db.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.remove()
+        db.engine.dispose()
+
+
+def child(mode, data_dir, path):
+    app = app_for(Path(data_dir))  # starting the app is not the import's time
+    started, cpu = time.perf_counter(), time.process_time()
+    with app.app_context():
+        if mode == "old":
+            from webapp import csv_import
+
+            result = csv_import.import_csv("orders", Path(path).read_bytes())
+            written = {"orders new": result.created, "rows": result.rows}
+        else:
+            from webapp.imports.engine import import_file
+
+            plan = import_file(path)
+            written = {"orders new": plan.counts["orders"]["new"], "lines": plan.lines_found,
+                       "problems": plan.problem_count}
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"wall": wall, "cpu": cpu, "peak_mb": peak, "written": written}))
+
+
+def run_case(mode, base, path, timeout):
+    data_dir = Path(tempfile.mkdtemp(prefix=f"larder-{mode}-"))
+    for name in os.listdir(base):  # the database, and its WAL if any
+        if name.startswith("larder.db"):
+            shutil.copy(base / name, data_dir / name)
+    try:
+        out = subprocess.run([sys.executable, __file__, "--child", mode, str(data_dir),
+                              str(path)], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    if out.returncode:
+        raise SystemExit(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def show(label, lines, result, mb):
+    if result is None:
+        print(f"{label:<44} {lines:>9,} lines: did not finish in time")
+        return
+    print(f"{label:<44} {lines:>9,} {mb:6.0f} MB {result['wall']:7.1f} s "
+          f"{lines / result['wall']:>9,.0f}/s {lines / result['cpu']:>9,.0f}/CPU s "
+          f"{result['peak_mb']:6.0f} MB peak  {result['written']}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--old-timeout", type=int, default=300)
+    parser.add_argument("--shopify", action="store_true", help="also a Shopify export")
+    parser.add_argument("--keep", help="keep the files in this folder")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(*args.child)
+    tmp = Path(args.keep or tempfile.mkdtemp(prefix="larder-import-big-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    base = tmp / "base"
+    base.mkdir(exist_ok=True)
+    prepare(base, tmp)
+    big = tmp / "orders.csv"
+    make_larder(big, args.lines, excel=False)
+    mb = big.stat().st_size / 1e6
+    print(f"load average {os.getloadavg()[0]:.1f}; {os.cpu_count()} CPUs")
+    print(f"{'case':<44} {'lines':>9} {'file':>9} {'time':>9} {'wall':>10} {'CPU':>15} "
+          f"{'memory':>11}")
+    old = run_case("old", base, big, args.old_timeout)
+    show("today: csv_import (orders, whole file)", args.lines, old, mb)
+    if old is None:
+        small = tmp / "orders_tenth.csv"
+        make_larder(small, args.lines // 10, excel=False)
+        show("today: csv_import, a tenth of the file", args.lines // 10,
+             run_case("old", base, small, args.old_timeout), small.stat().st_size / 1e6)
+    show("engine: import_file (orders, streamed)", args.lines,
+         run_case("new", base, big, 3600), mb)
+    excel = tmp / "orders_excel.csv"
+    make_larder(excel, args.lines, excel=True)
+    show("engine: the same saved by French Excel", args.lines,
+         run_case("new", base, excel, 3600), excel.stat().st_size / 1e6)
+    if args.shopify:
+        shop = tmp / "shopify.csv"
+        make_shopify(shop, args.lines)
+        show("engine: Shopify orders export", args.lines, run_case("new", base, shop, 3600),
+             shop.stat().st_size / 1e6)
+    if not args.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
