@@ -51,8 +51,11 @@ def import_file(path, format=None, sheet=None, dry_run=False, progress=None, can
                 _run(writer, fmt.records(table, writer.context), table, plan, progress,
                      cancelled)
         except BaseException:
+            with contextlib.suppress(Exception):  # the error that got here matters more
+                writer.done()
             db.session.rollback()
             raise
+        writer.done()
         if plan.problem_count or plan.cancelled or dry_run:
             db.session.rollback()
         else:

@@ -69,6 +69,14 @@ class Writer:
                 self.by_till[r.till_id] = r.id
         self.closed = set(db.session.execute(select(ZReport.business_day)).scalars())
         self.last_order_id = db.session.execute(select(func.max(_O.c.id))).scalar() or 0
+        self._cache = None
+        conn = db.session.connection()
+        if conn.dialect.name == "sqlite":
+            # A 64 MB page cache while this connection writes: a million-line import's
+            # index inserts fault pages out of the default 2 MB one (~16 % of its CPU,
+            # bench/import_big.py). Put back by done().
+            self._cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+            conn.exec_driver_sql("PRAGMA cache_size = -65536")
         self.pending = {}            # ref -> (record, customer id, lines, priced)
         self.keys_seen = {}          # products/customers layouts: key -> line
         self.stock_changed = []
@@ -309,6 +317,12 @@ class Writer:
 
     def finish(self):
         self.flush()
+
+    def done(self):
+        """Before the commit or rollback: the connection's page cache as it was."""
+        if self._cache is not None:
+            db.session.connection().exec_driver_sql(f"PRAGMA cache_size = {int(self._cache)}")
+            self._cache = None
 
     # ---- refunds ---------------------------------------------------------------------
     def _order_lines(self, order_id):
