@@ -303,3 +303,17 @@ def test_excel_french_files_import(app, tmp_path):
         assert first.total_cents == 2 * 1800 + 2400
     assert run(app, DATA / "excel_fr_orders.csv").counts["orders"]["unchanged"] == len(
         {r["order_ref"] for r in rows})
+
+
+def test_a_till_customer_without_email_shows_on_the_pages(app, client):
+    shop(app, "square")
+    run(app, DATA / "square_items_detail.csv")
+    with app.app_context():
+        dee = db.session.query(Customer).filter_by(name="Dee Example").one()
+        order = db.session.query(Order).filter_by(customer_id=dee.id).first()
+        till, order_id = dee.till_id, order.id
+    page = client.get("/customers/").get_data(as_text=True)
+    assert f"no e-mail (till customer {till})" in page and "None" not in page
+    detail = client.get(f"/orders/{order_id}").get_data(as_text=True)
+    assert "Dee Example" in detail and "&lt;None&gt;" not in detail
+    assert client.get(f"/api/orders/{order_id}").get_json()["customer_email"] is None
