@@ -317,3 +317,29 @@ def test_a_till_customer_without_email_shows_on_the_pages(app, client):
     detail = client.get(f"/orders/{order_id}").get_data(as_text=True)
     assert "Dee Example" in detail and "&lt;None&gt;" not in detail
     assert client.get(f"/api/orders/{order_id}").get_json()["customer_email"] is None
+
+
+@pytest.mark.slow
+def test_a_million_line_orders_file_streams_in_bounded_memory(tmp_path):
+    """bench/import_big.py's engine case as a check: 1,000,000 lines in a child process,
+    every order written, peak memory under the issue's 300 MB (its speed: the bench)."""
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root))
+    from bench.import_big import make_larder, prepare
+
+    base = tmp_path / "data"
+    base.mkdir()
+    prepare(base, tmp_path)
+    big = tmp_path / "orders.csv"
+    make_larder(big, 1_000_000, excel=False)
+    out = subprocess.run([sys.executable, str(root / "bench" / "import_big.py"), "--child",
+                          "new", str(base), str(big)], capture_output=True, text=True,
+                         timeout=1800)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["written"] == {"orders new": 500_000, "lines": 1_000_000, "problems": 0}
+    assert result["peak_mb"] < 300
