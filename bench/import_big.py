@@ -23,7 +23,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.import_reading import make_larder, make_shopify  # noqa: E402
+from bench.import_reading import make_shopify  # noqa: E402
+
+
+def make_larder(path, lines, excel):
+    """A Larder orders file as Larder exports it: orders in time order (500,000 orders
+    over a year, two lines each), 5,000 customers, 500 products; `excel`: as French
+    Excel saves it (cp1252, `;`, `31/12/2025 09:15`, `18,50 €`)."""
+    import csv
+    import random
+    from datetime import datetime, timedelta
+
+    rng = random.Random(1)
+    start, step = datetime(2025, 1, 1, 8), timedelta(seconds=365 * 86400 / max(lines // 2, 1))
+    with open(path, "w", encoding="cp1252" if excel else "utf-8", newline="") as f:
+        out = csv.writer(f, delimiter=";" if excel else ",", lineterminator="\r\n")
+        out.writerow(["order_ref", "created_at", "customer_email", "sku", "quantity",
+                      "unit_price"])
+        for i in range(lines):
+            order = i // 2
+            when = start + step * order
+            price = rng.randint(100, 99999)
+            out.writerow([f"X-{order:07d}",
+                          when.strftime("%d/%m/%Y %H:%M" if excel else "%Y-%m-%dT%H:%M:%S"),
+                          f"c{order * 7919 % 5000}@example.com",
+                          f"SKU-{rng.randint(1, 500)}", rng.randint(1, 5),
+                          f"{price // 100},{price % 100:02d} €" if excel else
+                          f"{price // 100}.{price % 100:02d}"])
 
 
 def app_for(data_dir):
