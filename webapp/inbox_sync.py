@@ -4,7 +4,11 @@ products go first, then customers, then orders, so one drop can hold all three. 
 files move to inbox/done/, bad ones to inbox/failed/ with `NAME.errors.txt` beside them.
 A file changed in the last few seconds may still be being copied: it waits for the next
 run (LARDER_INBOX_SETTLE_SECONDS, default 5). Symbolic links and special files (fifo,
-device) are never read: they are skipped with a log line (webapp.safe_files)."""
+device) are never read: they are skipped with a log line (webapp.safe_files).
+
+Any other file (`.csv`, `.tsv`, `.txt`, `.xlsx`), such as a till's export, goes through the
+import engine, which recognises it by its columns (docs/importing.md), after Larder's own
+three kinds."""
 import logging
 import os
 import shutil
@@ -15,9 +19,13 @@ from pathlib import Path
 from flask import current_app
 
 from .csv_import import KINDS, ImportFailed, import_csv
+from .imports import engine
 from .safe_files import NotRegular, read_regular, regular_files
 
 log = logging.getLogger(__name__)
+
+
+SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 
 
 def inbox_dir():
@@ -43,8 +51,9 @@ def _move(path, folder):
 def sync_inbox():
     inbox = inbox_dir()
     settle = float(current_app.config.get("LARDER_INBOX_SETTLE_SECONDS", 5))
-    files = [p for p in regular_files(inbox) if p.suffix.lower() == ".csv"
-             and not p.name.startswith(".")]
+    files = [p for p in regular_files(inbox) if p.suffix.lower() in SUFFIXES
+             and not p.name.startswith(".") and (p.suffix.lower() == ".csv"
+                                                 or _kind(p.name) is None)]
     order = {kind: i for i, kind in enumerate(KINDS)}
     files.sort(key=lambda p: (order.get(_kind(p.name), 99), p.name))
     report = {"imported": [], "failed": [], "waiting": []}
@@ -54,7 +63,23 @@ def sync_inbox():
             continue
         kind = _kind(path.name)
         if kind is None:
-            errors = ["file: the name must start with products, customers or orders"]
+            if path.is_symlink() or not path.is_file():  # swapped since it was listed
+                log.warning("skipped %s: not a regular file", path)
+                continue
+            try:
+                plan = engine.import_file(path)
+            except engine.ImportFailed as exc:
+                errors = exc.plan.problem_lines()
+            else:
+                _move(path, inbox / "done")
+                report["imported"].append({"file": path.name, "kind": plan.format,
+                                           "summary": plan.summary,
+                                           "rows": plan.lines_found,
+                                           "created": sum(c["new"] for c in
+                                                          plan.counts.values()),
+                                           "updated": sum(c["updated"] for c in
+                                                          plan.counts.values())})
+                continue
         else:
             try:
                 data = read_regular(path)

@@ -67,15 +67,21 @@ class Product(db.Model):
 class Customer(db.Model):
     __tablename__ = "customers"
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # None: a customer known only by a till's id (an imported Square sale): till_id.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True, nullable=True)
     name: Mapped[str] = mapped_column(String(200))
     country: Mapped[str] = mapped_column(String(100), index=True)
     city: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now, index=True)
+    # The till's own customer id ("square:CUST123"), for customers imported from a till
+    # export that names them by it (docs/importing.md).
+    till_id: Mapped[str | None] = mapped_column(String(100), unique=True, index=True,
+                                                nullable=True)
 
     def to_dict(self):
         return {
-            "email": self.email,
+            "email": self.email,   # None: known only by the till's id
+            "till_id": self.till_id,
             "name": self.name,
             "country": self.country,
             "city": self.city,

@@ -17,6 +17,7 @@ The order's `gross` is before any discount (tax included: for prices without tax
 undiscounted amount per rate plus its tax), `discount` = gross - total.
 """
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 BP = 10_000  # basis points in 1
 
@@ -73,16 +74,16 @@ def tax_on(amount, rate_bp):
     return round_half_up(amount * rate_bp, BP)
 
 
-@dataclass(frozen=True)
-class Line:
+# Named tuples, not frozen dataclasses: as immutable, and an import prices a million
+# lines (a frozen dataclass's __init__ costs several times a tuple's).
+class Line(NamedTuple):
     quantity: int
     unit_price_cents: int
     tax_rate_bp: int
     discount_cents: int = 0  # the line's own discount, in the prices' terms
 
 
-@dataclass(frozen=True)
-class RateTotal:
+class RateTotal(NamedTuple):
     rate_bp: int
     net_cents: int
     tax_cents: int
@@ -92,8 +93,7 @@ class RateTotal:
         return self.net_cents + self.tax_cents
 
 
-@dataclass(frozen=True)
-class PricedLine:
+class PricedLine(NamedTuple):
     net_cents: int
     tax_cents: int
 
@@ -134,9 +134,11 @@ def price_order(lines, prices_include_tax=True, discount_percent_bp=None,
         order_discount = discount_amount_cents or 0
         if order_discount < 0 or order_discount > subtotal:
             raise PricingError("the order discount is more than the order")
+    rates = sorted({line.tax_rate_bp for line in lines})
+    if not order_discount and len(rates) == 1:
+        return _one_rate(lines, amounts, rates[0], prices_include_tax)
     after = [a - d for a, d in zip(amounts, allocate(order_discount, amounts))]
 
-    rates = sorted({line.tax_rate_bp for line in lines})
     taxes = [0] * len(lines)
     rate_totals, gross = [], 0
     for rate in rates:
@@ -160,3 +162,21 @@ def price_order(lines, prices_include_tax=True, discount_percent_bp=None,
     return PricedOrder(gross_cents=gross, discount_cents=gross - total, total_cents=total,
                        tax_cents=sum(r.tax_cents for r in rate_totals), lines=priced,
                        rates=rate_totals)
+
+
+def _one_rate(lines, amounts, rate, prices_include_tax):
+    """price_order's steps for its most common case (one rate, no order discount), with
+    nothing to share out twice: the same figures, about twice as fast (imports)."""
+    amount = sum(amounts)
+    undiscounted = sum(line.quantity * line.unit_price_cents for line in lines)
+    if prices_include_tax:
+        tax = tax_included(amount, rate)
+        net, gross = amount - tax, undiscounted
+    else:
+        tax = tax_on(amount, rate)
+        net, gross = amount, undiscounted + tax_on(undiscounted, rate)
+    shares = allocate(tax, amounts)
+    priced = [PricedLine(a - t if prices_include_tax else a, t) for a, t in zip(amounts, shares)]
+    total = net + tax
+    return PricedOrder(gross_cents=gross, discount_cents=gross - total, total_cents=total,
+                       tax_cents=tax, lines=priced, rates=[RateTotal(rate, net, tax)])
