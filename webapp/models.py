@@ -67,15 +67,21 @@ class Product(db.Model):
 class Customer(db.Model):
     __tablename__ = "customers"
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # None: a customer known only by a till's id (an imported Square sale): till_id.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True, nullable=True)
     name: Mapped[str] = mapped_column(String(200))
     country: Mapped[str] = mapped_column(String(100), index=True)
     city: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now, index=True)
+    # The till's own customer id ("square:CUST123"), for customers imported from a till
+    # export that names them by it (docs/importing.md).
+    till_id: Mapped[str | None] = mapped_column(String(100), unique=True, index=True,
+                                                nullable=True)
 
     def to_dict(self):
         return {
-            "email": self.email,
+            "email": self.email,   # None: known only by the till's id
+            "till_id": self.till_id,
             "name": self.name,
             "country": self.country,
             "city": self.city,
@@ -119,9 +125,11 @@ class Order(db.Model):
     # Read-only: a refund is written as its own row (webapp.refunds), never through this.
     refunds: Mapped[list["Refund"]] = relationship(order_by="Refund.id", viewonly=True)
 
-    # Dashboards and reports filter by date and status and sum totals: a covering index.
+    # Dashboards and reports filter by date and status and sum the money: a covering
+    # index (migration 0004), so a year's report never reads the table itself.
     __table_args__ = (
-        Index("ix_orders_created_status_total", "created_at", "status", "total_cents"),
+        Index("ix_orders_figures", "created_at", "status", "total_cents", "gross_cents",
+              "discount_cents", "payment_method", "customer_id"),
     )
 
     def to_dict(self):
@@ -187,10 +195,11 @@ class OrderLine(db.Model):
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship(lazy="joined")
 
-    # Lines load by order; top products walk a date range's orders, then their lines:
-    # both indexes cover the columns those queries read.
+    # Lines load by order; reports walk a date range's orders, then their lines: both
+    # indexes cover the columns those queries read (migration 0004).
     __table_args__ = (
-        Index("ix_order_lines_order", "order_id", "product_id", "quantity", "unit_price_cents"),
+        Index("ix_order_lines_figures", "order_id", "product_id", "quantity",
+              "unit_price_cents", "tax_rate_bp", "net_cents", "tax_cents", "unit_cost_cents"),
         Index("ix_order_lines_product", "product_id", "quantity", "unit_price_cents"),
     )
 

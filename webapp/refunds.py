@@ -46,6 +46,13 @@ class RefundIn(Input):
     payment_method: OptionalText = ""        # "": the order's own
 
 
+def share(line_net, line_tax, left, done_net, done_tax, quantity):
+    """(net, tax) of refunding `quantity` of the `left` units not yet refunded of a line
+    (the module's formula; the import engine uses it too)."""
+    return (round_half_up((line_net - done_net) * quantity, left),
+            round_half_up((line_tax - done_tax) * quantity, left))
+
+
 def refunded_so_far(order):
     """{order line id: (quantity, net, tax)} already refunded."""
     done = {}
@@ -125,10 +132,10 @@ def refund_order(order_id, data, user_id=None):
     for line, quantity in sorted(wanted.items(), key=lambda item: item[0].id):
         sold_q, (done_q, done_net, done_tax) = line.quantity, done.get(line.id, NOTHING)
         left = sold_q - done_q
+        net, tax = share(line.net_cents, line.tax_cents, left, done_net, done_tax, quantity)
         refund.lines.append(RefundLine(
             order_line_id=line.id, quantity=quantity, tax_rate_bp=line.tax_rate_bp,
-            net_cents=round_half_up((line.net_cents - done_net) * quantity, left),
-            tax_cents=round_half_up((line.tax_cents - done_tax) * quantity, left),
+            net_cents=net, tax_cents=tax,
             cost_cents=None if line.unit_cost_cents is None else line.unit_cost_cents * quantity))
     refund.net_cents = sum(r.net_cents for r in refund.lines)
     refund.tax_cents = sum(r.tax_cents for r in refund.lines)

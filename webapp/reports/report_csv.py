@@ -1,10 +1,13 @@
 """CSV report: one file, one block per section, for a spreadsheet user and a script alike.
 
 Layout: each block is a header row whose first cell is `section`, then that section's
-rows whose first cell names it (`range`, `totals`, `by_month`, `by_category`,
-`by_country`, `top_products`), then a blank line. Filtering column A on a section name
+rows whose first cell names it (`range`, then report_data.SECTIONS: `totals`,
+`by_month`, `by_category`, `by_country`, `top_products`, `tax`, `margin_by_product`,
+`products_without_cost`, `margin_by_category`, `by_hour`, `by_weekday`,
+`by_payment_method`, `comparison`), then a blank line. Filtering column A on a section name
 gives that table; a script keeps rows by their first cell. Money is `1234.50` text (no
-thousands separator, no currency), counts are whole numbers. UTF-8 with a byte-order
+thousands separator, no currency), counts are whole numbers, rates and percents `20`, `5.5`,
+`37.5` (empty when there is none, as a change from a period without sales). UTF-8 with a byte-order
 mark, so Excel shows "Café" rather than "CafÃ©". Text cells starting with `=`, `+`, `-`,
 `@`, tab or carriage return get a `'` in front (webapp.csv_cells); numbers never do.
 """
@@ -31,6 +34,8 @@ def dumps(data):
 
 
 def _cell(key, value):
+    if value is None:
+        return ""
     if key.endswith("_cents"):
         return cents_to_str(value)
     return text_cell(value) if isinstance(value, str) else value

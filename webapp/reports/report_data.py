@@ -1,27 +1,48 @@
-"""The numbers behind a sales report, aggregated in the database (four queries).
+"""The numbers behind a sales report, aggregated in the database (reports/figures.py).
 
-Range [start, end] is inclusive of both days: start 00:00 <= created_at < (end + 1) 00:00.
-Only orders whose status is in stats.COUNTED count. Money is integer cents under keys
-ending in `_cents`; the format writers turn `revenue_cents` into `revenue` and so on.
+A range [start, end] is of business days, inclusive of both: business_day_span(start)[0]
+<= created_at < business_day_span(end)[1] (with the day starting at 00:00: start 00:00
+to (end + 1) 00:00), times in shop time. Only orders whose status is in stats.COUNTED
+count; refunds count on the day they happened. Money is integer cents under keys ending
+in `_cents`; the format writers turn `revenue_cents` into `revenue` and so on. Rates and
+percents (`rate`, `margin_pct`, `change_pct`) are Decimals (20, 5.5, 37.5) or None.
 The average order value is floor(revenue / orders) in cents, as on the dashboard.
+The meaning of every figure: docs/figures.md.
 """
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func
 
 from ..extensions import db
-from ..models import Customer, Order, OrderLine, Product
-from ..stats import COUNTED, month_of
+from ..models import Customer, Product
+from ..settings import business_day_span, day_start
+from ..tax import round_half_up
 from . import figures
 
-SECTIONS = ("totals", "by_month", "by_category", "by_country", "top_products")
+SECTIONS = ("totals", "by_month", "by_category", "by_country", "top_products", "tax",
+            "margin_by_product", "products_without_cost", "margin_by_category", "by_hour",
+            "by_weekday", "by_payment_method", "comparison")
 COLUMNS = {  # the keys of each section's rows, in file order
-    "totals": ("orders", "revenue_cents", "average_order_value_cents", "new_customers"),
+    "totals": ("orders", "gross_cents", "discounts_cents", "refunds_cents", "revenue_cents",
+               "tax_cents", "net_cents", "cost_cents", "margin_cents", "lines_without_cost",
+               "average_order_value_cents", "new_customers"),
     "by_month": ("month", "orders", "revenue_cents"),
     "by_category": ("category", "quantity", "revenue_cents"),
     "by_country": ("country", "orders", "revenue_cents"),
     "top_products": ("sku", "name", "quantity", "revenue_cents"),
+    "tax": ("rate", "net_cents", "tax_cents", "gross_cents"),
+    "margin_by_product": ("sku", "name", "quantity", "net_cents", "cost_cents",
+                          "margin_cents", "margin_pct"),
+    "products_without_cost": ("sku", "name", "quantity", "net_cents"),
+    "margin_by_category": ("category", "quantity", "net_cents", "cost_cents", "margin_cents",
+                           "margin_pct"),
+    "by_hour": ("hour", "orders", "revenue_cents"),
+    "by_weekday": ("weekday", "orders", "revenue_cents"),
+    "by_payment_method": ("method", "orders", "revenue_cents"),
+    "comparison": ("period", "from", "to", "orders", "revenue_cents", "change_pct"),
 }
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 TOP = 10
 MAX_DAYS = 36_600  # ~100 years: bounds the month list and the PDF chart
 
@@ -57,92 +78,190 @@ def months(start, end):
 
 
 def collect(start, end, progress=None):
-    """The report's data for [start, end]: the dates under `start` and `end` and the five
-    sections (COLUMNS gives their keys); progress(percent, message) after each query."""
+    """The report's data for business days [start, end]: the dates under `start` and
+    `end` and the sections in SECTIONS (COLUMNS gives their keys); progress(percent,
+    message) after each query. Old sections keep their keys; revenue everywhere is
+    what the shop took in: order totals less refunds (counted on their own day)."""
     start, end = check_range(start, end)
     step = progress or (lambda percent, message: None)
-    since = datetime.combine(start, time.min)
-    until = datetime.combine(end + timedelta(days=1), time.min)
+    since, until = business_day_span(start)[0], business_day_span(end)[1]
+    opens = day_start()  # read once: settings.business_day_of reads it at every call
+    minute = opens.minute
     step(0, "Reading orders")
 
-    # 1. Orders by month: the covering index on (created_at, status, total_cents) alone.
-    in_range = (Order.created_at >= since, Order.created_at < until, Order.status.in_(COUNTED))
-    month = month_of(Order.created_at)
-    found = {m: (n, int(r)) for m, n, r in db.session.execute(
-        db.select(month, func.count(Order.id), func.sum(Order.total_cents))
-        .where(*in_range).group_by(month))}
-    by_month = [{"month": m, "orders": found.get(m, (0, 0))[0],
-                 "revenue_cents": found.get(m, (0, 0))[1]} for m in months(start, end)]
-    orders = sum(row["orders"] for row in by_month)
-    revenue = sum(row["revenue_cents"] for row in by_month)
+    # 1. Orders by hour and payment method (the covering index alone), refunds by hour:
+    # months, hours, weekdays, methods and totals are rolled up from these rows (at most
+    # 24 x 2 x methods a day).
+    months_found, hours, weekdays = {}, [[0, 0] for _ in range(24)], [[0, 0] for _ in range(7)]
+    sales, orders, gross, discounts = {}, 0, 0, 0
+    buckets = []
+    for text, after, method, n, total, gross_part, discount_part in figures.order_buckets(
+            since, until, minute):
+        buckets.append((text, after, n, total))
+        by_method = sales.setdefault(method, [0, 0])
+        by_method[0] += n
+        by_method[1] += total
+        orders, gross, discounts = orders + n, gross + gross_part, discounts + discount_part
+    buckets += [(h, a, 0, -t) for h, a, t in figures.refunds_by_hour(since, until, minute)]
+    for text, after, n, amount in buckets:
+        moment = datetime(int(text[:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]),
+                          minute if after else 0)
+        day = moment.date() if moment.time() >= opens else moment.date() - timedelta(days=1)
+        for row in (months_found.setdefault(f"{day:%Y-%m}", [0, 0]),
+                    hours[moment.hour], weekdays[day.weekday()]):
+            row[0] += n
+            row[1] += amount
+    by_month = [{"month": m, "orders": months_found.get(m, (0, 0))[0],
+                 "revenue_cents": months_found.get(m, (0, 0))[1]} for m in months(start, end)]
     step(20, "Orders by month")
 
-    # 2. New customers (index on customers.created_at).
+    # 2. Refunds by method, new customers, countries.
+    refunds = figures.refunds_by_method(since, until)
     new_customers = db.session.scalar(
         db.select(func.count(Customer.id))
         .where(Customer.created_at >= since, Customer.created_at < until))
-    step(30, "New customers")
+    by_payment_method = figures.payment_rows(sales, refunds)
+    by_country = [{"country": c, "orders": n, "revenue_cents": r}
+                  for c, n, r in sorted(figures.by_country(since, until),
+                                        key=lambda row: (-row[2], row[0]))]
+    step(40, "Totals and countries")
 
-    # 3. By country: orders in range joined to their customer by primary key.
-    revenue_sum = func.sum(Order.total_cents)
-    by_country = [
-        {"country": country, "orders": n, "revenue_cents": int(r)}
-        for country, n, r in db.session.execute(
-            db.select(Customer.country, func.count(Order.id), revenue_sum)
-            .join(Customer, Customer.id == Order.customer_id)
-            .where(*in_range).group_by(Customer.country)
-            .order_by(revenue_sum.desc(), Customer.country))
-    ]
-    step(50, "Sales by country")
+    # 3. Lines sold and refunded per product and rate (one pass over the span's lines).
+    lines = figures.line_groups(since, until)
+    refund_lines = figures.refund_groups(since, until)
+    step(70, "Sales by product")
+    totals = figures.money_totals(orders, gross, discounts, lines, refund_lines,
+                                  sum(refunds.values()))
+    totals["average_order_value_cents"] = (totals["revenue_cents"] // orders
+                                           if orders else 0)
+    totals["new_customers"] = new_customers
+    products = product_rows(lines, refund_lines)
+    top_products = sorted(products, key=lambda r: (-r["revenue_cents"], r["sku"]))
+    step(85, "Margins")
 
-    # 4. Per product, from the orders in range then their lines (both covering indexes,
-    # as stats.top_products); then names for the products sold. Categories and the top
-    # ten are rolled up from these rows: one per product sold, a few hundred at most.
-    line_revenue = func.sum(OrderLine.quantity * OrderLine.unit_price_cents).label("revenue")
-    sold = (
-        db.select(OrderLine.product_id, func.sum(OrderLine.quantity).label("quantity"),
-                  line_revenue)
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(*in_range).group_by(OrderLine.product_id)
-        .subquery()
-    )
-    products = [
-        {"sku": sku, "name": name, "category": category, "quantity": int(qty),
-         "revenue_cents": int(rev)}
-        for sku, name, category, qty, rev in db.session.execute(
-            db.select(Product.sku, Product.name, Product.category, sold.c.quantity,
-                      sold.c.revenue)
-            .join(sold, sold.c.product_id == Product.id)
-            .order_by(sold.c.revenue.desc(), Product.sku))
-    ]
-    step(80, "Sales by product")
-
-    categories = {}
-    for row in products:
-        total = categories.setdefault(row["category"], [0, 0])
-        total[0] += row["quantity"]
-        total[1] += row["revenue_cents"]
-    by_category = [
-        {"category": name, "quantity": qty, "revenue_cents": rev}
-        for name, (qty, rev) in sorted(categories.items(), key=lambda kv: (-kv[1][1], kv[0]))
-    ]
-    top_products = [{k: row[k] for k in ("sku", "name", "quantity", "revenue_cents")}
-                    for row in products[:TOP]]
+    comparison = []
+    for period, (first, last) in (("previous_period", previous_period(start, end)),
+                                  ("previous_year", previous_year(start, end))):
+        n, revenue = figures.sales_and_refunds(business_day_span(first)[0],
+                                               business_day_span(last)[1])
+        comparison.append({"period": period, "from": first.isoformat(),
+                           "to": last.isoformat(), "orders": n, "revenue_cents": revenue,
+                           "change_pct": percent(totals["revenue_cents"] - revenue, revenue)})
     step(100, "Data ready")
     return {
         "start": start,
         "end": end,
-        "totals": {
-            "orders": orders,
-            "revenue_cents": revenue,
-            "average_order_value_cents": revenue // orders if orders else 0,
-            "new_customers": new_customers,
-        },
+        "totals": {key: totals[key] for key in COLUMNS["totals"]},
         "by_month": by_month,
-        "by_category": by_category,
+        "by_category": rollup(products, "category", ("quantity", "revenue_cents"),
+                              "revenue_cents"),
         "by_country": by_country,
-        "top_products": top_products,
+        "top_products": [{k: row[k] for k in COLUMNS["top_products"]}
+                         for row in top_products[:TOP]],
+        "tax": [{"rate": rate_percent(r["rate_bp"]), **r}
+                for r in figures.rate_rows(lines, refund_lines)],
+        "margin_by_product": margin_rows(products, "sku"),
+        "products_without_cost": sorted(
+            ({"sku": r["sku"], "name": r["name"], "quantity": r["quantity_unknown"],
+              "net_cents": r["net_unknown"]} for r in products if r["without_cost"]),
+            key=lambda r: r["sku"]),
+        "margin_by_category": margin_rows(
+            rollup(products, "category", ("quantity_known", "net_known", "cost_cents",
+                                          "with_cost"), "net_known"), "category"),
+        "by_hour": [{"hour": h, "orders": n, "revenue_cents": r}
+                    for h, (n, r) in enumerate(hours)],
+        "by_weekday": [{"weekday": WEEKDAYS[d], "orders": n, "revenue_cents": r}
+                       for d, (n, r) in enumerate(weekdays)],
+        "by_payment_method": by_payment_method,
+        "comparison": comparison,
     }
+
+
+def product_rows(lines, refund_lines):
+    """One row per product sold or refunded in the span: sku, name, category, quantity
+    and revenue (sold less refunded, after discounts, tax included), and the parts with
+    a known cost (quantity_known, net_known, cost_cents, lines_with_cost) and without
+    (quantity_unknown, net_unknown), and flags with_cost / without_cost."""
+    rows = {}
+    zero = dict.fromkeys(("quantity", "revenue_cents", "quantity_known", "net_known",
+                          "cost_cents", "quantity_unknown", "net_unknown",
+                          "with_cost", "without_cost"), 0)
+    for group, sign in [(g, 1) for g in lines] + [(g, -1) for g in refund_lines]:
+        row = rows.setdefault(group["product_id"], dict(zero))
+        row["quantity"] += sign * group["quantity"]
+        row["revenue_cents"] += sign * (group["net"] + group["tax"])
+        row["quantity_known"] += sign * group["quantity_known"]
+        row["net_known"] += sign * group["net_known"]
+        row["cost_cents"] += sign * group["cost"]
+        row["quantity_unknown"] += sign * (group["quantity"] - group["quantity_known"])
+        row["net_unknown"] += sign * (group["net"] - group["net_known"])
+        # Flags (summed by category): the product has parts with / without a cost.
+        row["with_cost"] += group["quantity_known"] != 0
+        row["without_cost"] += group["quantity"] != group["quantity_known"]
+    names = {pid: (sku, name, category) for pid, sku, name, category in db.session.execute(
+        db.select(Product.id, Product.sku, Product.name, Product.category)
+        .where(Product.id.in_(list(rows))))} if rows else {}
+    out = []
+    for pid, row in rows.items():
+        sku, name, category = names[pid]
+        out.append({"sku": sku, "name": name, "category": category, **row})
+    return out
+
+
+def rollup(rows, key, fields, order):
+    """Rows summed by `key`, largest `order` first, then by name."""
+    groups = {}
+    for row in rows:
+        total = groups.setdefault(row[key], dict.fromkeys(fields, 0))
+        for field in fields:
+            total[field] += row[field]
+    return [{key: name, **total}
+            for name, total in sorted(groups.items(), key=lambda kv: (-kv[1][order], kv[0]))]
+
+
+def margin_rows(rows, key):
+    """margin_by_product / margin_by_category rows: over the lines with a known cost
+    only; margin = net - cost, margin_pct = margin / net in percent (one decimal, None
+    when net is not positive). Largest margin first."""
+    out = []
+    for row in rows:
+        if not row["with_cost"]:
+            continue
+        net, cost = row["net_known"], row["cost_cents"]
+        out.append({key: row[key], **({"name": row["name"]} if key == "sku" else {}),
+                    "quantity": row["quantity_known"], "net_cents": net, "cost_cents": cost,
+                    "margin_cents": net - cost, "margin_pct": percent(net - cost, net)})
+    return sorted(out, key=lambda r: (-r["margin_cents"], r[key]))
+
+
+def percent(part, whole):
+    """part / whole in percent, one decimal, half-up (Decimal); None when whole <= 0."""
+    if whole <= 0:
+        return None
+    return Decimal(round_half_up(part * 1000, whole)).scaleb(-1)
+
+
+def rate_percent(rate_bp):
+    """2000 -> Decimal('20'), 550 -> Decimal('5.5'): rates in files are percents."""
+    return Decimal(rate_bp) / 100
+
+
+def previous_period(start, end):
+    """The same number of days just before [start, end]."""
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def _year_before(day):
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def previous_year(start, end):
+    """The same dates a year before (29 February: the 28th)."""
+    return _year_before(start), _year_before(end)
 
 
 def sales_figures(since, until):

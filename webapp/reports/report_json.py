@@ -1,22 +1,31 @@
-"""JSON report: exactly the keys totals, by_month, by_category, by_country, top_products.
+"""JSON report: the sections of report_data.SECTIONS, each a key: `totals` an object,
+`comparison` an object with `previous_period` and `previous_year`, the others lists.
 
 Money is a JSON number with exactly two decimals (`1234.50`): the json module would write
-a float as `1234.5`, so this small writer emits the cents as text itself, exactly. Counts
-are integers. One row per line keeps the file readable and diffable.
+a float as `1234.5`, so this small writer emits the cents as text itself, exactly. Rates
+and percents are exact numbers (`20`, `5.5`, `37.5`) or null; counts are integers. One
+row per line keeps the file readable and diffable.
 """
+from decimal import Decimal
 import json
 
 from ..money import cents_to_str
 from .report_data import COLUMNS, SECTIONS, public
 
 
+def _value(key, value):
+    if value is None:
+        return "null"
+    if key.endswith("_cents"):
+        return cents_to_str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    return json.dumps(value)
+
+
 def _row(row, columns):
-    parts = []
-    for key in columns:
-        value = row[key]
-        text = cents_to_str(value) if key.endswith("_cents") else json.dumps(value)
-        parts.append(f"{json.dumps(public(key))}: {text}")
-    return "{" + ", ".join(parts) + "}"
+    return "{" + ", ".join(f"{json.dumps(public(key))}: {_value(key, row[key])}"
+                           for key in columns) + "}"
 
 
 def dumps(data):
@@ -26,6 +35,10 @@ def dumps(data):
         value, columns = data[section], COLUMNS[section]
         if isinstance(value, dict):
             body = _row(value, columns)
+        elif section == "comparison":  # an object: {"previous_period": {...}, ...}
+            rest = [key for key in columns if key != "period"]
+            body = "{\n" + ",\n".join(f"    {json.dumps(row['period'])}: {_row(row, rest)}"
+                                      for row in value) + "\n  }"
         elif value:
             body = "[\n" + ",\n".join(f"    {_row(row, columns)}" for row in value) + "\n  ]"
         else:
