@@ -19,7 +19,6 @@ FOLDER = "uploads"  # one of config.DATA_FOLDERS
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(csv|tsv|txt|xlsx)$")
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
-MAX_PROBLEMS = 200  # bad lines kept with the job and shown; the rest are counted
 CANCELLED = "Cancelled: nothing was imported."
 
 
@@ -78,32 +77,6 @@ def cancel_requested(job_id):
     return _flag(job_id).exists()
 
 
-def plan_view(plan, dry_run):
-    """What the page shows of an engine Plan, as JSON kept in the job's result."""
-    problems = [str(p) for p in (plan.problems or [])]
-    return {
-        "dry_run": dry_run,
-        "summary": plan.summary,
-        "encoding": plan.encoding,
-        "counts": {kind: dict(counts) for kind, counts in (plan.counts or {}).items()},
-        "skipped": _reasons(plan.skip_reasons),
-        "problems": problems[:MAX_PROBLEMS],
-        "problem_count": len(problems),
-    }
-
-
-def _reasons(reasons):
-    """Skip reasons as [[reason, how many], ...], from a mapping or a list of texts."""
-    if not reasons:
-        return []
-    if isinstance(reasons, dict):
-        return [[str(reason), int(n)] for reason, n in reasons.items()]
-    counted = {}
-    for reason in reasons:
-        counted[str(reason)] = counted.get(str(reason), 0) + 1
-    return [[reason, n] for reason, n in counted.items()]
-
-
 def run(job, params, progress):
     """The job body: the engine on the stored upload, preview or for real."""
     from .imports.engine import ImportFailed, import_file
@@ -114,23 +87,22 @@ def run(job, params, progress):
     def cancelled():
         return cancel_requested(job.id)
 
+    def fraction_read(fraction):  # the engine's progress: how much of the file is read
+        percent = int(fraction * 100)
+        progress(percent, f"{'read' if dry_run else 'imported'} {percent}% of the file")
+
+    stop = JobFailed(CANCELLED, {"cancelled": True, "dry_run": dry_run})
     if cancelled():  # cancelled while it waited in the queue
-        raise JobFailed(CANCELLED, {"cancelled": True, "dry_run": dry_run})
+        raise stop
     try:
         plan = import_file(path, format=params.get("format") or None,
                            sheet=params.get("sheet") or None, dry_run=dry_run,
-                           progress=progress, cancelled=cancelled)
+                           progress=fraction_read, cancelled=cancelled)
     except ImportFailed as exc:
-        if cancelled():
-            raise JobFailed(CANCELLED, {"cancelled": True, "dry_run": dry_run}) from None
-        view = plan_view(exc.plan, dry_run)
+        view = exc.plan.to_dict()
         count = view["problem_count"]
         raise JobFailed(f"{count:,} problem{'s' if count != 1 else ''} in the file: "
                         "nothing was imported.", view) from None
-    except Exception:
-        if cancelled():  # however the engine stopped, it wrote nothing
-            raise JobFailed(CANCELLED, {"cancelled": True, "dry_run": dry_run}) from None
-        raise
-    if getattr(plan, "cancelled", False):
-        raise JobFailed(CANCELLED, {"cancelled": True, "dry_run": dry_run})
-    return plan_view(plan, dry_run)
+    if plan.cancelled:  # the engine stopped and rolled back
+        raise stop
+    return plan.to_dict()
