@@ -2,6 +2,7 @@
 preview, confirm, progress, cancel; bad files, CSRF, size limit, hostile file names."""
 import csv
 import io
+import os
 import re
 from pathlib import Path
 
@@ -173,7 +174,7 @@ def big_shopify_file(orders):
 @pytest.mark.slow
 def test_cancel_a_running_import_writes_nothing(served, worker):
     app, browser = served()
-    preview = job_of(browser.upload(big_shopify_file(300_000), "big.csv"))
+    preview = job_of(browser.upload(big_shopify_file(200_000), "big.csv"))
     final, _ = browser.wait(preview, timeout=600)
     assert final["state"] == "SUCCESS", final
     token = browser.token(f"/import/{preview}")
@@ -241,3 +242,24 @@ def test_unknown_format_and_missing_file_are_said_plainly(served, data_dir):
     assert response.status_code == 400 and "file: the file is empty" in response.text
     assert uploads(data_dir) == []
     assert browser.get("/import/" + "f" * 32).status_code == 404
+
+
+def test_inbox_recognises_dropped_files_by_their_columns(app, data_dir):
+    from webapp.inbox_sync import sync_inbox
+
+    inbox = data_dir / "inbox"
+    (inbox / "export 2025-04.csv").write_bytes((SAMPLES / "shopify_orders.csv").read_bytes())
+    (inbox / "stock.txt").write_text("sku,name,category,price,stock\nA-1,Apple,Produce,0.50,x\n")
+    (inbox / "notes.pdf").write_bytes(b"%PDF-1.4")  # not a table: left alone
+    for path in inbox.iterdir():
+        os.utime(path, (1, 1))  # settled long ago
+    with app.app_context():
+        report = sync_inbox()
+        assert orders_in(app) == 6
+    assert [(i["file"], i["format"]) for i in report["imported"]] == [
+        ("export 2025-04.csv", "shopify_orders")]
+    assert report["failed"] == [{"file": "stock.txt", "errors": 1}]
+    assert (inbox / "done" / "export 2025-04.csv").exists()
+    assert "line 2: stock:" in (inbox / "failed" / "stock.txt.errors.txt").read_text()
+    assert (inbox / "notes.pdf").exists()
+    assert list((inbox / ".importing").glob("*.csv")) == []
