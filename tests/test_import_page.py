@@ -263,3 +263,24 @@ def test_inbox_recognises_dropped_files_by_their_columns(app, data_dir):
     assert "line 2: stock:" in (inbox / "failed" / "stock.txt.errors.txt").read_text()
     assert (inbox / "notes.pdf").exists()
     assert list((inbox / ".importing").glob("*.csv")) == []
+
+
+def test_waiting_job_page_refreshes_itself_and_is_cancelled_before_it_runs(served, data_dir):
+    app, browser = served()  # no worker: the preview waits in the queue
+    job_id = job_of(browser.upload((SAMPLES / "shopify_orders.csv").read_bytes(), "s.csv"))
+    page = browser.get(f"/import/{job_id}").text
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
+    assert '<progress max="100" value="0">' in page and "<button>Cancel</button>" in page
+    assert 'src="/static/import.js"' in page and "<script>" not in page  # CSP: no inline
+    token = browser.token(f"/import/{job_id}")
+    assert browser.post(f"/import/{job_id}/cancel", data={"csrf_token": token}).status_code == 303
+    page = browser.get(f"/import/{job_id}").text
+    assert "Cancelling…" in page and "<button>Cancel</button>" not in page
+    assert (data_dir / "uploads" / f"{job_id}.cancel").exists()
+    proc = WorkerProcess(data_dir).wait_ready()  # the worker comes: it ends it, unread
+    try:
+        final, _ = browser.wait(job_id)
+    finally:
+        proc.stop()
+    assert final["state"] == "FAILURE" and final["error"] == "Cancelled: nothing was imported."
+    assert "Cancelled: nothing was imported." in browser.get(f"/import/{job_id}").text

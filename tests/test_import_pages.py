@@ -74,3 +74,32 @@ def test_demo_button_loads_once(owner_browser, client, app):
     bad = owner_browser.post("/import/demo", data={"csrf_token": token, "orders": "many"})
     assert bad.status_code == 400
     assert client.get("/api/stats").json["orders"] == sales
+
+
+def test_workbook_sheet_chosen_by_name(owner_browser, client, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Notes"
+    book.active.append(["nothing to import here"])
+    sheet = book.create_sheet("Stock")
+    sheet.append(["sku", "name", "category", "price", "stock"])
+    sheet.append(["A-1", "Apple", "Produce", 0.5, 10])
+    path = tmp_path / "stock.xlsx"
+    book.save(path)
+    token = csrf_from(owner_browser, "/import/")
+
+    def send(sheet_name):
+        return owner_browser.post("/import/", data={
+            "csrf_token": token, "sheet": sheet_name,
+            "file": (io.BytesIO(path.read_bytes()), "stock.xlsx")},
+            content_type="multipart/form-data")
+
+    url, page = job_page(owner_browser, send("Stock"))
+    html = page.get_data(as_text=True)
+    assert "Larder products file" in html and "Read as Excel workbook" in html
+    assert "Import these" in html
+    _, page = job_page(owner_browser, send("Stok"))
+    html = page.get_data(as_text=True)
+    assert "Nothing was imported" in html and "Stok" in html
+    assert client.get("/api/stats").json["products"] == 0
