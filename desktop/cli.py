@@ -276,28 +276,47 @@ def progress_printer(stream=None):
 
 
 @cli.command("import")
-@click.argument("kind", type=click.Choice(["products", "customers", "orders"]))
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("args", nargs=-1, required=True, metavar="[KIND] FILE")
+@click.option("--format", "format_name", metavar="NAME",
+              help="The file's kind when it is not recognised from its columns "
+                   "(shopify_orders, square_items, sumup_sales, loyverse_receipts, "
+                   "shopify_products, products, customers, orders).")
+@click.option("--sheet", metavar="NAME", help="The sheet of an .xlsx workbook (default: "
+                                              "the first).")
+@click.option("--dry-run", is_flag=True, help="Say what would be imported; write nothing.")
 @click.pass_context
-def import_cmd(ctx, kind, file):
-    """Import a CSV file of products, customers or orders (all rows or none)."""
-    from webapp import csv_import
+def import_cmd(ctx, args, format_name, sheet, dry_run):
+    """Import FILE: a till's or online shop's export, or Larder's own products,
+    customers or orders file (all rows or none; docs/importing.md). `import KIND FILE`
+    is `import FILE --format KIND` for Larder's own layouts."""
+    from webapp.imports.engine import ImportFailed, import_file
 
-    try:
-        with open(file, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        fail(f"cannot read {file}: {exc.strerror or exc}")
+    kinds = ("products", "customers", "orders")
+    if len(args) > 2:
+        fail("expected FILE, or KIND FILE")
+    if len(args) == 2:
+        kind, file = args
+        if kind not in kinds:
+            fail(f"'{kind}' is not one of " + ", ".join(f"'{k}'" for k in kinds))
+        if format_name and format_name != kind:
+            fail(f"both {kind} and --format {format_name}: give one")
+        format_name = kind
+    else:
+        file = args[0]
+    if not os.path.isfile(file):
+        fail(f"cannot read {file}: no such file")
     app = _app(ctx)
     with app.app_context():
         try:
-            result = csv_import.import_csv(kind, data)
-        except csv_import.ImportFailed as exc:
-            for line in exc.errors:
+            plan = import_file(file, format=format_name, sheet=sheet, dry_run=dry_run)
+        except ImportFailed as exc:
+            plan = exc.plan
+            if plan.label:
+                click.echo(plan.summary, err=True)
+            for line in plan.problem_lines():
                 click.echo(f"{file}: {line}", err=True)
-            fail(f"{file}: {len(exc.errors)} bad row(s), nothing imported")
-    click.echo(f"{kind}: {result.rows} rows, {result.created} new, {result.updated} updated, "
-               f"{result.unchanged} unchanged")
+            fail(f"{file}: {plan.problem_count} bad row(s), nothing imported")
+    click.echo(plan.text())
 
 
 @cli.command()

@@ -52,8 +52,9 @@ def welcome(customer):
 
 
 def order_confirmation(order):
-    if order.customer is None:
-        raise ValueError("a walk-in sale has no customer to write to")
+    if order.customer is None or not order.customer.email:
+        raise ValueError("a walk-in sale (or a till's customer without e-mail) has no one "
+                         "to write to")
     money = format_money
     lines = "\n".join(
         f"  {line.quantity} x {line.product.name} ({line.product.sku}) "

@@ -69,7 +69,7 @@ def _story(order):
     if customer is not None:
         place = ", ".join(p for p in (customer.city, customer.country) if p)
         bill_to = Paragraph(f"<b>Bill to</b><br/>{text(customer.name)}<br/>"
-                            f"{text(customer.email)}<br/>{text(place)}", NORMAL)
+                            f"{text(customer.email or '')}<br/>{text(place)}", NORMAL)
     else:
         bill_to = Paragraph("<b>Walk-in sale</b>", NORMAL)
 

@@ -92,7 +92,8 @@ def process_order_task(job, params, progress):
     if order.status == "processed":
         progress(50, "writing the invoice")
         write_invoice(order, data_path("invoices", f"{order.ref}.pdf"))
-        if order.customer_id is not None:  # a walk-in sale has no one to write to
+        # A walk-in sale, or a customer known only by a till's id, has no one to write to.
+        if order.customer is not None and order.customer.email:
             jobs.submit("email", f"Order confirmation {order.ref}",
                         {"template": "order_confirmation", "order_id": order.id},
                         dedup_key=f"email:order:{order.id}")

@@ -67,10 +67,17 @@ def import_file(path, format=None, sheet=None, dry_run=False, progress=None, can
 def _format(plan, header, name):
     if name:
         try:
-            return formats.by_name(name)
+            fmt = formats.by_name(name)
         except KeyError as exc:
             plan.problem(Problem(1, "format", exc.args[0]))
             raise ImportFailed(plan) from None
+        if not fmt.recognise(header):
+            plan.label = fmt.LABEL
+            shown = ", ".join(header[:8]) + (", ..." if len(header) > 8 else "")
+            plan.problem(Problem(1, "header", f"not a {fmt.LABEL}: its columns are {shown} "
+                                              f"({formats.unrecognised(header)})"))
+            raise ImportFailed(plan)
+        return fmt
     fmt = formats.detect(header)
     if fmt is None:
         plan.problem(Problem(1, "header", formats.unrecognised(header)))
@@ -91,3 +98,5 @@ def _run(writer, records, table, plan, progress, cancelled):
                 plan.cancelled = True
                 return
     writer.finish()
+    if cancelled and cancelled():  # the last moment: after it, the commit
+        plan.cancelled = True

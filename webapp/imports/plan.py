@@ -72,7 +72,8 @@ class Plan:
     # ---- read by the page and the CLI ------------------------------------------------
     @property
     def problems(self):
-        return self._problems.items
+        """In file order (a refund row is checked after the rows around it)."""
+        return sorted(self._problems.items, key=_line_number)
 
     @property
     def problem_count(self):
@@ -91,7 +92,8 @@ class Plan:
         return self._notes.items
 
     def problem_lines(self):
-        return self._problems.lines("problems")
+        more = self._problems.total - len(self._problems.items)
+        return self.problems + ([f"... and {more:,} more problems"] if more else [])
 
     @property
     def summary(self):
@@ -154,6 +156,11 @@ class Plan:
             "problems": self.problems, "problem_count": self.problem_count,
             "dry_run": self.dry_run, "cancelled": self.cancelled, "written": self.written,
         }
+
+
+def _line_number(text):
+    number = text[5:].partition(":")[0]
+    return int(number) if number.isdigit() else 0
 
 
 def _n(count, word):

@@ -320,10 +320,12 @@ class Writer:
         else:
             order = self._latest_sale_of(rec)
         if order is None:
-            self.problem(rec.line, "refund", f"refunds sale {ref.partition(':')[2] or ref}, "
+            maybe = (" (perhaps its lines are among the bad lines above)"
+                     if self.plan.problem_count else "")
+            self.problem(rec.line, "refund", (f"refunds sale {ref.partition(':')[2] or ref}, "
                          "which is neither in this file nor in Larder" if ref else
                          "the file does not say which sale this refunds and no earlier sale "
-                         "of " + ", ".join(s for s, _ in rec.skus) + " was found")
+                         "of " + ", ".join(s for s, _ in rec.skus) + " was found") + maybe)
             return
         if order.status not in REFUNDABLE:
             self.problem(rec.line, "refund", f"sale {ref} is {order.status}, not sold")

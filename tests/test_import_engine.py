@@ -1,0 +1,305 @@
+"""The import engine (webapp/imports/engine.py) on the sample exports of tests/data/imports:
+after an import the REPORT's order count, revenue and tax equal the sums of the file's
+own columns (summed here with the csv module); importing again changes nothing; a later
+export that overlaps adds only what is new; a broken file names every bad line and
+writes nothing; a cancelled import and a dry run write nothing."""
+import csv
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from webapp import day_close, reports, settings
+from webapp.extensions import db
+from webapp.imports.engine import ImportFailed, import_file
+from webapp.models import Customer, Order, OrderLine, Product, Refund
+
+DATA = Path(__file__).parent / "data" / "imports"
+
+SHOPS = {  # the shop each sample was made for (tests/data/imports/EXPECTED.md)
+    "shopify": {"locale": "fr_FR", "timezone": "Europe/Paris", "currency": "EUR",
+                "prices_include_tax": True, "default_tax_rate_bp": 2000},
+    "square": {"locale": "en_US", "timezone": "America/New_York", "currency": "USD",
+               "prices_include_tax": False, "default_tax_rate_bp": 800},
+    "sumup": {"locale": "de_CH", "timezone": "Europe/Zurich", "currency": "CHF",
+              "prices_include_tax": True, "default_tax_rate_bp": 810},
+    "loyverse": {"locale": "de_DE", "timezone": "Europe/Berlin", "currency": "EUR",
+                 "prices_include_tax": True, "default_tax_rate_bp": 1900},
+}
+
+
+def cents(text):
+    text = (text or "0").replace("$", "").replace(",", "").strip() or "0"
+    return int(Decimal(text) * 100)
+
+
+def rows_of(path, encoding="utf-8", delimiter=","):
+    with open(path, encoding=encoding, newline="") as f:
+        return list(csv.DictReader(f, delimiter=delimiter))
+
+
+def shop(app, name):
+    with app.app_context():
+        settings.save(SHOPS[name])
+        db.session.commit()
+
+
+def report(app, tmp_path):
+    with app.app_context():
+        return reports.build_report(date(2020, 1, 1), date(2026, 12, 31), "json",
+                                    tmp_path / "report.json")
+
+
+def figures(app, tmp_path):
+    totals = report(app, tmp_path)
+    return {"orders": totals["orders"], "revenue": totals["revenue_cents"],
+            "tax": totals["tax_cents"]}
+
+
+def counts(app):
+    with app.app_context():
+        return {model.__name__: db.session.query(model).count()
+                for model in (Order, OrderLine, Product, Customer, Refund)}
+
+
+def run(app, path, **kw):
+    with app.app_context():
+        return import_file(path, **kw)
+
+
+# ---- each format: the report equals the file's own sums ---------------------------
+
+def shopify_sums(path):
+    orders = {}
+    for r in rows_of(path):
+        orders.setdefault(r["Name"], r)   # the order's fields are on its first row
+    kept = [o for o in orders.values()
+            if o["Financial Status"] not in ("voided", "expired", "pending", "authorized")
+            and "Bogus" not in o["Payment Method"]
+            and not (o["Cancelled at"] and cents(o["Refunded Amount"]) == 0)]
+    refunded = sum(cents(o["Refunded Amount"]) for o in kept)
+    # The export gives no refund tax: the sales' tax is checked as the report's tax plus
+    # the refunds' tax (below).
+    return {"orders": len(kept), "revenue": sum(cents(o["Total"]) for o in kept) - refunded,
+            "tax": sum(cents(o["Taxes"]) for o in kept)}
+
+
+def square_sums(path):
+    rows = rows_of(path)
+    pay = [r for r in rows if r["Event Type"] == "Payment"]
+    return {"orders": len({r["Transaction ID"] for r in pay}),
+            "revenue": sum(cents(r["Net Sales"]) + cents(r["Tax"]) for r in rows),
+            "tax": sum(cents(r["Tax"]) for r in rows)}
+
+
+def sumup_sums(path):
+    rows = rows_of(path)
+    de = "Typ" in rows[0]
+    kind, sale, tx, gross, tax = (("Typ", "Verkauf", "Transaktionsnummer", "Preis (brutto)",
+                                   "Steuer") if de else
+                                  ("Type", "Sales", "Transaction ID", "Price (Gross)", "Tax"))
+    return {"orders": len({r[tx] for r in rows if r[kind] == sale}),
+            "revenue": sum(cents(r[gross]) for r in rows),
+            "tax": sum(cents(r[tax]) for r in rows)}
+
+
+def loyverse_sums(path):
+    rows = [r for r in rows_of(path) if r["Status"] == "Closed"]
+    return {"orders": len({r["Receipt number"] for r in rows if r["Receipt type"] == "Sale"}),
+            "revenue": sum(cents(r["Net sales"]) for r in rows),  # prices include tax
+            "tax": sum(cents(r["Taxes"]) for r in rows)}
+
+
+SAMPLES = [("shopify_orders.csv", "shopify", shopify_sums),
+           ("square_items_detail.csv", "square", square_sums),
+           ("sumup_sales_2023_en.csv", "sumup", sumup_sums),
+           ("sumup_sales_2024_de.csv", "sumup", sumup_sums),
+           ("loyverse_receipts_by_item.csv", "loyverse", loyverse_sums)]
+
+
+@pytest.mark.parametrize("name, shop_name, sums", SAMPLES)
+def test_each_sample_reports_the_files_own_totals_and_reimports_to_no_change(
+        app, tmp_path, name, shop_name, sums):
+    shop(app, shop_name)
+    wanted = sums(DATA / name)
+    plan = run(app, DATA / name)
+    assert plan.written and plan.problem_count == 0
+    assert plan.counts["orders"]["new"] == wanted["orders"]
+    got = figures(app, tmp_path)
+    if shop_name == "shopify":
+        with app.app_context():
+            refunded_tax = db.session.query(db.func.sum(Refund.tax_cents)).scalar()
+        got["tax"] += refunded_tax
+    assert got == wanted
+    before = counts(app)
+
+    again = run(app, DATA / name)
+    assert again.counts["orders"]["new"] == again.counts["orders"]["updated"] == 0
+    assert again.counts["orders"]["unchanged"] == wanted["orders"]
+    assert again.counts["refunds"]["new"] == 0
+    assert all(again.counts[k]["new"] == 0 for k in ("products", "customers"))
+    assert counts(app) == before
+    assert figures(app, tmp_path)["revenue"] == (
+        got["revenue"] if shop_name != "shopify" else wanted["revenue"])
+
+
+def test_the_plan_says_what_it_found(app):
+    shop(app, "shopify")
+    plan = run(app, DATA / "shopify_orders.csv", dry_run=True)
+    assert plan.summary.startswith("Shopify orders export, 8 orders, ")
+    assert plan.summary.endswith("2025-03-01 to 2025-04-06")
+    assert plan.encoding == "UTF-8" and plan.format == "shopify_orders"
+    assert sorted(s.split(": ", 2)[2] for s in plan.skipped) == [
+        "test order (paid with Shopify's test gateway)", "voided"]
+    assert plan.skipped_count == 2 and plan.counts["orders"]["skipped"] == 2
+
+
+def test_square_customers_are_kept_by_their_till_id(app):
+    shop(app, "square")
+    run(app, DATA / "square_items_detail.csv")
+    with app.app_context():
+        people = db.session.query(Customer).all()
+        assert people and all(c.email is None and c.till_id.startswith("square:CUST")
+                              for c in people)
+        dee = next(c for c in people if c.name == "Dee Example")
+        assert {o.ref for o in db.session.query(Order).filter_by(customer_id=dee.id)}
+        assert dee.to_dict()["till_id"] == dee.till_id
+
+
+def test_refunds_are_dated_when_they_happened(app):
+    shop(app, "square")
+    run(app, DATA / "square_items_detail.csv")
+    refund_rows = [r for r in rows_of(DATA / "square_items_detail.csv")
+                   if r["Event Type"] == "Refund"]
+    with app.app_context():
+        refunds = db.session.query(Refund).all()
+        assert [(r.created_at.date().isoformat(), r.order.ref) for r in refunds] == [
+            (r["Date"], "square:" + r["Transaction ID"]) for r in refund_rows]
+
+
+# ---- overlapping exports ---------------------------------------------------------
+
+def test_a_later_export_that_overlaps_adds_only_the_new_sales(app, tmp_path):
+    shop(app, "sumup")
+    path = DATA / "sumup_sales_2023_en.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header, body = lines[0], lines[1:]
+    first, later = tmp_path / "march_a.csv", tmp_path / "march_b.csv"
+    first.write_text(header + "".join(body[:3]), encoding="utf-8")   # two sales
+    later.write_text(header + "".join(body[2:]), encoding="utf-8")   # overlaps by one
+    plan = run(app, first)
+    assert plan.counts["orders"]["new"] == 2
+    plan = run(app, later)
+    assert plan.counts["orders"] == {"new": 2, "updated": 0, "unchanged": 1, "skipped": 0}
+    assert figures(app, tmp_path) == sumup_sums(path)
+
+
+# ---- nothing written --------------------------------------------------------------
+
+def test_a_broken_file_names_every_bad_line_and_writes_nothing(app, tmp_path):
+    shop(app, "square")
+    rows = (DATA / "square_items_detail.csv").read_text(encoding="utf-8").splitlines()
+    header = rows[0].split(",")
+    broken = [rows[0]]
+    for i, row in enumerate(rows[1:], 2):
+        cells = next(csv.reader([row]))
+        if i == 2:
+            cells[header.index("Qty")] = "two"
+        if i == 4:
+            cells[header.index("Gross Sales")] = "$1.2.3"
+        broken.append(",".join(f'"{c}"' for c in cells))
+    broken.append('"2025-06-17","oops"')   # a row of the wrong width
+    path = tmp_path / "broken.csv"
+    path.write_text("\n".join(broken) + "\n", encoding="utf-8")
+    with pytest.raises(ImportFailed) as failed:
+        run(app, path)
+    problems = failed.value.plan.problems
+    # Line 9 refunds the sale of line 2, which could not be read: it says so.
+    assert [p.split(":")[0] for p in problems] == [
+        "line 2", "line 4", "line 9", f"line {len(broken)}"]
+    assert problems[0].startswith("line 2: Qty: ") and "Gross Sales" in problems[1]
+    assert problems[2].endswith("(perhaps its lines are among the bad lines above)")
+    assert counts(app) == dict.fromkeys(counts(app), 0)
+
+
+def test_a_sale_that_does_not_add_up_is_refused_with_its_line(app, tmp_path):
+    shop(app, "shopify")
+    text = (DATA / "shopify_orders.csv").read_text(encoding="utf-8")
+    path = tmp_path / "wrong_total.csv"
+    path.write_text(text.replace(",54.00,0.00,6.53,54.00,", ",54.00,0.00,6.53,55.00,", 1),
+                    encoding="utf-8")
+    with pytest.raises(ImportFailed) as failed:
+        run(app, path)
+    assert failed.value.plan.problems == [
+        "line 2: total: order 5550000001: the file says 55.00, its lines come to 54.00"]
+    assert counts(app)["Order"] == 0
+
+
+def test_cancelled_import_writes_nothing(app, tmp_path):
+    shop(app, "shopify")
+    plan = run(app, DATA / "shopify_orders.csv", cancelled=lambda: True)
+    assert plan.cancelled and not plan.written
+    assert counts(app) == dict.fromkeys(counts(app), 0)
+
+
+def test_dry_run_writes_nothing_and_says_what_would_be_new(app):
+    shop(app, "loyverse")
+    plan = run(app, DATA / "loyverse_receipts_by_item.csv", dry_run=True)
+    assert not plan.written and plan.counts["orders"]["new"] == 3
+    assert plan.counts["refunds"]["new"] == 1
+    assert counts(app) == dict.fromkeys(counts(app), 0)
+    assert "dry run: nothing was written" in plan.text()
+
+
+def test_progress_goes_to_the_end(app):
+    shop(app, "square")
+    seen = []
+    run(app, DATA / "square_items_detail.csv", progress=seen.append)
+    assert seen and seen[-1] == 1.0
+
+
+def test_a_closed_day_is_refused_with_the_line(app):
+    shop(app, "sumup")
+    with app.app_context():
+        day_close.close_day(date(2023, 3, 16), now=datetime(2026, 1, 1))
+    with pytest.raises(ImportFailed) as failed:
+        run(app, DATA / "sumup_sales_2023_en.csv")
+    assert failed.value.plan.problems == [
+        "line 5: date: the business day 2023-03-16 is closed (Z-report done); nothing "
+        "can be added to it",
+        "line 7: refund: refunds sale TX0000CCC3, which is neither in this file nor in "
+        "Larder (perhaps its lines are among the bad lines above)"]
+    assert counts(app)["Order"] == 0
+
+
+# ---- Excel's French files: semicolons, Windows-1252 "é", 31/12/2025, 7,50 -------------
+
+def test_excel_french_files_import(app, tmp_path):
+    shop(app, "shopify")  # fr_FR, Europe/Paris
+    products = tmp_path / "produits.csv"
+    products.write_bytes("sku;name;category;price;stock\n"
+                         "MUG-01;Mug moucheté;Céramique;18,00;10\n"
+                         "MUG-02;Mug sable;Céramique;18,00;5\n"
+                         "BOOK-07;Livre : Cuisine du marché;Livres;24,00;3\n"
+                         "CARD-05;Carte de vœux;Papeterie;3,50;40\n"
+                         "TOTE-02;Sac en toile;Sacs;7,50;8\n".replace("œ", "oe")
+                         .encode("cp1252"))
+    plan = run(app, products)
+    assert plan.encoding == "Windows-1252" and plan.counts["products"]["new"] == 5
+    customers = run(app, DATA / "excel_fr_customers.csv")
+    assert customers.counts["customers"]["new"] == 8
+    orders = run(app, DATA / "excel_fr_orders.csv")
+    rows = rows_of(DATA / "excel_fr_orders.csv", encoding="cp1252", delimiter=";")
+    assert orders.counts["orders"]["new"] == len({r["order_ref"] for r in rows})
+    with app.app_context():
+        assert db.session.query(Product).filter_by(sku="TOTE-02").one().price_cents == 750
+        eloise = db.session.query(Customer).filter_by(
+            email="eloise.exemple@example.com").one()
+        assert eloise.name == "Éloïse Exemple" and eloise.city == "Besançon"
+        assert eloise.created_at == datetime(2025, 12, 31)
+        first = db.session.query(Order).filter_by(ref="X-2001").one()
+        assert first.created_at == datetime(2025, 12, 31, 9, 15)
+        assert first.total_cents == 2 * 1800 + 2400
+    assert run(app, DATA / "excel_fr_orders.csv").counts["orders"]["unchanged"] == len(
+        {r["order_ref"] for r in rows})
