@@ -100,30 +100,6 @@ class DesktopApi:
         log.info("backup %s saved to %s", found.name, target)
         return {"saved": target}
 
-    def import_csv(self, kind):
-        import webview
-
-        from webapp import csv_import
-
-        if kind not in csv_import.KINDS:
-            return {"error": f"unknown kind {kind!r}"}
-        chosen = self._window.create_file_dialog(
-            webview.FileDialog.OPEN, file_types=("CSV files (*.csv)", "All files (*.*)"))
-        if not chosen:
-            return {"cancelled": True}
-        path = chosen[0] if not isinstance(chosen, str) else chosen
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            return {"error": f"Could not read {path}: {exc.strerror or exc}"}
-        with self._app.app_context():
-            try:
-                result = csv_import.import_csv(kind, data)
-            except csv_import.ImportFailed as exc:
-                return {"file": os.path.basename(path), "errors": exc.errors}
-        return {"file": os.path.basename(path), "rows": result.rows, "created": result.created,
-                "updated": result.updated, "unchanged": result.unchanged}
-
     def open_external(self, url):
         if not str(url).startswith(("http://", "https://", "mailto:")):
             return {"error": "only web and mail links open outside"}

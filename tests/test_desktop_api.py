@@ -56,21 +56,6 @@ def test_save_backup_copies_a_listed_backup_only(app, api, tmp_path):
     assert api.save_backup(made.name) == {"cancelled": True}
 
 
-def test_import_csv_through_the_open_dialog(api, tmp_path, client):
-    good = tmp_path / "p.csv"
-    good.write_text("sku,name,category,price,stock\nA-1,Apple,Produce,0.50,10\n")
-    api._window = DialogWindow((str(good),))
-    assert api.import_csv("products") == {"file": "p.csv", "rows": 1, "created": 1,
-                                          "updated": 0, "unchanged": 0}
-    assert client.get("/api/products/A-1").json["price"] == "0.50"
-    bad = tmp_path / "b.csv"
-    bad.write_text("sku,name,category,price,stock\nB-1,Bread,Bakery,x,1\n")
-    api._window = DialogWindow((str(bad),))
-    result = api.import_csv("products")
-    assert result["errors"][0].startswith("line 2: price:")
-    assert api.import_csv("secrets") == {"error": "unknown kind 'secrets'"}
-
-
 def test_open_external_only_opens_web_links(api, monkeypatch):
     import webbrowser
 

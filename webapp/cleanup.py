@@ -1,6 +1,6 @@
-"""The daily cleanup: reports, outbox emails, invoices and synced inbox files older than
-LARDER_RETENTION_DAYS (default 30), finished job rows as old, expired cache entries and
-expired task results, and order idempotency keys past 24 hours."""
+"""The daily cleanup: reports, outbox emails, invoices, import uploads and synced inbox
+files older than LARDER_RETENTION_DAYS (default 30), finished job rows as old, expired
+cache entries and expired task results, and order idempotency keys past 24 hours."""
 import os
 import time
 from datetime import datetime, timedelta
@@ -33,6 +33,7 @@ def cleanup(days=None):
         "outbox": _remove_older(data / "outbox", cutoff),
         "invoices": _remove_older(data / "invoices", cutoff),
         "inbox": clean_old(days),
+        "uploads": _remove_older(data / "uploads", cutoff),  # files sent to Import
     }
     old = datetime.now() - timedelta(days=days)
     counts["jobs"] = db.session.execute(

@@ -237,10 +237,15 @@ def build_config(data_dir=None, overrides=None):
     if cfg["CACHE_TYPE"].endswith(("FileSystemCache", "DiskCache")):
         # Both unpickle what they read: the folder must be the owner's alone.
         ensure_private_dir(cfg["CACHE_DIR"])
-    for folder in ("reports", "outbox", "inbox", "invoices", "logs"):
+    for folder in DATA_FOLDERS:
         ensure_private_dir(data_dir / folder)
     cfg["CELERY"] = celery_config(data_dir, cfg)
     return cfg
+
+
+# The data dir's folders, made at start. "uploads": files sent to the Import page, kept
+# under names Larder makes (webapp/import_jobs.py) until the daily cleanup.
+DATA_FOLDERS = ("reports", "outbox", "inbox", "invoices", "logs", "uploads")
 
 
 def _shop_overrides(cfg):
@@ -267,8 +272,10 @@ def celery_config(data_dir, cfg):
 
     conf = {
         "task_default_queue": "quick",
-        # Reports get their own queue and consumers: quick jobs never wait behind them.
-        "task_routes": {"larder.report": {"queue": "reports"}},
+        # Reports and imports (long, CPU-bound) get their own queue and consumers
+        # (processes): quick jobs never wait behind them.
+        "task_routes": {"larder.report": {"queue": "reports"},
+                        "larder.import": {"queue": "reports"}},
         "task_track_started": True,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,

@@ -14,7 +14,7 @@ import sqlite3
 from flask import jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,12 @@ def check_json(value):
                 stack.extend((v, depth + 1) for v in item)
 
 
+def size_text(n):
+    """A size limit in plain words: "64 MB", "512 KB"."""
+    mb = 1024 * 1024
+    return f"{n // mb:,} MB" if n >= mb else f"{max(1, n // 1024):,} KB"
+
+
 def wants_json():
     return request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json"
@@ -97,6 +103,13 @@ def init_app(app):
     def csrf_error(exc):
         return error_response(400, "The form has expired or was not sent by Larder. "
                                    "Go back, reload the page and try again.")
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc):
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        return error_response(413, f"The file is too large: Larder takes files of up to "
+                                   f"{size_text(limit)}. Split it into smaller files (by "
+                                   "date, for example) and send each one.")
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

@@ -23,7 +23,10 @@ def data_path(*parts):
     return Path(current_app.config["DATA_DIR"], *parts)
 
 
-def job_task(name, kind):
+def job_task(name, kind, progress_in_row=True):
+    """progress_in_row=False: progress goes to Celery's result store only (the status
+    endpoint reads it there), for a body that holds a database transaction open the
+    whole time (an import: committing the row would commit its work half done)."""
     def decorator(body):
         @shared_task(name=name, bind=True)
         def task(self, job_id=None):
@@ -36,7 +39,8 @@ def job_task(name, kind):
                 return {"skipped": "already finished"}
 
             def progress(percent, message=""):
-                jobs.set_progress(job, percent, message)
+                if progress_in_row:
+                    jobs.set_progress(job, percent, message)
                 self.update_state(state="PROGRESS",
                                   meta={"progress": int(percent), "message": message})
 
@@ -113,6 +117,13 @@ def sync_inbox_task(job, params, progress):
     from ..inbox_sync import sync_inbox
 
     return sync_inbox()
+
+
+@job_task("larder.import", "import", progress_in_row=False)
+def import_task(job, params, progress):
+    from ..import_jobs import run
+
+    return run(job, params, progress)
 
 
 @job_task("larder.cleanup", "cleanup")

@@ -1,31 +1,98 @@
-"""CSV upload and the first-run "load demo data" button."""
+"""The Import page: upload a file (or drop it), see a preview made in the background,
+import it for real with a progress bar, cancel; and the first-run "load demo data"
+button. The jobs themselves: webapp/import_jobs.py."""
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from .. import csv_import, demo_data
-from ..auth import record_activity
+from .. import demo_data, import_jobs
+from ..auth import current_user, record_activity
+from ..background import jobs
+from ..errors import size_text
+from ..extensions import db
+from ..imports import formats
+from ..models import Job
+from .tasks import task_status
 
 bp = Blueprint("data_import", __name__, url_prefix="/import")
+MAX_SHEET = 100
+
+
+def _form_page(errors=(), status=200):
+    recent = db.session.execute(
+        db.select(Job).where(Job.kind == "import").order_by(Job.created_at.desc())
+        .limit(10)).scalars().all()
+    return render_template("import.html", errors=list(errors), formats=formats.FORMATS,
+                           limit=size_text(import_jobs.max_upload_bytes()),
+                           recent=recent), status
+
+
+def _start(params, preview):
+    verb = "Preview" if preview else "Import"
+    user = current_user()
+    job, _ = jobs.submit("import", f"{verb} of {params['file']}",
+                         {**params, "dry_run": preview},
+                         dedup_key="" if preview else f"import:{params['upload']}",
+                         user_id=user.id if user else None)
+    return redirect(url_for("data_import.show", job_id=job.id), code=303)
 
 
 @bp.route("/", methods=["GET", "POST"])
 def index():
-    errors, result = [], None
-    if request.method == "POST":
-        kind = request.form.get("kind", "")
-        upload = request.files.get("file")
-        if kind not in csv_import.KINDS:
-            abort(400, f"Unknown kind {kind!r}: choose products, customers or orders.")
-        if upload is None or not upload.filename:
-            errors = ["file: choose a CSV file to import"]
-        else:
-            try:
-                result = csv_import.import_csv(kind, upload.read())
-            except csv_import.ImportFailed as exc:
-                errors = exc.errors
-            else:
-                record_activity(f"Imported {result.rows} {kind} rows "
-                                f"({result.created} new, {result.updated} updated)")
-    return render_template("import.html", errors=errors, result=result), (400 if errors else 200)
+    if request.method == "GET":
+        return _form_page()
+    # `kind` is the old form's field (Larder's own layouts): a forced format now.
+    chosen = request.form.get("format", "") or request.form.get("kind", "")
+    sheet = request.form.get("sheet", "").strip()
+    errors = []
+    if chosen and chosen not in formats.BY_NAME:
+        errors.append(f"format: {chosen!r} is not one Larder knows; choose one in the list")
+    if len(sheet) > MAX_SHEET:
+        errors.append(f"sheet: at most {MAX_SHEET} characters")
+    upload = request.files.get("file")
+    if not errors:
+        try:
+            stored = import_jobs.store_upload(upload)
+        except import_jobs.UploadError as exc:
+            errors.append(f"file: {exc}")
+    if errors:
+        return _form_page(errors, 400)
+    return _start({"upload": stored, "file": import_jobs.display_name(upload.filename),
+                   "format": chosen, "sheet": sheet}, preview=True)
+
+
+def _import_job(job_id):
+    job = jobs.get_by_task_id(job_id)
+    if job is None or job.kind != "import":
+        abort(404, "There is no such import.")
+    return job
+
+
+@bp.get("/<job_id>")
+def show(job_id):
+    job = _import_job(job_id)
+    params = jobs.params(job)
+    return render_template("import_job.html", job=job, params=params,
+                           status=task_status(job), result=jobs.result(job) or {},
+                           cancelling=import_jobs.cancel_requested(job.id))
+
+
+@bp.post("/<job_id>/confirm")
+def confirm(job_id):
+    job = _import_job(job_id)
+    params = jobs.params(job)
+    result = jobs.result(job) or {}
+    if job.state != "success" or not params.get("dry_run"):
+        abort(409, "Only a preview that went through can be imported: upload the file again.")
+    record_activity(f"Started importing {params['file']} ({result.get('summary', '')})")
+    keep = {k: params[k] for k in ("upload", "file", "format", "sheet")}
+    return _start(keep, preview=False)
+
+
+@bp.post("/<job_id>/cancel")
+def cancel(job_id):
+    job = _import_job(job_id)
+    if not job.finished:
+        import_jobs.request_cancel(job.id)
+    return redirect(url_for("data_import.show", job_id=job.id), code=303)
 
 
 @bp.post("/demo")
