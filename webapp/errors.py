@@ -98,6 +98,12 @@ def init_app(app):
         return error_response(400, "The form has expired or was not sent by Larder. "
                                    "Go back, reload the page and try again.")
 
+    from .catalog import NotFound
+
+    @app.errorhandler(NotFound)  # "no product with sku ...": one 404 for pages and the API
+    def not_found(exc):
+        return error_response(404, str(exc))
+
     @app.errorhandler(HTTPException)
     def http_error(exc):
         return error_response(exc.code or 500, exc.description or exc.name)
