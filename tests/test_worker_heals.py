@@ -284,7 +284,9 @@ def test_a_node_that_keeps_crashing_is_reported_not_spun(data_dir, shop_dir, htt
 
         wait_for(lambda: "quick keeps stopping as it starts" in worker.log(), timeout=60,
                  what="the quick node's problem in the log")
-        assert "keeps stopping as it starts" in read_status(str(data_dir))["problem"]
+        # The supervisor logs first and writes the status file later in the same pass.
+        wait_for(lambda: "keeps stopping as it starts" in read_status(str(data_dir))["problem"],
+                 timeout=15, what="the problem in the worker's status file")
         assert health(http.base)["worker"] == "down"
         assert worker.proc.poll() is None  # still retrying, never given up
         # Backoff: each next start waits longer (0, 0.5, 1, 2 ... 30 s), not a spin.

@@ -111,6 +111,12 @@ def init_app(app):
                                    f"{size_text(limit)}. Split it into smaller files (by "
                                    "date, for example) and send each one.")
 
+    from .catalog import NotFound
+
+    @app.errorhandler(NotFound)  # "no product with sku ...": one 404 for pages and the API
+    def not_found(exc):
+        return error_response(404, str(exc))
+
     @app.errorhandler(HTTPException)
     def http_error(exc):
         return error_response(exc.code or 500, exc.description or exc.name)

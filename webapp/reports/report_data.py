@@ -104,12 +104,18 @@ def collect(start, end, progress=None):
         orders, gross, discounts = orders + n, gross + gross_part, discounts + discount_part
         total_paid += total
     buckets += [(h, a, 0, -t) for h, a, t in figures.refunds_by_hour(since, until, minute)]
+    places = {}  # (hour, after) -> its month, hour and weekday rows: once per hour, not
+    # once per payment method (the dates are the loop's cost)
     for text, after, n, amount in buckets:
-        moment = datetime(int(text[:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]),
-                          minute if after else 0)
-        day = moment.date() if moment.time() >= opens else moment.date() - timedelta(days=1)
-        for row in (months_found.setdefault(f"{day:%Y-%m}", [0, 0]),
-                    hours[moment.hour], weekdays[day.weekday()]):
+        rows = places.get((text, after))
+        if rows is None:
+            moment = datetime(int(text[:4]), int(text[5:7]), int(text[8:10]),
+                              int(text[11:13]), minute if after else 0)
+            day = (moment.date() if moment.time() >= opens
+                   else moment.date() - timedelta(days=1))
+            rows = places[text, after] = (months_found.setdefault(f"{day:%Y-%m}", [0, 0]),
+                                          hours[moment.hour], weekdays[day.weekday()])
+        for row in rows:
             row[0] += n
             row[1] += amount
     by_month = [{"month": m, "orders": months_found.get(m, (0, 0))[0],

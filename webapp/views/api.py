@@ -131,10 +131,7 @@ def cancel_order(order_id):
 
 @bp.get("/products/<sku>")
 def get_product(sku):
-    try:
-        return jsonify(catalog.get_product(sku).to_dict())
-    except catalog.NotFound as exc:
-        abort(404, str(exc))
+    return jsonify(catalog.get_product(sku).to_dict())
 
 
 @bp.post("/products")
@@ -154,8 +151,6 @@ def patch_product(sku):
     data = json_body()
     try:
         product = catalog.update_product(sku, data)
-    except catalog.NotFound as exc:
-        abort(404, str(exc))
     except catalog.ValidationError as exc:
         return validation_error(exc)
     record_activity(f"Edited product {product.sku}")
@@ -165,20 +160,14 @@ def patch_product(sku):
 @bp.delete("/products/<sku>")
 def delete_product(sku):
     """Deleted, or archived when it is in orders: {"sku", "outcome": "deleted"|"archived"}."""
-    try:
-        outcome = catalog.delete_product(sku)
-    except catalog.NotFound as exc:
-        abort(404, str(exc))
+    outcome = catalog.delete_product(sku)
     record_activity(f"{outcome.title()} product {sku}")
     return jsonify(sku=sku, outcome=outcome)
 
 
 @bp.post("/products/<sku>/restore")
 def restore_product(sku):
-    try:
-        product = catalog.restore_product(sku)
-    except catalog.NotFound as exc:
-        abort(404, str(exc))
+    product = catalog.restore_product(sku)
     record_activity(f"Restored product {sku}")
     return jsonify(product.to_dict())
 

@@ -66,10 +66,7 @@ def create():
 
 @bp.route("/<sku>/edit", methods=["GET", "POST"])
 def edit(sku):
-    try:
-        product = catalog.get_product(sku)
-    except catalog.NotFound as exc:
-        abort(404, str(exc))
+    product = catalog.get_product(sku)
     errors = {}
     form = {**catalog.product_input(product), **request.form.to_dict()}
     if request.method == "POST":
@@ -86,17 +83,14 @@ def edit(sku):
 
 @bp.route("/<sku>/delete", methods=["GET", "POST"])
 def delete(sku):
-    try:
-        product = catalog.get_product(sku)
-        if request.method == "POST":
-            outcome = catalog.delete_product(sku)
-            # The confirmation page said which it would be (list pages are cached:
-            # no flash messages there).
-            record_activity(f"{outcome.title()} product {sku}")
-            return redirect(url_for(".index", archived=1) if outcome == "archived"
-                            else url_for(".index"))
-    except catalog.NotFound as exc:
-        abort(404, str(exc))
+    product = catalog.get_product(sku)
+    if request.method == "POST":
+        outcome = catalog.delete_product(sku)
+        # The confirmation page said which it would be (list pages are cached:
+        # no flash messages there).
+        record_activity(f"{outcome.title()} product {sku}")
+        return redirect(url_for(".index", archived=1) if outcome == "archived"
+                        else url_for(".index"))
     return render_template("products/delete.html", product=product,
                            has_orders=catalog.has_orders(product))
 
@@ -104,12 +98,9 @@ def delete(sku):
 @bp.route("/<sku>/restore", methods=["GET", "POST"])
 def restore(sku):
     """A confirmation page (the detail page is cached: it holds no form)."""
-    try:
-        product = catalog.get_product(sku)
-        if request.method == "POST":
-            catalog.restore_product(sku)
-            record_activity(f"Restored product {sku}")
-            return redirect(url_for(".detail", sku=sku))
-    except catalog.NotFound as exc:
-        abort(404, str(exc))
+    product = catalog.get_product(sku)
+    if request.method == "POST":
+        catalog.restore_product(sku)
+        record_activity(f"Restored product {sku}")
+        return redirect(url_for(".detail", sku=sku))
     return render_template("products/restore.html", product=product)
