@@ -304,7 +304,9 @@ def import_cmd(ctx, args, format_name, sheet, dry_run):
         format_name = kind
     else:
         file = args[0]
-    if not os.path.isfile(file):
+    if os.path.isdir(file):
+        fail(f"cannot read {file}: it is a folder")
+    if not os.path.exists(file):
         fail(f"cannot read {file}: no such file")
     app = _app(ctx)
     with app.app_context():

@@ -71,3 +71,11 @@ def test_an_unknown_file_says_what_is_expected(data_dir, tmp_path):
     result = larder(data_dir, "import", str(odd))
     assert "line 1: header: not a file Larder knows (columns: a, b, c)" in result.stderr
     assert one_line_error(result).endswith("1 bad row(s), nothing imported")
+
+
+def test_a_missing_file_or_a_folder_is_one_line(data_dir, tmp_path):
+    missing = tmp_path / "nope.csv"
+    assert one_line_error(larder(data_dir, "import", str(missing))) == \
+        f"larder: error: cannot read {missing}: no such file"
+    assert one_line_error(larder(data_dir, "import", str(tmp_path))) == \
+        f"larder: error: cannot read {tmp_path}: it is a folder"

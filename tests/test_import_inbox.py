@@ -18,7 +18,7 @@ def test_a_till_export_dropped_in_the_inbox_is_imported(app):
     os.utime(dropped, (1, 1))
     with app.app_context():
         report = sync_inbox()
-        assert [r["kind"] for r in report["imported"]] == ["square_items"]
+        assert [r["format"] for r in report["imported"]] == ["square_items"]
         assert report["imported"][0]["summary"].startswith("Square items detail export, 5 orders")
         assert db.session.query(Order).count() == 5
     assert (inbox / "done" / dropped.name).exists()
