@@ -117,6 +117,50 @@ def test_v010_database_is_upgraded_and_keeps_every_row(v010_dir):
         db.engine.dispose()
 
 
+V030_DB = FIXTURES / "larder-0.3.0.db"
+EXPECTED_030 = json.loads((FIXTURES / "larder-0.3.0.expected.json").read_text())
+
+
+def test_v030_database_is_upgraded_and_keeps_every_figure(tmp_path):
+    """The previous release's database (0.3.0, schema 0004: tax, refunds, closed days,
+    settings; made by tests/fixtures/make_v030_db.py) upgrades to HEAD and every figure,
+    stored Z-report and setting stays as 0.3.0 made it."""
+    from webapp import reports
+    from webapp.models import (Customer, Order, OrderLine, Product, Refund, RefundLine,
+                               Setting, User, ZReport)
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(V030_DB, data / "larder.db")
+    app = create_app({"TESTING": True}, data_dir=data)
+    assert revision(data / "larder.db") == db_upgrade.HEAD
+    assert schema_diff(app) == []
+    with app.app_context():
+        models = (Product, Customer, Order, OrderLine, Refund, RefundLine, User, ZReport,
+                  Setting)
+        counts = {m.__tablename__: db.session.query(m).count() for m in models}
+        assert {k: counts[k] for k in EXPECTED_030["counts"] if k != "users"} == \
+            {k: v for k, v in EXPECTED_030["counts"].items() if k != "users"}
+        sam = db.session.query(User).filter_by(username="sam").one()
+        assert sam.check_password("correct horse battery") and sam.role == "staff"
+        assert sum(o.total_cents for o in db.session.query(Order)) == \
+            EXPECTED_030["order_totals_cents"]
+        assert sum(p.stock for p in db.session.query(Product)) == EXPECTED_030["stock_sum"]
+        assert {s.key: s.value for s in db.session.query(Setting)} == \
+            EXPECTED_030["settings"]
+        # 0005: every 0.3.0 customer had an e-mail and keeps it; none is a till customer
+        assert all(c.email and c.till_id is None for c in db.session.query(Customer))
+        # A closed day's report is what was stored at the close, byte for byte.
+        assert {str(z.number): {"day": z.business_day.isoformat(), "sha256": z.sha256,
+                                "json_body": z.json_body}
+                for z in db.session.query(ZReport)} == EXPECTED_030["zreports"]
+        out = data / "report.json"
+        totals = reports.build_report(date(2025, 1, 1), date(2025, 12, 31), "json", out)
+        assert totals == EXPECTED_030["report_totals"]
+        assert json.loads(out.read_text()) == EXPECTED_030["report"]
+        db.engine.dispose()
+
+
 def test_upgraded_database_signs_staff_in_and_out_and_records_orders_once(v010_dir):
     """0002 on a 0.1.0 database: the staff account made by 0.1.0 signs in and out (the
     new generation column), and an order with an Idempotency-Key is recorded once."""
