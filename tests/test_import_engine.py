@@ -343,3 +343,49 @@ def test_a_million_line_orders_file_streams_in_bounded_memory(tmp_path):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["written"] == {"orders new": 500_000, "lines": 1_000_000, "problems": 0}
     assert result["peak_mb"] < 300
+
+
+# ---- the preview does not hold up the till ------------------------------------------
+
+def test_a_preview_lets_the_till_record_a_sale_meanwhile(tmp_path):
+    """While a dry run of a 6,000-line file is half way (its progress callback), the till
+    records an order over real HTTP (Waitress, its own connection) at once: the preview
+    works on a snapshot, so it holds no write lock. Before, the preview held SQLite's
+    write lock from its first chunk on, and the order waited out the busy timeout (here
+    2 s) and failed. The preview still counts exactly what the import then does."""
+    from conftest import TOKEN, http_session
+    from webapp import create_app
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    app = create_app({"TESTING": True, "LARDER_TOKEN": TOKEN,
+                      "LARDER_SQLITE_BUSY_TIMEOUT_MS": 2_000,
+                      "CELERY_OVERRIDES": {"task_always_eager": True}}, data_dir=data_dir)
+    products = tmp_path / "products.csv"
+    products.write_text("sku,name,category,price,stock\nSKU-1,Mug,Cups,4.50,100000\n")
+    customers = tmp_path / "customers.csv"
+    customers.write_text("email,name,country\nann@example.com,Ann,France\n")
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_ref,created_at,customer_email,sku,quantity\n" + "".join(
+        f"X-{n:05d},2025-03-01T10:{n % 60:02d}:00,ann@example.com,SKU-1,{1 + k}\n"
+        for n in range(3_000) for k in range(2)))
+    run(app, products)
+    run(app, customers)
+    answers = []
+    with http_session(app) as http:
+        def halfway(fraction):
+            if not answers and fraction < 0.99:
+                answers.append(http.post(http.base + "/api/orders", timeout=30, json={
+                    "customer_email": "ann@example.com",
+                    "lines": [{"sku": "SKU-1", "quantity": 1}]}))
+
+        preview = run(app, orders, dry_run=True, progress=halfway)
+    assert answers and answers[0].status_code == 201, answers and answers[0].text
+    assert preview.counts["orders"]["new"] == 3_000 and not preview.written
+    assert counts(app)["Order"] == 1   # the till's sale; nothing from the preview
+    assert not [p.name for p in (data_dir / "uploads").iterdir() if "preview" in p.name]
+    done = run(app, orders)
+    assert done.counts == preview.counts and counts(app)["Order"] == 3_001
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
