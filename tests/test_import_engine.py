@@ -389,3 +389,65 @@ def test_a_preview_lets_the_till_record_a_sale_meanwhile(tmp_path):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+# ---- a big import sets the secondary indexes aside and builds them again -------------
+
+def _index_sql(app):
+    with app.app_context():
+        return sorted(db.session.execute(db.text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+            "tbl_name IN ('orders', 'order_lines')")).all())
+
+
+def _orders_file(path, orders, bad_last=False):
+    path.write_text("order_ref,created_at,customer_email,sku,quantity\n" + "".join(
+        f"X-{n:05d},2025-03-01T10:{n % 60:02d}:00,ann@example.com,SKU-1,{1 + n % 3 + k}\n"
+        for n in range(orders) for k in range(2)) + ("X-99999,2025-03-01,,SKU-1,x\n"
+                                                    if bad_last else ""))
+    return path
+
+
+@pytest.mark.parametrize("bad_last", [False, True])
+def test_a_big_import_builds_the_indexes_again_and_keeps_all_or_nothing(
+        app, tmp_path, monkeypatch, bad_last):
+    """With the threshold lowered (bulk.MIN_LINES: 200,000 lines in real use), a 3,000-order
+    file is imported with the orders' secondary indexes set aside (seen from inside the
+    import) and they are all back, the same, after the commit, and after a refusal; the
+    orders and lines are all there, ids in file order (explicit ids after the first
+    chunk)."""
+    from webapp.imports import bulk
+
+    monkeypatch.setattr(bulk, "MIN_LINES", 0)
+    (tmp_path / "p.csv").write_text("sku,name,category,price,stock\nSKU-1,Mug,Cups,4.50,9\n")
+    (tmp_path / "c.csv").write_text("email,name,country\nann@example.com,Ann,France\n")
+    run(app, tmp_path / "p.csv")
+    run(app, tmp_path / "c.csv")
+    before = _index_sql(app)
+    assert {name for name, _ in before} >= {"ix_orders_figures", "ix_order_lines_figures"}
+    during = []
+
+    def look(fraction):
+        if not during:
+            during.append(db.session.execute(db.text(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                "tbl_name IN ('orders', 'order_lines') AND sql IS NOT NULL")).scalar())
+
+    path = _orders_file(tmp_path / "orders.csv", 3_000, bad_last)
+    if bad_last:
+        with pytest.raises(ImportFailed):
+            run(app, path, progress=look)
+        assert counts(app)["Order"] == 0
+    else:
+        run(app, path, progress=look)
+    assert during == [0]            # set aside while the rows went in
+    assert _index_sql(app) == before
+    if bad_last:
+        return
+    with app.app_context():
+        rows = db.session.execute(db.text(
+            "SELECT o.id, o.ref, l.quantity FROM orders o JOIN order_lines l "
+            "ON l.order_id = o.id ORDER BY o.id, l.id")).all()
+        assert db.session.execute(db.text("PRAGMA integrity_check")).scalar() == "ok"
+    assert [(r.id, r.ref, r.quantity) for r in rows] == [
+        (n + 1, f"X-{n:05d}", 1 + n % 3 + k) for n in range(3_000) for k in range(2)]

@@ -56,6 +56,8 @@ def import_file(path, format=None, sheet=None, dry_run=False, progress=None, can
         fmt = _format(plan, table.header, format)
         plan.format, plan.label = fmt.NAME, fmt.LABEL
         writer = Writer(plan, formats.Context.from_settings())
+        if writer.indexes:
+            writer.indexes.fraction_read = table.fraction_read
         try:
             with _fewer_collections():
                 _run(writer, fmt.records(table, writer.context), table, plan, progress,
