@@ -451,3 +451,88 @@ def test_a_big_import_builds_the_indexes_again_and_keeps_all_or_nothing(
         assert db.session.execute(db.text("PRAGMA integrity_check")).scalar() == "ok"
     assert [(r.id, r.ref, r.quantity) for r in rows] == [
         (n + 1, f"X-{n:05d}", 1 + n % 3 + k) for n in range(3_000) for k in range(2)]
+
+
+# ---- the pricing shortcuts give tax.price_order's figures ----------------------------
+
+def test_the_imports_pricing_shortcuts_give_the_same_figures():
+    """tax.allocate's two-part path and tax.one_rate_figures (the engine prices most
+    orders with it, without Line objects) against the general rule, on random orders."""
+    import random
+
+    from webapp.tax import Line, allocate, one_rate_figures, price_order
+
+    def largest_remainder(total, weights):  # the rule, written out plainly
+        whole = sum(weights)
+        parts = [total * w // whole for w in weights]
+        order = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % whole), i))
+        for i in order[:total - sum(parts)]:
+            parts[i] += 1
+        return parts
+
+    rng = random.Random(11)
+    for _ in range(20_000):
+        weights = [rng.choice([0, 1, 3, rng.randint(0, 10**6)]) for _ in range(2)]
+        total = rng.choice([0, 1, -1, rng.randint(-10**6, 10**6)])
+        if sum(weights):
+            assert allocate(total, weights) == largest_remainder(total, weights)
+        lines = [Line(rng.randint(1, 9), rng.randint(0, 10**5), 2000, rng.choice([0, 0, 7]))
+                 for _ in range(rng.randint(1, 4))]
+        included = rng.random() < 0.5
+        amounts = [q * u - d for q, u, _, d in lines]
+        if min(amounts) < 0:
+            continue
+        want = price_order(lines, included)
+        gross, total, tax, shares = one_rate_figures(
+            amounts, sum(q * u for q, u, _, _ in lines), 2000, included)
+        assert (gross, total, tax) == (want.gross_cents, want.total_cents, want.tax_cents)
+        assert [(a - t if included else a, t) for a, t in zip(amounts, shares)] == [
+            tuple(line) for line in want.lines]
+
+
+# ---- a big file is read in a child process (imports/pipeline.py) ----------------------
+
+@pytest.mark.parametrize("name, shop_name", [(name, shop_name) for name, shop_name, _ in SAMPLES]
+                         + [("excel_fr_customers.csv", "shopify"),
+                            ("shopify_products.csv", "shopify"),
+                            ("excel_fr_orders.csv", "shopify")])  # refused: unknown skus
+def test_reading_in_a_child_process_gives_the_same_import(app, tmp_path, monkeypatch,
+                                                          name, shop_name):
+    """Every sample, with pipeline.MIN_BYTES lowered so that even it is read by a forked
+    child: the same plan (counts, skipped, notes, problems: a refused file too) and the
+    same rows written."""
+    from webapp.imports import pipeline
+
+    def outcome(**kw):
+        try:
+            return run(app, DATA / name, **kw).to_dict()
+        except ImportFailed as failed:
+            return failed.plan.to_dict()
+
+    shop(app, shop_name)
+    alone = outcome(dry_run=True)
+    monkeypatch.setattr(pipeline, "MIN_BYTES", 0)
+    assert outcome(dry_run=True) == alone
+    assert outcome()["counts"] == alone["counts"]
+
+
+def test_a_cancelled_import_read_by_a_child_ends_the_child(app, tmp_path, monkeypatch):
+    import multiprocessing
+
+    from webapp.imports import pipeline
+
+    monkeypatch.setattr(pipeline, "MIN_BYTES", 0)
+    (tmp_path / "p.csv").write_text("sku,name,category,price,stock\nSKU-1,Mug,Cups,4.50,9\n")
+    (tmp_path / "c.csv").write_text("email,name,country\nann@example.com,Ann,France\n")
+    run(app, tmp_path / "p.csv")
+    run(app, tmp_path / "c.csv")
+    path = _orders_file(tmp_path / "orders.csv", 20_000)
+    children = []
+
+    def cancel():
+        children.append(len(multiprocessing.active_children()))
+        return True
+
+    plan = run(app, path, cancelled=cancel)
+    assert plan.cancelled and children == [1]  # asked while the child was reading
+    assert counts(app)["Order"] == 0 and multiprocessing.active_children() == []

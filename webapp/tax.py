@@ -54,6 +54,15 @@ def allocate(total, weights):
     whole = sum(weights)
     if whole == 0:
         return [total] + [0] * (len(weights) - 1)
+    if len(weights) == 2:  # an import's usual order: the same rule without the sort
+        first, rest_first = divmod(total * weights[0], whole)
+        second, rest_second = divmod(total * weights[1], whole)
+        if first + second < total:  # one cent left at most: to the larger remainder
+            if rest_first >= rest_second:
+                first += 1
+            else:
+                second += 1
+        return [first, second]
     parts, remainders = [], []
     for i, weight in enumerate(weights):
         part, rest = divmod(total * weight, whole)

@@ -9,8 +9,9 @@ Raises ImportFailed(plan) when the file has any Problem (`line N: column: reason
 one listed up to MAX_LISTED, all counted): nothing is written. When `cancelled()` turns
 true the import stops and rolls back: the returned plan says `cancelled`.
 
-The file is read as a stream (reading.open_table, the format's records) and written in
-chunks inside one transaction, so memory does not grow with the file. A dry run does the
+The file is read as a stream (reading.open_table, the format's records; a big file in a
+child process: pipeline.py) and written in chunks inside one transaction, so memory does
+not grow with the file. A dry run does the
 same work and rolls it back, so the preview is exactly what the import would do; on
 SQLite it works on a snapshot copy of the database (_preview_database), so a long preview
 never holds the shop's write lock: the till keeps recording sales meanwhile.
@@ -31,6 +32,7 @@ from sqlalchemy.pool import NullPool
 from .. import caching, low_stock
 from ..extensions import db
 from . import formats
+from .pipeline import records_of
 from .plan import ImportFailed, Plan
 from .reading import ReadError, open_table
 from .records import CustomerRecord, Problem, ProductRecord, RefundRecord, SaleRecord
@@ -56,12 +58,11 @@ def import_file(path, format=None, sheet=None, dry_run=False, progress=None, can
         fmt = _format(plan, table.header, format)
         plan.format, plan.label = fmt.NAME, fmt.LABEL
         writer = Writer(plan, formats.Context.from_settings())
-        if writer.indexes:
-            writer.indexes.fraction_read = table.fraction_read
         try:
-            with _fewer_collections():
-                _run(writer, fmt.records(table, writer.context), table, plan, progress,
-                     cancelled)
+            with _fewer_collections(), records_of(fmt, table, writer.context, path) as stream:
+                if writer.indexes:
+                    writer.indexes.fraction_read = stream.fraction_read
+                _run(writer, stream, plan, progress, cancelled)
         except BaseException:
             with contextlib.suppress(Exception):  # the error that got here matters more
                 writer.done()
@@ -175,15 +176,15 @@ def _format(plan, header, name):
     return fmt
 
 
-def _run(writer, records, table, plan, progress, cancelled):
+def _run(writer, stream, plan, progress, cancelled):
     handlers = {SaleRecord: writer.sale, RefundRecord: writer.refund,
                 ProductRecord: writer.product, CustomerRecord: writer.customer,
                 Problem: plan.problem}
-    for i, item in enumerate(records, 1):
+    for i, item in enumerate(stream, 1):
         handlers[type(item)](item)
         if i % STEP == 0:
             if progress:
-                progress(min(table.fraction_read(), 0.99))
+                progress(min(stream.fraction_read(), 0.99))
             if cancelled and cancelled():
                 plan.cancelled = True
                 return
