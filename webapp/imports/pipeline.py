@@ -40,7 +40,8 @@ def records_of(fmt, table, context, path):
 
 
 def _worth_it(path):
-    if not sys.platform.startswith("linux") or os.cpu_count() == 1:
+    if not sys.platform.startswith("linux") or os.cpu_count() == 1 \
+            or multiprocessing.current_process().daemon:  # a daemon may not have children
         return False
     try:
         return os.path.getsize(path) >= MIN_BYTES
