@@ -4,9 +4,14 @@ on the same Larder orders CSV, each in its own child process on its own copy of 
 database (500 products, 5,000 customers), so peak memory is that import's own.
 
     python bench/import_big.py [--lines 1000000] [--old-timeout 300] [--shopify] [--keep DIR]
+                               [--before REV] [--repeat N] [--no-old]
 
 Prints, per case: lines, seconds, lines/s (wall and per CPU second), peak RSS in MB and
-what was written. The old import gets --old-timeout seconds; if it does not finish, it is
+what was written. A big file is read by a child process (webapp/imports/pipeline.py):
+"CPU" is then the importing process's own CPU time, "reader" its child's peak memory.
+--before REV also runs the engine of git revision REV (exported to a temporary folder)
+on the same file, alternating with today's --repeat times, for a side-by-side ratio on a
+machine whose load moves. The old import gets --old-timeout seconds; if it does not finish, it is
 measured again on a tenth of the file. The engine's targets (issue 11): 1,000,000 lines
 under 300 MB and at 50,000 lines/s or more."""
 import argparse
@@ -117,6 +122,11 @@ def prepare(data_dir, tmp):
 
 def child(mode, data_dir, path):
     app = app_for(Path(data_dir))  # starting the app is not the import's time
+    from webapp.extensions import db
+
+    with app.app_context():  # connected (and the migrations checked) before the clock
+        db.session.execute(db.text("SELECT 1"))
+        db.session.remove()
     started, cpu = time.perf_counter(), time.process_time()
     with app.app_context():
         if mode == "old":
@@ -132,17 +142,21 @@ def child(mode, data_dir, path):
                        "problems": plan.problem_count}
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"wall": wall, "cpu": cpu, "peak_mb": peak, "written": written}))
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # the reader, when there is one
+    print(json.dumps({"wall": wall, "cpu": cpu, "peak_mb": peak,
+                      "reader_mb": kids.ru_maxrss / 1024,
+                      "reader_cpu": kids.ru_utime + kids.ru_stime, "written": written}))
 
 
-def run_case(mode, base, path, timeout):
+def run_case(mode, base, path, timeout, script=__file__):
     data_dir = Path(tempfile.mkdtemp(prefix=f"larder-{mode}-"))
     for name in os.listdir(base):  # the database, and its WAL if any
         if name.startswith("larder.db"):
             shutil.copy(base / name, data_dir / name)
     try:
-        out = subprocess.run([sys.executable, __file__, "--child", mode, str(data_dir),
-                              str(path)], capture_output=True, text=True, timeout=timeout)
+        out = subprocess.run([sys.executable, str(script), "--child", mode, str(data_dir),
+                              str(path)], capture_output=True, text=True, timeout=timeout,
+                             cwd=Path(script).parent.parent)
     except subprocess.TimeoutExpired:
         return None
     finally:
@@ -156,9 +170,30 @@ def show(label, lines, result, mb):
     if result is None:
         print(f"{label:<44} {lines:>9,} lines: did not finish in time")
         return
+    reader = result.get("reader_mb", 0)
+    reader = (f" + reader {reader:4.0f} MB, {lines / result['reader_cpu']:,.0f}/CPU s"
+              if reader > 1 else "")
     print(f"{label:<44} {lines:>9,} {mb:6.0f} MB {result['wall']:7.1f} s "
           f"{lines / result['wall']:>9,.0f}/s {lines / result['cpu']:>9,.0f}/CPU s "
-          f"{result['peak_mb']:6.0f} MB peak  {result['written']}")
+          f"{result['peak_mb']:6.0f} MB peak{reader}  {result['written']}", flush=True)
+
+
+def export_revision(rev, folder):
+    """The tree of git revision `rev` in `folder` (its bench/import_big.py is the child)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder / "bench" / "import_big.py"
+
+
+def compare(rev, base, path, mb, lines, repeat, tmp):
+    old_script = export_revision(rev, tmp / "before")
+    for _ in range(repeat):
+        print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
+        show(f"before ({rev}): engine, orders", lines,
+             run_case("new", base, path, 3600, old_script), mb)
+        show("now: engine, orders", lines, run_case("new", base, path, 3600), mb)
 
 
 def main():
@@ -168,6 +203,9 @@ def main():
     parser.add_argument("--shopify", action="store_true", help="also a Shopify export")
     parser.add_argument("--only-shopify", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--keep", help="keep the files in this folder")
+    parser.add_argument("--before", help="git revision to compare the engine with")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--no-old", action="store_true", help="skip today's csv_import")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -183,24 +221,24 @@ def main():
     print(f"load average {os.getloadavg()[0]:.1f}; {os.cpu_count()} CPUs")
     print(f"{'case':<44} {'lines':>9} {'file':>9} {'time':>9} {'wall':>10} {'CPU':>15} "
           f"{'memory':>11}")
-    if args.only_shopify:
-        args.shopify = True
-    old = None if args.only_shopify else run_case("old", base, big, args.old_timeout)
-    if not args.only_shopify:
+    if args.before:
+        compare(args.before, base, big, mb, args.lines, args.repeat, tmp)
+    if not (args.only_shopify or args.no_old or args.before):
+        old = run_case("old", base, big, args.old_timeout)
         show("today: csv_import (orders, whole file)", args.lines, old, mb)
-    if old is None and not args.only_shopify:
-        small = tmp / "orders_tenth.csv"
-        make_larder(small, args.lines // 10, excel=False)
-        show("today: csv_import, a tenth of the file", args.lines // 10,
-             run_case("old", base, small, args.old_timeout), small.stat().st_size / 1e6)
-    if not args.only_shopify:
+        if old is None:
+            small = tmp / "orders_tenth.csv"
+            make_larder(small, args.lines // 10, excel=False)
+            show("today: csv_import, a tenth of the file", args.lines // 10,
+                 run_case("old", base, small, args.old_timeout), small.stat().st_size / 1e6)
+    if not (args.only_shopify or args.before):
         show("engine: import_file (orders, streamed)", args.lines,
              run_case("new", base, big, 3600), mb)
         excel = tmp / "orders_excel.csv"
         make_larder(excel, args.lines, excel=True)
         show("engine: the same saved by French Excel", args.lines,
              run_case("new", base, excel, 3600), excel.stat().st_size / 1e6)
-    if args.shopify:
+    if args.shopify or args.only_shopify:
         shop = tmp / "shopify.csv"
         make_shopify(shop, args.lines)
         show("engine: Shopify orders export", args.lines, run_case("new", base, shop, 3600),

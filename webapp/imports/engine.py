@@ -9,18 +9,30 @@ Raises ImportFailed(plan) when the file has any Problem (`line N: column: reason
 one listed up to MAX_LISTED, all counted): nothing is written. When `cancelled()` turns
 true the import stops and rolls back: the returned plan says `cancelled`.
 
-The file is read as a stream (reading.open_table, the format's records) and written in
-chunks inside one transaction, so memory does not grow with the file. A dry run does the
-same work in the same transaction and rolls it back: the preview is exactly what the
-import would do (a long preview holds the database's write lock while it runs).
+The file is read as a stream (reading.open_table, the format's records; a big file in a
+child process: pipeline.py) and written in chunks inside one transaction, so memory does
+not grow with the file. A dry run does the
+same work and rolls it back, so the preview is exactly what the import would do; on
+SQLite it works on a snapshot copy of the database (_preview_database), so a long preview
+never holds the shop's write lock: the till keeps recording sales meanwhile.
 Runs inside an app context.
 """
 import contextlib
 import gc
+import os
+import tempfile
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from .. import caching, low_stock
 from ..extensions import db
 from . import formats
+from .pipeline import records_of
 from .plan import ImportFailed, Plan
 from .reading import ReadError, open_table
 from .records import CustomerRecord, Problem, ProductRecord, RefundRecord, SaleRecord
@@ -41,15 +53,16 @@ def import_file(path, format=None, sheet=None, dry_run=False, progress=None, can
     except OSError as exc:
         plan.problem(Problem(1, "file", f"cannot be read ({exc.strerror or exc})"))
         raise ImportFailed(plan) from None
-    with table:
+    with table, (_preview_database() if dry_run else contextlib.nullcontext()):
         plan.encoding, plan.delimiter, plan.sheet = table.encoding, table.delimiter, table.sheet
         fmt = _format(plan, table.header, format)
         plan.format, plan.label = fmt.NAME, fmt.LABEL
         writer = Writer(plan, formats.Context.from_settings())
         try:
-            with _fewer_collections():
-                _run(writer, fmt.records(table, writer.context), table, plan, progress,
-                     cancelled)
+            with _fewer_collections(), records_of(fmt, table, writer.context, path) as stream:
+                if writer.indexes:
+                    writer.indexes.fraction_read = stream.fraction_read
+                _run(writer, stream, plan, progress, cancelled)
         except BaseException:
             with contextlib.suppress(Exception):  # the error that got here matters more
                 writer.done()
@@ -70,6 +83,60 @@ def import_file(path, format=None, sheet=None, dry_run=False, progress=None, can
     if progress:
         progress(1.0)
     return plan
+
+
+SNAPSHOT_FOLDER = "uploads"  # private (0700), emptied of old files by the daily cleanup
+
+
+@contextlib.contextmanager
+def _preview_database():
+    """SQLite: the dry run's db.session works on a snapshot of the database, copied with
+    SQLite's backup API (one read of the live file: in WAL mode writers go on meanwhile)
+    into the data folder's private uploads/ and deleted after. The preview's writes go to
+    the copy, so the shop's file is never locked by a preview, and the preview still does
+    exactly what the import would, on the data as it was when the preview started.
+    Only this app context's session is swapped (other threads keep theirs). Other
+    databases (PostgreSQL): the preview runs in a transaction rolled back at the end, as
+    before (docs/importing.md says what that locks)."""
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+            or url.database.startswith("file:"):
+        yield
+        return
+    from ..backups import copy_database
+    from ..config import ensure_private_dir, sqlite_url
+
+    folder = ensure_private_dir(Path(current_app.config["DATA_DIR"]) / SNAPSHOT_FOLDER)
+    fd, copy = tempfile.mkstemp(prefix=".preview-", suffix=".db", dir=folder)
+    os.close(fd)
+    engine = session = None
+    registry = db.session.registry
+    before = registry() if registry.has() else None
+    try:
+        copy_database(url.database, copy,
+                      int(current_app.config.get("LARDER_SQLITE_BUSY_TIMEOUT_MS", 30_000)))
+        engine = create_engine(sqlite_url(copy), poolclass=NullPool)
+
+        @event.listens_for(engine, "connect")
+        def _throwaway(dbapi_connection, _record):
+            # A copy thrown away after: no fsync needed (the live file keeps FULL).
+            dbapi_connection.execute("PRAGMA synchronous = OFF")
+
+        session = Session(bind=engine)
+        registry.set(session)
+        yield
+    finally:
+        if session is not None:
+            session.close()
+        if before is not None:
+            registry.set(before)
+        else:
+            registry.clear()
+        if engine is not None:
+            engine.dispose()
+        for leftover in (copy, copy + "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
 
 
 @contextlib.contextmanager
@@ -109,15 +176,15 @@ def _format(plan, header, name):
     return fmt
 
 
-def _run(writer, records, table, plan, progress, cancelled):
+def _run(writer, stream, plan, progress, cancelled):
     handlers = {SaleRecord: writer.sale, RefundRecord: writer.refund,
                 ProductRecord: writer.product, CustomerRecord: writer.customer,
                 Problem: plan.problem}
-    for i, item in enumerate(records, 1):
+    for i, item in enumerate(stream, 1):
         handlers[type(item)](item)
         if i % STEP == 0:
             if progress:
-                progress(min(table.fraction_read(), 0.99))
+                progress(min(stream.fraction_read(), 0.99))
             if cancelled and cancelled():
                 plan.cancelled = True
                 return

@@ -98,3 +98,38 @@ class SaleRecord:
     def ref(self):
         """Larder's own exports keep their refs; a till's orders are keyed by the till."""
         return self.source_id if self.source == "larder" else f"{self.source}:{self.source_id}"
+
+
+# ---- packed: a sale as plain lists and tuples (imports/pipeline.py sends them between
+# processes; pickling dataclasses one by one costs several times more) ------------------
+
+def _names(cls, skip=0):
+    from dataclasses import fields
+    from operator import attrgetter
+
+    return attrgetter(*[f.name for f in fields(cls)][skip:])
+
+
+_SALE, _PRODUCT, _CUSTOMER = _names(SaleRecord), _names(ProductRecord), _names(CustomerRecord)
+_LINE_REST = _names(LineRecord, skip=2)   # after line and product
+
+
+def pack(item):
+    """A SaleRecord as a list of its fields (lines, product and customer as tuples);
+    anything else as it is (pickled the usual way)."""
+    if type(item) is not SaleRecord:
+        return item
+    values = list(_SALE(item))
+    values[4] = [(line.line, _PRODUCT(line.product), *_LINE_REST(line)) for line in item.lines]
+    if item.customer is not None:
+        values[5] = _CUSTOMER(item.customer)
+    return values
+
+
+def unpack(item):
+    if type(item) is not list:
+        return item
+    item[4] = [LineRecord(v[0], ProductRecord(*v[1]), *v[2:]) for v in item[4]]
+    if item[5] is not None:
+        item[5] = CustomerRecord(*item[5])
+    return SaleRecord(*item)

@@ -42,6 +42,7 @@ class RefundWriter:
     def _sale_refunds(self, rec, order_id, method):
         """Refunds inside a sale's rows (Shopify's Refunded Amount): what the file says
         was refunded, less what Larder already has for the order, is added."""
+        self.need_indexes()  # reads the order's lines by order id
         lines, done = self._order_lines(order_id)
         already = sum(net + tax for _, net, tax in done.values())
         wanted = sum(r.amount_cents for r in rec.refunds)
@@ -63,6 +64,7 @@ class RefundWriter:
         ref = rec.sale_ref
         if ref in self.pending:
             self.flush()
+        self.need_indexes()  # finds sales by date, customer and product
         order = None
         if ref:
             order = db.session.execute(select(_O.c.id, _O.c.status, _O.c.payment_method)

@@ -7,6 +7,8 @@ export, or a later one that overlaps it, adds only what is new. A ref met twice 
 file is a Problem (found by id: orders this import inserted have ids above the largest
 one before it). Every Problem is recorded in the plan; the engine rolls back if any.
 """
+from typing import NamedTuple
+
 from sqlalchemy import delete, func, insert, select, update
 
 from .. import settings
@@ -14,8 +16,9 @@ from ..catalog import sku_problem
 from ..extensions import db
 from ..models import Customer, Order, OrderLine, Product, Refund, ZReport, now
 from ..money import MAX_LINES, MAX_ORDER_CENTS, MAX_PRICE_CENTS, MAX_QUANTITY
-from ..tax import Line, PricingError, price_order, tax_included, tax_on
+from ..tax import Line, PricingError, one_rate_figures, price_order, tax_included, tax_on
 from ..validation import EMAIL_RE
+from .bulk import DeferredIndexes
 from .formats.common import DEFAULT_CATEGORY
 from .records import Problem
 from .refund_rows import RefundWriter, _money
@@ -33,6 +36,16 @@ ORDER_COLUMNS = ("ref", "customer_id", "created_at", "status", "status_reason",
                  "prices_include_tax")
 LINE_COLUMNS = ("order_id", "product_id", "quantity", "unit_price_cents", "tax_rate_bp",
                 "unit_cost_cents", "discount_cents", "net_cents", "tax_cents")
+
+
+class _Priced(NamedTuple):
+    """tax.price_order's figures for a one-rate order without order discount, from
+    tax.one_rate_figures (the same numbers); `lines`: (net, tax) per line."""
+    gross_cents: int
+    discount_cents: int
+    total_cents: int
+    tax_cents: int
+    lines: list
 
 
 def _bulk_insert(table, columns, rows):
@@ -66,7 +79,10 @@ class Writer(RefundWriter):
         self.last_order_id = db.session.execute(select(func.max(_O.c.id))).scalar() or 0
         self._cache = None
         conn = db.session.connection()
-        if conn.dialect.name == "sqlite":
+        self.sqlite = conn.dialect.name == "sqlite"
+        self.next_order_id = None    # SQLite, once this import holds the write lock
+        self.indexes = DeferredIndexes(conn, plan) if self.sqlite else None
+        if self.sqlite:
             # A 64 MB page cache while this connection writes: a million-line import's
             # index inserts fault pages out of the default 2 MB one (~16 % of its CPU,
             # bench/import_big.py). Put back by done().
@@ -98,20 +114,24 @@ class Writer(RefundWriter):
             plan.count("orders", "skipped")
             return
         before = plan.problem_count
-        if rec.ref in self.pending:
+        ref = rec.ref
+        if ref in self.pending:
             self._twice(rec)
             return
-        self._closed(rec.created_at, rec.line)
-        customer_id = self._customer_of(rec.customer)
+        if self.closed:
+            self._closed(rec.created_at, rec.line)
+        customer_id = None if rec.customer is None else self._customer_of(rec.customer)
         if len(rec.lines) > MAX_LINES:
             self.problem(rec.line, "order", f"order {rec.source_id}: {len(rec.lines)} lines; "
                                             f"at most {MAX_LINES}")
             return
-        lines = []
+        lines, products = [], self.products
         for line in rec.lines:
-            product = self._product_of(line, rec.prices_include_tax)
+            product = products.get(line.product.sku)
             if product is None:
-                continue
+                product = self._product_of(line, rec.prices_include_tax)
+                if product is None:
+                    continue
             if not 1 <= line.quantity <= MAX_QUANTITY:
                 self.problem(line.line, "quantity", f"{line.quantity}: expected 1 to "
                                                     f"{MAX_QUANTITY:,}")
@@ -128,22 +148,39 @@ class Writer(RefundWriter):
                          f"shop's: {', '.join(self.methods)}; add it in Settings)")
         if plan.problem_count > before:
             return
-        try:
-            priced = price_order([Line(q, u, r, d) for _, q, u, r, d, _ in lines],
-                                 rec.prices_include_tax,
-                                 discount_amount_cents=rec.order_discount_cents or None)
-        except PricingError as exc:
-            self.problem(rec.line, "discount", f"order {rec.source_id}: {exc}")
+        priced = self._price(lines, rec)
+        if priced is None:
             return
         if max(priced.total_cents, priced.gross_cents) > MAX_ORDER_CENTS:
             self.problem(rec.line, "total", f"order {rec.source_id}: above "
                                             f"{_money(MAX_ORDER_CENTS)}")
             return
-        if not self._as_the_file_says(rec, priced):
+        if (rec.expected_total_cents is not None or rec.expected_tax_cents is not None) \
+                and not self._as_the_file_says(rec, priced):
             return
-        self.pending[rec.ref] = (rec, customer_id, lines, priced)
+        self.pending[ref] = (rec, customer_id, lines, priced)
         if len(self.pending) >= CHUNK:
             self.flush()
+
+    def _price(self, lines, rec):
+        """tax.price_order's figures; most orders (one rate, no order discount, no
+        negative amount) straight from tax.one_rate_figures, without per-line objects."""
+        if lines and not rec.order_discount_cents:
+            rate = lines[0][3]
+            amounts = [q * u - d for _, q, u, _, d, _ in lines]
+            if min(amounts) >= 0 and all(line[3] == rate and line[4] >= 0 for line in lines):
+                include = rec.prices_include_tax
+                gross, total, tax, shares = one_rate_figures(
+                    amounts, sum([q * u for _, q, u, _, _, _ in lines]), rate, include)
+                return _Priced(gross, gross - total, total, tax, [
+                    (a - t if include else a, t) for a, t in zip(amounts, shares)])
+        try:
+            return price_order([Line(q, u, r, d) for _, q, u, r, d, _ in lines],
+                               rec.prices_include_tax,
+                               discount_amount_cents=rec.order_discount_cents or None)
+        except PricingError as exc:
+            self.problem(rec.line, "discount", f"order {rec.source_id}: {exc}")
+            return None
 
     def _twice(self, rec):
         self.problem(rec.line, "order", f"order {rec.source_id} appears twice in this file "
@@ -218,19 +255,20 @@ class Writer(RefundWriter):
     def flush(self):
         if not self.pending:
             return
-        sales, self.pending = list(self.pending.values()), {}
-        refs = [sale[0].ref for sale in sales]
+        sales, self.pending = list(self.pending.items()), {}
+        refs = [ref for ref, _ in sales]
         existing = {}
         for i in range(0, len(refs), IN_CHUNK):
             existing.update((r.ref, r) for r in db.session.execute(select(
                 _O.c.id, _O.c.ref, _O.c.created_at, _O.c.customer_id, _O.c.total_cents,
                 _O.c.tax_cents, _O.c.payment_method).where(_O.c.ref.in_(refs[i:i + IN_CHUNK]))))
-        new = []
-        for sale in sales:
+        new, new_refs = [], []
+        for ref, sale in sales:
             rec, customer_id, lines, priced = sale
-            old = existing.get(rec.ref)
+            old = existing.get(ref) if existing else None
             if old is None:
                 new.append(sale)
+                new_refs.append(ref)
             elif old.id > self.last_order_id:
                 self._twice(rec)
             elif (old.created_at.replace(microsecond=0), old.customer_id, old.total_cents,
@@ -244,20 +282,33 @@ class Writer(RefundWriter):
                 self._change(rec, old, sale)
         if new:
             when = self._datetime_param()
-            _bulk_insert(_O, ORDER_COLUMNS, [
-                (rec.ref, cid, when(rec.created_at), "imported", "", p.total_cents,
-                 p.gross_cents, p.discount_cents, p.tax_cents, None,
-                 rec.order_discount_cents or None, rec.payment_method,
-                 rec.currency or self.currency, rec.prices_include_tax)
-                for rec, cid, _, p in new])
-            # Ids read back by ref: one query per IN_CHUNK (RETURNING over executemany
-            # goes row by row on SQLite, several times slower).
-            refs = [sale[0].ref for sale in new]
-            by_ref = {}
-            for i in range(0, len(refs), IN_CHUNK):
-                by_ref.update(db.session.execute(select(_O.c.ref, _O.c.id).where(
-                    _O.c.ref.in_(refs[i:i + IN_CHUNK]))).all())
-            ids = [by_ref[ref] for ref in refs]
+            currency = self.currency
+            rows = [(ref, cid, when(rec.created_at), "imported", "", p.total_cents,
+                     p.gross_cents, p.discount_cents, p.tax_cents, None,
+                     rec.order_discount_cents or None, rec.payment_method,
+                     rec.currency or currency, rec.prices_include_tax)
+                    for ref, (rec, cid, _, p) in zip(new_refs, new)]
+            if self.next_order_id is not None:
+                # SQLite, after this import's first chunk: it holds the write lock, so
+                # nobody else adds orders; ids follow on as SQLite would give them.
+                first = self.next_order_id
+                ids = list(range(first, first + len(new)))
+                _bulk_insert(_O, ("id",) + ORDER_COLUMNS,
+                             [(i, *row) for i, row in zip(ids, rows)])
+            else:
+                _bulk_insert(_O, ORDER_COLUMNS, rows)
+                # Ids read back by ref: one query per IN_CHUNK (RETURNING over
+                # executemany goes row by row on SQLite, several times slower).
+                refs = new_refs
+                by_ref = {}
+                for i in range(0, len(refs), IN_CHUNK):
+                    by_ref.update(db.session.execute(select(_O.c.ref, _O.c.id).where(
+                        _O.c.ref.in_(refs[i:i + IN_CHUNK]))).all())
+                ids = [by_ref[ref] for ref in refs]
+            if self.sqlite:
+                self.next_order_id = max(ids) + 1
+            if self.indexes:  # the orders are in: the transaction is open
+                self.indexes.maybe_drop()
             self._insert_lines(zip(ids, new))
             self.plan.count("orders", "new", len(new))
             for order_id, sale in zip(ids, new):
@@ -278,7 +329,7 @@ class Writer(RefundWriter):
         return row
 
     def _insert_lines(self, orders):
-        rows = [(order_id, p, q, u, r, c, d, pl.net_cents, pl.tax_cents)
+        rows = [(order_id, p, q, u, r, c, d, pl[0], pl[1])
                 for order_id, (_, _, lines, priced) in orders
                 for (p, q, u, r, d, c), pl in zip(lines, priced.lines)]
         if rows:
@@ -295,6 +346,7 @@ class Writer(RefundWriter):
     def _change(self, rec, old, sale):
         """An order already in Larder that the file says differently: rewritten, unless
         its history must stay (refunds point at its lines; a closed day)."""
+        self.need_indexes()
         refunded = db.session.execute(select(_R.c.id).where(_R.c.order_id == old.id)).first()
         if refunded:
             self.problem(rec.line, "order", f"order {rec.source_id} is already in Larder with "
@@ -312,6 +364,14 @@ class Writer(RefundWriter):
 
     def finish(self):
         self.flush()
+        if not self.plan.problem_count:  # else rolled back: the indexes come back anyway
+            self.need_indexes()
+
+    def need_indexes(self):
+        """Before a query that reads orders other than by ref (refunds, a changed
+        order), and at the end: the indexes dropped for a big import, built again."""
+        if self.indexes:
+            self.indexes.restore()
 
     def done(self):
         """Before the commit or rollback: the connection's page cache as it was."""
