@@ -88,11 +88,15 @@ class SaleRecord:
     payment_method: str = ""
     prices_include_tax: bool = True
     order_discount_cents: int = 0
+    order_discount_percent_bp: int | None = None  # "10%" (Larder's layout)
     refunds: list = field(default_factory=list)  # [RefundRecord]
     skip: str = ""           # why it is not imported ("test order", "voided"): listed in the preview
     expected_total_cents: int | None = None  # the file's own total, checked when given
     expected_tax_cents: int | None = None    # the file's own tax, checked when given
     currency: str = ""                       # ISO code when the file says
+    # Larder's orders layout: the optional columns the file lacks, whose stored values a
+    # recorded order keeps (imports/larder_sales.py).
+    keep: frozenset = frozenset()
 
     @property
     def ref(self):

@@ -17,6 +17,7 @@ from ..money import MAX_LINES, MAX_ORDER_CENTS, MAX_PRICE_CENTS, MAX_QUANTITY
 from ..tax import Line, PricingError, price_order, tax_included, tax_on
 from ..validation import EMAIL_RE
 from .formats.common import DEFAULT_CATEGORY
+from .larder_sales import settle
 from .records import Problem
 from .refund_rows import RefundWriter, _money
 
@@ -102,6 +103,8 @@ class Writer(RefundWriter):
             self._twice(rec)
             return
         self._closed(rec.created_at, rec.line)
+        if rec.source == "larder" and not settle(self, rec):
+            return
         customer_id = self._customer_of(rec.customer)
         if len(rec.lines) > MAX_LINES:
             self.problem(rec.line, "order", f"order {rec.source_id}: {len(rec.lines)} lines; "
@@ -131,7 +134,8 @@ class Writer(RefundWriter):
         try:
             priced = price_order([Line(q, u, r, d) for _, q, u, r, d, _ in lines],
                                  rec.prices_include_tax,
-                                 discount_amount_cents=rec.order_discount_cents or None)
+                                 discount_amount_cents=rec.order_discount_cents or None,
+                                 discount_percent_bp=rec.order_discount_percent_bp)
         except PricingError as exc:
             self.problem(rec.line, "discount", f"order {rec.source_id}: {exc}")
             return
@@ -246,7 +250,7 @@ class Writer(RefundWriter):
             when = self._datetime_param()
             _bulk_insert(_O, ORDER_COLUMNS, [
                 (rec.ref, cid, when(rec.created_at), "imported", "", p.total_cents,
-                 p.gross_cents, p.discount_cents, p.tax_cents, None,
+                 p.gross_cents, p.discount_cents, p.tax_cents, rec.order_discount_percent_bp,
                  rec.order_discount_cents or None, rec.payment_method,
                  rec.currency or self.currency, rec.prices_include_tax)
                 for rec, cid, _, p in new])
@@ -269,7 +273,8 @@ class Writer(RefundWriter):
         row = {"customer_id": customer_id, "created_at": rec.created_at,
                "status": "imported", "status_reason": "", "total_cents": priced.total_cents,
                "gross_cents": priced.gross_cents, "discount_cents": priced.discount_cents,
-               "tax_cents": priced.tax_cents, "discount_percent_bp": None,
+               "tax_cents": priced.tax_cents,
+               "discount_percent_bp": rec.order_discount_percent_bp,
                "discount_amount_cents": rec.order_discount_cents or None,
                "payment_method": rec.payment_method, "currency": rec.currency or self.currency,
                "prices_include_tax": rec.prices_include_tax}

@@ -1,20 +1,30 @@
-"""Larder's own three layouts (products, customers, orders: webapp/csv_import.py), as
-Larder exports them or as a spreadsheet saved them: lower-case column names in any order,
-money and dates in the shop's locale too (`7,50`, `31/12/2025 09:15`), text cells
-written `'=...` by Larder's export read back as `=...`. The engine checks the values with
-the one set of input rules (webapp/validation.py)."""
+"""Larder's own three layouts (products, customers, orders), as Larder exports them
+(webapp/csv_export.py writes exactly LAYOUTS) or as a spreadsheet saved them: lower-case
+column names in any order, money and dates in the shop's locale too (`7,50`,
+`31/12/2025 09:15`), text cells written `'=...` by the export read back as `=...`.
+
+Every cell is judged by the one set of input rules, with their words: the fields of the
+forms' and the API's own models (catalog.ProductIn, ordering.LineIn, webapp/validation.py),
+after the shop's locale is read out of the numbers (values.plain_number: `7,50` is 7.50).
+"""
+from ...catalog import ProductIn
 from ...csv_cells import read_text_cell
-from ..records import CustomerRecord, LineRecord, ProductRecord, SaleRecord
+from ...ordering import LineIn, OrderIn, parse_discount
+from ...validation import OrderRef, ValidationError, check, field_rule
+from ..records import CustomerRecord, LineRecord, Problem, ProductRecord, SaleRecord
+from ..values import plain_number
 from .common import Columns, Row, consecutive
 
-# layout -> (required columns, optional columns)
+# layout -> (required columns, optional columns); the tuples also fix the export's order.
 LAYOUTS = {
     "products": (("sku", "name", "category", "price", "stock"),
                  ("cost", "tax_rate", "reorder_at")),
     "customers": (("email", "name", "country"), ("city", "created_at")),
     "orders": (("order_ref", "created_at", "customer_email", "sku", "quantity"),
-               ("unit_price", "payment_method")),
+               ("unit_price", "payment_method", "tax_rate", "line_discount",
+                "order_discount")),
 }
+KINDS = tuple(LAYOUTS)
 SOURCE = "larder"
 
 
@@ -37,40 +47,49 @@ class _Row(Row):
         return read_text_cell(value) if value[:1] == "'" else value
 
 
-def _whole(row, key, optional=False):
-    if optional and not row.text(key):
-        return None
-    return row.quantity(key)
+def _plain_rate(text, decimal):
+    """'5,5 %' -> '5.5%': a percent's number in the shop's locale, the sign kept."""
+    if text.endswith("%"):
+        return plain_number(text[:-1], decimal) + "%"
+    return plain_number(text, decimal)
+
+
+# How each number column is read out of the shop's locale before the rules judge it.
+_NUMBERS = {"price": plain_number, "stock": plain_number, "cost": plain_number,
+            "reorder_at": plain_number, "tax_rate": _plain_rate, "quantity": plain_number,
+            "unit_price": plain_number, "line_discount": plain_number,
+            "order_discount": _plain_rate}
+
+
+def _input(row, keys):
+    """The row's cells for an input model, numbers as plain text."""
+    decimal = row.decimal
+    return {key: _NUMBERS[key](row.text(key), decimal) if key in _NUMBERS else row.text(key)
+            for key in keys}
 
 
 def products(table, context):
     columns = _columns("products", table.header)
+    keys = [key for key in sum(LAYOUTS["products"], ()) if columns.has(key)]
     for item in table:
         if not isinstance(item, tuple):
             yield item
             continue
         row = _Row(columns, *item, decimal=context.decimal)
-        price = row.money("price")
-        cost = row.money("cost", empty=None)
-        stock = _whole(row, "stock")
-        reorder = _whole(row, "reorder_at", optional=True)
-        rate = None
-        if row.text("tax_rate"):
-            from ...validation import parse_rate
-
-            try:
-                rate = parse_rate(row.text("tax_rate").replace(",", "."))
-            except ValueError as exc:
-                row.bad("tax_rate", str(exc))
-        if row.problems:
-            yield from row.problems
+        try:
+            p = check(ProductIn, _input(row, keys))
+        except ValidationError as exc:
+            for field, reason in exc.errors.items():
+                yield Problem(row.line, columns.name(field), reason)
             continue
-        yield ProductRecord(row.line, row.text("sku"), row.text("name"),
-                            category=row.text("category"), price_cents=price, cost_cents=cost,
-                            tax_rate_bp=rate, stock=stock, reorder_at=reorder)
+        # An absent or empty optional cell (None) leaves the stored value as it is.
+        yield ProductRecord(row.line, p.sku, p.name, category=p.category,
+                            price_cents=p.price, cost_cents=p.cost, tax_rate_bp=p.tax_rate,
+                            stock=p.stock, reorder_at=p.reorder_at)
 
 
 def customers(table, context):
+    """Checked by catalog.CustomerIn when written (imports/catalog_rows.py)."""
     columns = _columns("customers", table.header)
     dates = context.dates()
     for item in table:
@@ -87,35 +106,95 @@ def customers(table, context):
                              created_at=created)
 
 
+class _Cell:
+    """One column's rule, remembering its answers: an orders file repeats its SKUs,
+    quantities, prices and e-mails on every line."""
+
+    __slots__ = ("key", "rule", "seen")
+
+    def __init__(self, key, rule):
+        self.key, self.rule, self.seen = key, rule, {}
+
+    def __call__(self, row):
+        text = row.text(self.key)
+        answer = self.seen.get(text)
+        if answer is None:
+            plain = _NUMBERS[self.key](text, row.decimal) if self.key in _NUMBERS else text
+            try:
+                answer = (True, self.rule(plain))
+            except ValueError as exc:
+                answer = (False, str(exc))
+            if len(self.seen) >= 20_000:  # a bounded memo, not a leak
+                self.seen.clear()
+            self.seen[text] = answer
+        if not answer[0]:
+            row.bad(self.key, answer[1])
+            return None
+        return answer[1]
+
+
+def _order_cells():
+    """The orders layout's cells by the API's own rules: a line is ordering.LineIn (its
+    `discount` is the column line_discount), the order's fields OrderIn's."""
+    from ...validation import OptionalMoney, OptionalTaxRate
+
+    return {"order_ref": _Cell("order_ref", field_rule(OrderRef, None)),
+            "customer_email": _Cell("customer_email", field_rule(OrderIn, "customer_email")),
+            "payment_method": _Cell("payment_method", field_rule(OrderIn, "payment_method")),
+            "order_discount": _Cell("order_discount", parse_discount),
+            "sku": _Cell("sku", field_rule(LineIn, "sku")),
+            "quantity": _Cell("quantity", field_rule(LineIn, "quantity")),
+            "line_discount": _Cell("line_discount", field_rule(LineIn, "discount")),
+            "unit_price": _Cell("unit_price", field_rule(OptionalMoney, None)),
+            "tax_rate": _Cell("tax_rate", field_rule(OptionalTaxRate, None))}
+
+
+# Every line of an order must say what its first line says about the order.
+_ORDER_FIELDS = ("created_at", "customer_email", "payment_method", "order_discount")
+
+
 def orders(table, context):
     columns = _columns("orders", table.header)
     dates = context.dates()
-    # Every line of an order must say the same time and customer as its first line.
-    names = {columns.index[k]: k for k in ("created_at", "customer_email")}
-    same = tuple(names)
+    cells = _order_cells()
+    keep = frozenset(key for key in LAYOUTS["orders"][1] if not columns.has(key))
+    same = [(columns.index[key], key) for key in _ORDER_FIELDS if columns.has(key)]
     for ref, group in consecutive(table, lambda cells: columns.get(cells, "order_ref")):
         if ref is None:
             yield group
             continue
         head = _Row(columns, *group[0], decimal=context.decimal)
         created = head.when(dates, "created_at")
-        lines, problems = [], list(head.problems)
-        for line, cells in group:
-            row = _Row(columns, line, cells, decimal=context.decimal)
-            quantity = row.quantity("quantity")
-            price = row.money("unit_price", empty=None)
-            for key in same:
-                if cells[key] != head.cells[key]:
-                    row.bad(names[key], f"differs from line {head.line} of order {ref!r}")
-            problems += row.problems
-            if not row.problems:
-                product = ProductRecord(line, row.text("sku"), "", known_only=True)
-                lines.append(LineRecord(line, product, quantity, price, tax_rate_bp=None))
+        ref = cells["order_ref"](head)
+        email = cells["customer_email"](head)
+        method = cells["payment_method"](head)
+        discount = cells["order_discount"](head)
+        lines, problems = [], head.problems
+        for line, row_cells in group:
+            row = head if line == head.line else _Row(columns, line, row_cells,
+                                                       decimal=context.decimal)
+            if row is not head:
+                for i, key in same:
+                    if row_cells[i].strip() != head.cells[i].strip():
+                        row.bad(key, f"differs from line {head.line} of order "
+                                     f"{read_text_cell(head.text('order_ref'))!r}")
+            before = len(row.problems)
+            sku, quantity = cells["sku"](row), cells["quantity"](row)
+            price, rate = cells["unit_price"](row), cells["tax_rate"](row)
+            line_discount = cells["line_discount"](row)
+            if row is not head:
+                problems += row.problems
+            if len(row.problems) == before:
+                product = ProductRecord(line, sku, "", known_only=True)
+                lines.append(LineRecord(line, product, quantity, price, tax_rate_bp=rate,
+                                        discount_cents=line_discount or 0))
         if problems or created is None:
             yield from problems
             continue
-        email = head.text("customer_email").lower()
+        kind, value = discount or (None, None)
         customer = CustomerRecord(head.line, email=email, known_only=True) if email else None
-        yield SaleRecord(head.line, SOURCE, read_text_cell(ref), created, lines,
-                         customer=customer, payment_method=head.text("payment_method"),
-                         prices_include_tax=context.prices_include_tax)
+        yield SaleRecord(head.line, SOURCE, ref, created, lines, customer=customer,
+                         payment_method=method, prices_include_tax=context.prices_include_tax,
+                         order_discount_cents=value if kind == "amount" else 0,
+                         order_discount_percent_bp=value if kind == "percent" else None,
+                         keep=keep)
