@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from webapp import demo_data, settings
 from webapp.csv_export import export_csv
+from larder_files import ImportFailed, import_csv
 from webapp.extensions import db
-from webapp.imports.engine import ImportFailed, import_file
 from webapp.models import Order, OrderLine, Product, Refund
 from webapp.ordering import parse_discount
 
@@ -38,28 +38,6 @@ def snapshot():
             (line.product_id, line.quantity, line.unit_price_cents, line.tax_rate_bp,
              line.discount_cents, line.unit_cost_cents, line.net_cents, line.tax_cents))
     return orders, lines
-
-
-def import_csv(kind, data):
-    """The engine on a file of these bytes: (new, updated, unchanged) orders, or
-    ImportFailed (its .errors: the problems, in file order)."""
-    import tempfile
-    from pathlib import Path
-
-    path = Path(tempfile.mkdtemp()) / f"{kind}.csv"
-    path.write_bytes(data)
-    try:
-        plan = import_file(path)
-    except ImportFailed as exc:
-        exc.errors = exc.plan.problem_lines()
-        raise
-    counts = plan.counts[kind]
-    return Counts(counts["new"], counts["updated"], counts["unchanged"])
-
-
-class Counts:
-    def __init__(self, created, updated, unchanged):
-        self.created, self.updated, self.unchanged = created, updated, unchanged
 
 
 def rows_of(text):

@@ -28,7 +28,7 @@ class CustomerRecord:
     till_id: str = ""        # then the till's customer id ("square:CUST123")
     name: str = ""
     country: str = ""
-    city: str = ""
+    city: str | None = ""   # None: a customers file without the column (kept as stored)
     created_at: datetime | None = None  # Larder's customers layout
     known_only: bool = False  # a reference that must exist already (Larder's orders layout)
 

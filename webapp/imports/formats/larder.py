@@ -7,7 +7,7 @@ Every cell is judged by the one set of input rules, with their words: the fields
 forms' and the API's own models (catalog.ProductIn, ordering.LineIn, webapp/validation.py),
 after the shop's locale is read out of the numbers (values.plain_number: `7,50` is 7.50).
 """
-from ...catalog import ProductIn
+from ...catalog import CustomerIn, ProductIn
 from ...csv_cells import read_text_cell
 from ...ordering import LineIn, OrderIn, parse_discount
 from ...validation import OrderRef, ValidationError, check, field_rule
@@ -30,8 +30,30 @@ SOURCE = "larder"
 
 def recognise_layout(layout, header):
     required, optional = LAYOUTS[layout]
-    names = {name.strip().lower() for name in header}
-    return set(required) <= names and names <= set(required) | set(optional)
+    names = [name.strip().lower() for name in header]
+    return (set(required) <= set(names) <= set(required) | set(optional)
+            and len(set(names)) == len(names))
+
+
+def near_miss(header):
+    """Why a header that is nearly one of Larder's layouts is not it (each column that is
+    missing, unknown, twice or without a name), or None when it is not near any."""
+    names = [name.strip().lower() for name in header]
+    layout = max(LAYOUTS, key=lambda k: len(set(LAYOUTS[k][0]) & set(names)))
+    required, optional = LAYOUTS[layout]
+    if len(set(required) & set(names)) < 2:
+        return None
+    quoted = lambda items: ", ".join(repr(n) for n in items)  # noqa: E731
+    missing = [n for n in required if n not in names]
+    unknown = list(dict.fromkeys(n for n in names if n and n not in required + optional))
+    twice = list(dict.fromkeys(n for i, n in enumerate(names) if n and n in names[:i]))
+    unnamed = [str(i + 1) for i, n in enumerate(names) if not n]
+    parts = ([f"missing column(s): {quoted(missing)}"] if missing else []) + (
+        [f"also unknown column(s): {quoted(unknown)}"] if unknown else []) + (
+        [f"column(s) given twice: {quoted(twice)}"] if twice else []) + (
+        [f"column(s) without a name: number {', '.join(unnamed)}"] if unnamed else [])
+    return (f"Larder's {layout} columns, but " + "; ".join(parts)
+            + "; the optional ones are: " + ", ".join(optional))
 
 
 def _columns(layout, header):
@@ -89,20 +111,28 @@ def products(table, context):
 
 
 def customers(table, context):
-    """Checked by catalog.CustomerIn when written (imports/catalog_rows.py)."""
+    """Checked by catalog.CustomerIn here, so that a row's every bad cell is named, and
+    again when written (imports/catalog_rows.py)."""
     columns = _columns("customers", table.header)
+    keys = [key for key in ("email", "name", "country", "city") if columns.has(key)]
     dates = context.dates()
     for item in table:
         if not isinstance(item, tuple):
             yield item
             continue
         row = _Row(columns, *item, decimal=context.decimal)
+        try:
+            check(CustomerIn, _input(row, keys))
+        except ValidationError as exc:
+            for field, reason in exc.errors.items():
+                row.bad(field, reason)
         created = row.when(dates, "created_at") if row.text("created_at") else None
         if row.problems:
             yield from row.problems
             continue
         yield CustomerRecord(row.line, email=row.text("email").lower(), name=row.text("name"),
-                             country=row.text("country"), city=row.text("city"),
+                             country=row.text("country"),
+                             city=row.text("city") if columns.has("city") else None,
                              created_at=created)
 
 
