@@ -179,10 +179,16 @@ def field_rule(model, name):
     value -> the clean value, or ValueError(the reason check() gives). For files read
     cell by cell (Larder's import layouts), with the models' own rules and words."""
     if name is None:
+        metadata = getattr(model, "__metadata__", ())
         adapter = TypeAdapter(model)
     else:
         info = model.model_fields[name]
+        metadata = info.metadata
         adapter = TypeAdapter(Annotated[(info.annotation, *info.metadata)])
+    if len(metadata) == 1 and isinstance(metadata[0], BeforeValidator):
+        # The field types above are one cleaning function each, whose ValueError is the
+        # reason: called directly, the same rule costs a few times less per cell.
+        return metadata[0].func
 
     def rule(value):
         try:

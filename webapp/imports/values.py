@@ -110,12 +110,20 @@ def _compact_spaces(text):
     return re.sub(r"(?<=[^\d])\s+|\s+(?=[^\d])", "", text)
 
 
+# A mark followed by one or two digits is a decimal mark in every locale (see above).
+_PLAIN = (re.compile(r"-?\d{1,9}(?:\.\d{1,2})?"), re.compile(r"-?\d{1,9},\d{1,2}"))
+
+
 def plain_number(text, decimal="."):
     """A number as the shop's locale writes it (`7,50`, `1 234,50 €`, `$8.00`, `-3`) as
     plain text with all its decimals (`7.50`, `1234.50`, `8.00`, `-3`), for the one set of
     input rules (webapp/validation.py) to judge; a cell that is no number written some way
     comes back as it is, so those rules' own words say why it is refused."""
     shown = text.strip()
+    if _PLAIN[0].fullmatch(shown):  # "12.50", "3": as they are; "7,50": the mark only
+        return shown
+    if _PLAIN[1].fullmatch(shown):
+        return shown.replace(",", ".")
     match = _MONEY.fullmatch(_compact_spaces(shown)) if shown else None
     if (not match or bool(match["open"]) != bool(match["close"])
             or (match["c1"] and match["c2"])
