@@ -404,3 +404,14 @@ def test_unknown_kind(ctx):
         "line 1: format: unknown format 'users'; expected one of ")
     with pytest.raises(ValueError):
         export_csv("users")
+
+
+def test_an_empty_optional_cell_clears_and_an_absent_column_keeps(ctx):
+    import_csv("products", "sku,name,category,price,stock,cost,tax_rate,reorder_at\n"
+                           "A-1,A,X,2.00,5,1.00,5.5,3\nB-1,B,X,2.00,5,1.00,5.5,3\n")
+    result = import_csv("products", "sku,name,category,price,stock,cost,reorder_at\n"
+                                     "A-1,A,X,2.00,5,,\nB-1,B,X,2.00,5,1.00,3\n")
+    assert counts(result) == (0, 1, 1)
+    stored = {r.sku: (r.cost_cents, r.tax_rate_bp, r.reorder_at) for r in db.session.execute(
+        select(Product.sku, Product.cost_cents, Product.tax_rate_bp, Product.reorder_at))}
+    assert stored == {"A-1": (None, 550, None), "B-1": (100, 550, 3)}

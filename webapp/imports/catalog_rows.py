@@ -39,7 +39,7 @@ def upsert_product(writer, rec):
     for attr, value in (("stock", rec.stock), ("cost_cents", rec.cost_cents),
                         ("tax_rate_bp", rec.tax_rate_bp), ("reorder_at", rec.reorder_at),
                         ("archived", rec.archived)):
-        if value is not None:
+        if value is not None or attr in rec.cleared:
             given[attr] = value
     if old is None:
         given.setdefault("stock", 0)

@@ -45,6 +45,9 @@ class ProductRecord:
     stock: int | None = None
     reorder_at: int | None = None
     archived: bool | None = None   # None: leave as it is
+    # Larder's products layout: the optional fields given as an empty cell, cleared (as
+    # the form clears them); other None fields are left as they are.
+    cleared: frozenset = frozenset()
     known_only: bool = False       # a reference that must exist already (Larder's orders)
     skip: str = ""                 # why it is not imported (a gift card): the preview lists it
 

@@ -104,10 +104,17 @@ def products(table, context):
             for field, reason in exc.errors.items():
                 yield Problem(row.line, columns.name(field), reason)
             continue
-        # An absent or empty optional cell (None) leaves the stored value as it is.
+        # An absent optional column leaves the stored value as it is; an empty cell
+        # clears it, as the form does.
+        cleared = frozenset(_FIELDS[key] for key in _OPTIONAL if key in keys
+                            and not row.text(key))
         yield ProductRecord(row.line, p.sku, p.name, category=p.category,
                             price_cents=p.price, cost_cents=p.cost, tax_rate_bp=p.tax_rate,
-                            stock=p.stock, reorder_at=p.reorder_at)
+                            stock=p.stock, reorder_at=p.reorder_at, cleared=cleared)
+
+
+_OPTIONAL = LAYOUTS["products"][1]
+_FIELDS = {"cost": "cost_cents", "tax_rate": "tax_rate_bp", "reorder_at": "reorder_at"}
 
 
 def customers(table, context):
