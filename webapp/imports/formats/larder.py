@@ -7,7 +7,7 @@ Every cell is judged by the one set of input rules, with their words: the fields
 forms' and the API's own models (catalog.ProductIn, ordering.LineIn, webapp/validation.py),
 after the shop's locale is read out of the numbers (values.plain_number: `7,50` is 7.50).
 """
-from ...catalog import CustomerIn, ProductIn
+from ...catalog import PRODUCT_COLUMNS, CustomerIn, ProductIn
 from ...csv_cells import read_text_cell
 from ...ordering import LineIn, OrderIn, parse_discount
 from ...validation import OrderRef, ValidationError, check, field_rule
@@ -106,7 +106,7 @@ def products(table, context):
             continue
         # An absent optional column leaves the stored value as it is; an empty cell
         # clears it, as the form does.
-        cleared = frozenset(_FIELDS[key] for key in _OPTIONAL if key in keys
+        cleared = frozenset(PRODUCT_COLUMNS[key] for key in _OPTIONAL if key in keys
                             and not row.text(key))
         yield ProductRecord(row.line, p.sku, p.name, category=p.category,
                             price_cents=p.price, cost_cents=p.cost, tax_rate_bp=p.tax_rate,
@@ -114,7 +114,6 @@ def products(table, context):
 
 
 _OPTIONAL = LAYOUTS["products"][1]
-_FIELDS = {"cost": "cost_cents", "tax_rate": "tax_rate_bp", "reorder_at": "reorder_at"}
 
 
 def customers(table, context):
