@@ -77,3 +77,17 @@ def test_a_column_that_contradicts_the_locale_is_refused_once():
     agreeing = DateReader("en_GB")
     for line, text in enumerate(("03/06/2025", "14/06/2025", "05/06/2025"), 2):
         agreeing.read(text, line)                                   # no complaint
+
+
+@pytest.mark.parametrize("text, decimal, plain", [
+    ("7,50", ",", "7.50"), ("1 234,50 €", ",", "1234.50"), ("$8.00", ".", "8.00"),
+    ("-$3.00", ".", "-3.00"), ("(3.00)", ".", "-3.00"), ("1,234", ".", "1234"),
+    ("1.234", ",", "1234"), ("1,005", ",", "1.005"), ("1.005", ".", "1.005"),
+    ("+3.5", ".", "3.5"), ("abc", ".", "abc"), ("", ",", ""), (" 2 ", ".", "2")])
+def test_plain_number_reads_the_locale_and_leaves_the_rules_to_validation(text, decimal,
+                                                                          plain):
+    """Larder's own layouts: the locale is read out here; webapp/validation.py judges
+    (so `1,005` in a French shop is refused there as more than two decimals)."""
+    from webapp.imports.values import plain_number
+
+    assert plain_number(text, decimal) == plain

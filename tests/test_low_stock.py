@@ -92,7 +92,7 @@ def test_edit_form_that_sets_a_level_above_stock_alerts_once(owner_browser, shop
     assert flag(shop, "SKU-003") is False and len(alerts(shop)) == 1
 
 
-def test_csv_import_alerts_each_product_crossing_once(owner_browser, shop):
+def test_a_products_file_import_alerts_each_product_crossing_once(owner_browser, shop):
     token = csrf_from(owner_browser, "/import/")
     text = ("sku,name,category,price,stock,reorder_at\n"
             "SKU-004,Product 004,Produce,5.50,2,5\n"      # existing, now low

@@ -193,3 +193,28 @@ def test_bad_tax_rates_are_refused(text):
 
     with pytest.raises(ValueError):
         parse_rate(text)
+
+
+def test_a_decimal_comma_file_is_judged_by_the_same_rules(tmp_path):
+    """The shop's locale is read out of the numbers first (7,50 is 7.50 in a French shop);
+    then the rules and their words are the forms' own."""
+    from webapp.imports.formats import Context, by_name
+    from webapp.imports.reading import open_table
+    from webapp.imports.records import Problem
+
+    path = tmp_path / "p.csv"
+    path.write_bytes("sku;name;category;price;stock;cost;tax_rate;reorder_at\r\n"
+                     "A-1;Tasse;Maison;7,50;1 000;2,10;5,5 %;2\r\n"
+                     "A-2;Tasse;Maison;1,005;1,5;-1;5,555;x\r\n".encode("cp1252"))
+    with open_table(path) as table:
+        items = list(by_name("products").records(table, Context(locale="fr_FR")))
+    good = items[0]
+    assert (good.price_cents, good.stock, good.cost_cents, good.tax_rate_bp) == (
+        750, 1000, 210, 550)
+    assert [str(p) for p in items[1:] if isinstance(p, Problem)] == [
+        "line 3: price: at most two decimals",
+        "line 3: stock: a whole number from 0 to 1,000,000",
+        "line 3: cost: must not be negative",
+        "line 3: tax_rate: a percent with at most two decimals",
+        "line 3: reorder_at: a whole number from 0 to 1,000,000",
+    ]

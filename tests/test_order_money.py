@@ -281,7 +281,7 @@ def test_walk_in_sale_gets_an_invoice_and_no_email(money_shop, client, data_dir)
 
 def test_csv_orders_carry_tax_payment_method_and_walk_ins(money_shop):
     from webapp.csv_export import export_csv
-    from webapp.csv_import import ImportFailed, import_csv
+    from larder_files import ImportFailed, import_csv
     from webapp.models import Order
 
     set_setting(money_shop, "prices_include_tax", False)
@@ -326,7 +326,7 @@ def test_csv_orders_carry_tax_payment_method_and_walk_ins(money_shop):
 def test_csv_orders_refused_in_a_closed_day_or_once_refunded(money_shop, client):
     from datetime import date, datetime
 
-    from webapp.csv_import import ImportFailed, import_csv
+    from larder_files import ImportFailed, import_csv
     from webapp.models import Order, ZReport
 
     with money_shop.app_context():
@@ -340,15 +340,15 @@ def test_csv_orders_refused_in_a_closed_day_or_once_refunded(money_shop, client)
         with pytest.raises(ImportFailed) as closed:
             import_csv("orders", b"order_ref,created_at,customer_email,sku,quantity\n"
                                  b"H2,2024-03-02T23:59:59,,TEA,1\n")
-    assert closed.value.errors == ["line 2: created_at: the business day 2024-03-02 is closed "
+    assert closed.value.errors == ["line 2: date: the business day 2024-03-02 is closed "
                                    "(Z-report done); nothing can be added to it"]
     assert client.post(f"/api/orders/{order_id}/refunds", json={"reason": "x"}).status_code == 201
     with money_shop.app_context():
         with pytest.raises(ImportFailed) as refunded:
             import_csv("orders", b"order_ref,created_at,customer_email,sku,quantity\n"
                                  b"H1,2024-03-01T10:00:00,,TEA,2\n")
-    assert refunded.value.errors == ["line 2: order_ref: order 'H1' has refunds; it cannot be "
-                                     "changed by an import"]
+    assert refunded.value.errors == ["line 2: order: order H1 is already in Larder with other "
+                                     "figures and has refunds; an import cannot change it"]
     assert stored(money_shop, order_id)["lines"][0][1] == 3
 
 

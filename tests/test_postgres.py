@@ -120,3 +120,18 @@ def test_extended_report_on_postgres(pg_app, tmp_path):
                                  .where(Order.status != "cancelled"))
     # the header, one row per line sold, the refund
     assert (tmp_path / "r.lines").read_text("utf-8-sig").count("\n") == 1 + sold + 1
+
+
+def test_orders_export_then_import_changes_nothing_on_postgres(pg_app):
+    """The import engine's Larder orders layout looks recorded orders up on the driver's
+    own cursor (imports/larder_sales.py): its `%s` parameters on psycopg."""
+    from larder_files import import_csv
+    from webapp.csv_export import export_csv
+    from webapp.extensions import db
+
+    with pg_app.app_context():
+        text = export_csv("orders")
+        orders = db.session.execute(sqlalchemy.text("SELECT count(*) FROM orders")).scalar()
+        result = import_csv("orders", text)
+        assert (result.created, result.updated, result.unchanged) == (0, 0, orders)
+        assert export_csv("orders") == text

@@ -3,7 +3,8 @@ product that is in orders is archived rather than deleted, and can be restored."
 import html
 
 from conftest import csrf_from
-from webapp import csv_export, csv_import
+from larder_files import import_csv
+from webapp import csv_export
 from webapp.extensions import db
 from webapp.models import OrderLine, Product
 
@@ -69,7 +70,7 @@ def test_patch_refuses_a_bad_value_and_changes_nothing(client, shop):
 
 def test_csv_round_trip_keeps_the_new_columns(app, shop):
     with app.app_context():
-        csv_import.import_csv("products", (
+        import_csv("products", (
             "sku,name,category,price,stock,cost,tax_rate,reorder_at\n"
             "SKU-001,Product 001,Bakery,1.50,10,0.75,5.5,3\n"
             "SKU-002,Product 002,Dairy,2.50,10,,,\n").encode())
@@ -78,7 +79,7 @@ def test_csv_round_trip_keeps_the_new_columns(app, shop):
             "sku,name,category,price,stock,cost,tax_rate,reorder_at"
         assert "SKU-001,Product 001,Bakery,1.50,10,0.75,5.5,3" in exported.splitlines()
         assert "SKU-002,Product 002,Dairy,2.50,10,,," in exported.splitlines()
-        result = csv_import.import_csv("products", exported.encode())
+        result = import_csv("products", exported.encode())
         assert (result.created, result.updated) == (0, 0)
 
 
@@ -86,7 +87,7 @@ def test_csv_without_the_optional_columns_keeps_stored_values(app, client, shop)
     client.patch("/api/products/SKU-003", json={"cost": "2.00", "tax_rate": "20",
                                                 "reorder_at": 1})
     with app.app_context():
-        csv_import.import_csv("products", b"sku,name,category,price,stock\n"
+        import_csv("products", b"sku,name,category,price,stock\n"
                                           b"SKU-003,Product 003,Bakery,9.00,10\n")
     body = client.get("/api/products/SKU-003").json
     assert (body["price"], body["cost"], body["tax_rate"], body["reorder_at"]) == \

@@ -197,7 +197,7 @@ def test_a_refund_is_refused_when_today_is_closed(money_shop, client):
 
 
 def test_imported_orders_refund(money_shop, client):
-    from webapp.csv_import import import_csv
+    from larder_files import import_csv
 
     with money_shop.app_context():
         import_csv("orders", ("order_ref,created_at,customer_email,sku,quantity,payment_method\n"

@@ -1,13 +1,13 @@
-"""CSV export in exactly the import format (webapp.csv_import): export then import
-round-trips with nothing changed. Text cells are made safe for spreadsheets (`t`,
-webapp.csv_cells)."""
+"""CSV export in exactly Larder's own import layouts (imports/formats/larder.py LAYOUTS,
+the one definition of their columns): export then `larder import FILE` round-trips with
+nothing changed. Text cells are made safe for spreadsheets (`t`, webapp.csv_cells)."""
 import csv
 import io
 
 from sqlalchemy import select
 
 from .csv_cells import text_cell as t
-from .csv_import import COLUMNS, KINDS
+from .imports.formats.larder import KINDS, LAYOUTS as COLUMNS
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product
 from .money import cents_to_str

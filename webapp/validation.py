@@ -10,7 +10,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter
 from pydantic import ValidationError as PydanticError
 
 from .money import (MAX_QUANTITY, MAX_STOCK, NumberError, parse_money,
@@ -122,6 +122,7 @@ OptionalText = Annotated[str, BeforeValidator(_text(200, required=False))]
 ShortText = Annotated[str, BeforeValidator(_text(100))]              # category, country
 OptionalShortText = Annotated[str, BeforeValidator(_text(100, required=False))]
 Sku = Annotated[str, BeforeValidator(_sku)]
+OrderRef = Annotated[str, BeforeValidator(_text(64))]               # an order's ref
 Email = Annotated[str, BeforeValidator(_email)]
 OptionalEmail = Annotated[str | None, BeforeValidator(_optional(_email))]
 Money = Annotated[int, BeforeValidator(_money)]                      # cents
@@ -165,7 +166,34 @@ def check(model, data):
             elif error["type"] == "missing":
                 errors.setdefault(name, "is required")
             else:
-                message = str(error.get("ctx", {}).get("error", "")) or error["msg"]
-                errors.setdefault(name, message)
+                errors.setdefault(name, _reason(error))
         raise ValidationError(errors) from None
+
+
+def _reason(error):
+    return str(error.get("ctx", {}).get("error", "")) or error["msg"]
+
+
+def field_rule(model, name):
+    """One field of an input model (or a field type above, name None) as a function:
+    value -> the clean value, or ValueError(the reason check() gives). For files read
+    cell by cell (Larder's import layouts), with the models' own rules and words."""
+    if name is None:
+        metadata = getattr(model, "__metadata__", ())
+        adapter = TypeAdapter(model)
+    else:
+        info = model.model_fields[name]
+        metadata = info.metadata
+        adapter = TypeAdapter(Annotated[(info.annotation, *info.metadata)])
+    if len(metadata) == 1 and isinstance(metadata[0], BeforeValidator):
+        # The field types above are one cleaning function each, whose ValueError is the
+        # reason: called directly, the same rule costs a few times less per cell.
+        return metadata[0].func
+
+    def rule(value):
+        try:
+            return adapter.validate_python(value)
+        except PydanticError as exc:
+            raise ValueError(_reason(exc.errors()[0])) from None
+    return rule
 

@@ -39,7 +39,7 @@ def upsert_product(writer, rec):
     for attr, value in (("stock", rec.stock), ("cost_cents", rec.cost_cents),
                         ("tax_rate_bp", rec.tax_rate_bp), ("reorder_at", rec.reorder_at),
                         ("archived", rec.archived)):
-        if value is not None:
+        if value is not None or attr in rec.cleared:
             given[attr] = value
     if old is None:
         given.setdefault("stock", 0)
@@ -71,12 +71,15 @@ def upsert_customer(writer, rec):
                      rec.line)
     if model is None:
         return
-    given = {"name": model.name, "country": model.country, "city": model.city}
+    given = {"name": model.name, "country": model.country}
+    if rec.city is not None:  # None: the file has no city column; the stored one stays
+        given["city"] = model.city
     if rec.created_at is not None:
         given["created_at"] = rec.created_at
     old = db.session.execute(select(_C).where(db.func.lower(_C.c.email) == email)).first()
     if old is None:
         given.setdefault("created_at", now())
+        given.setdefault("city", "")
         cid = db.session.execute(insert(_C).values(email=email, **given)
                                  .returning(_C.c.id)).scalar_one()
         writer.by_email[email] = cid

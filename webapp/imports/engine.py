@@ -72,11 +72,15 @@ def import_file(path, format=None, sheet=None, dry_run=False, progress=None, can
         if plan.problem_count or plan.cancelled or dry_run:
             db.session.rollback()
         else:
-            db.session.commit()
+            try:
+                db.session.commit()
+            except BaseException:  # a full disk: nothing half-written stays in the session
+                db.session.rollback()
+                raise
             plan.written = True
     if plan.problem_count:
         raise ImportFailed(plan)
-    if plan.written:
+    if plan.written and any(c["new"] or c["updated"] for c in plan.counts.values()):
         caching.clear_all()  # a bulk change: every cached figure may move
         if writer.stock_changed:
             low_stock.after_stock_change(writer.stock_changed)

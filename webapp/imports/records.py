@@ -28,7 +28,7 @@ class CustomerRecord:
     till_id: str = ""        # then the till's customer id ("square:CUST123")
     name: str = ""
     country: str = ""
-    city: str = ""
+    city: str | None = ""   # None: a customers file without the column (kept as stored)
     created_at: datetime | None = None  # Larder's customers layout
     known_only: bool = False  # a reference that must exist already (Larder's orders layout)
 
@@ -45,6 +45,9 @@ class ProductRecord:
     stock: int | None = None
     reorder_at: int | None = None
     archived: bool | None = None   # None: leave as it is
+    # Larder's products layout: the optional fields given as an empty cell, cleared (as
+    # the form clears them); other None fields are left as they are.
+    cleared: frozenset = frozenset()
     known_only: bool = False       # a reference that must exist already (Larder's orders)
     skip: str = ""                 # why it is not imported (a gift card): the preview lists it
 
@@ -88,11 +91,15 @@ class SaleRecord:
     payment_method: str = ""
     prices_include_tax: bool = True
     order_discount_cents: int = 0
+    order_discount_percent_bp: int | None = None  # "10%" (Larder's layout)
     refunds: list = field(default_factory=list)  # [RefundRecord]
     skip: str = ""           # why it is not imported ("test order", "voided"): listed in the preview
     expected_total_cents: int | None = None  # the file's own total, checked when given
     expected_tax_cents: int | None = None    # the file's own tax, checked when given
     currency: str = ""                       # ISO code when the file says
+    # Larder's orders layout: the optional columns the file lacks, whose stored values a
+    # recorded order keeps (imports/larder_sales.py).
+    keep: frozenset = frozenset()
 
     @property
     def ref(self):

@@ -110,8 +110,46 @@ def _compact_spaces(text):
     return re.sub(r"(?<=[^\d])\s+|\s+(?=[^\d])", "", text)
 
 
+# A mark followed by one or two digits is a decimal mark in every locale (see above).
+_PLAIN = (re.compile(r"-?\d{1,9}(?:\.\d{1,2})?"), re.compile(r"-?\d{1,9},\d{1,2}"))
+
+
+def plain_number(text, decimal="."):
+    """A number as the shop's locale writes it (`7,50`, `1 234,50 €`, `$8.00`, `-3`) as
+    plain text with all its decimals (`7.50`, `1234.50`, `8.00`, `-3`), for the one set of
+    input rules (webapp/validation.py) to judge; a cell that is no number written some way
+    comes back as it is, so those rules' own words say why it is refused."""
+    shown = text.strip()
+    if _PLAIN[0].fullmatch(shown):  # "12.50", "3": as they are; "7,50": the mark only
+        return shown
+    if _PLAIN[1].fullmatch(shown):
+        return shown.replace(",", ".")
+    match = _MONEY.fullmatch(_compact_spaces(shown)) if shown else None
+    if (not match or bool(match["open"]) != bool(match["close"])
+            or (match["c1"] and match["c2"])
+            or len([s for s in (match["s1"], match["s2"], match["s3"]) if s]) > 1):
+        return shown
+    try:
+        whole, fraction = _number_parts(match["num"], shown, decimal)
+    except ValueProblem:
+        return shown
+    minus = match["open"] or any(s and s in "-\u2212" for s in
+                                 (match["s1"], match["s2"], match["s3"]))
+    return ("-" if minus else "") + whole + ("." + fraction if fraction else "")
+
+
 def _number(num, shown, decimal):
     """'1 234,50' -> 123450, by the rules in the module's docstring."""
+    digits, fraction = _number_parts(num, shown, decimal)
+    if len(fraction) > 2 and fraction[2:].strip("0"):
+        raise ValueProblem(f"more than two decimals: {shown!r}")
+    if len(digits) > 12:
+        raise ValueProblem(f"too large ({shown}): at most 10,000,000.00")
+    return int(digits) * 100 + int((fraction + "00")[:2])
+
+
+def _number_parts(num, shown, decimal):
+    """'1 234,50' -> ('1234', '50'): the digits before and after the decimal mark."""
     num = _GROUP_SPACES.sub(" ", num)
     dots, commas = num.count("."), num.count(",")
     mark = group = None
@@ -137,12 +175,7 @@ def _number(num, shown, decimal):
                            "like 1,234.50 or 1 234,50)")
     if not all(p.isdigit() for p in parts):
         raise ValueProblem(f"not an amount: {shown!r} (expected like 12.50)")
-    if len(fraction) > 2 and fraction[2:].strip("0"):
-        raise ValueProblem(f"more than two decimals: {shown!r}")
-    digits = "".join(parts)
-    if len(digits) > 12:
-        raise ValueProblem(f"too large ({shown}): at most 10,000,000.00")
-    return int(digits) * 100 + int((fraction + "00")[:2])
+    return "".join(parts), fraction
 
 
 # ---- quantities ----------------------------------------------------------------------

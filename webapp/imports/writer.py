@@ -20,6 +20,7 @@ from ..tax import Line, PricingError, one_rate_figures, price_order, tax_include
 from ..validation import EMAIL_RE
 from .bulk import DeferredIndexes
 from .formats.common import DEFAULT_CATEGORY
+from .larder_sales import settle
 from .records import Problem
 from .refund_rows import RefundWriter, _money
 
@@ -120,6 +121,8 @@ class Writer(RefundWriter):
             return
         if self.closed:
             self._closed(rec.created_at, rec.line)
+        if rec.source == "larder" and not settle(self, rec):
+            return
         customer_id = None if rec.customer is None else self._customer_of(rec.customer)
         if len(rec.lines) > MAX_LINES:
             self.problem(rec.line, "order", f"order {rec.source_id}: {len(rec.lines)} lines; "
@@ -165,7 +168,7 @@ class Writer(RefundWriter):
     def _price(self, lines, rec):
         """tax.price_order's figures; most orders (one rate, no order discount, no
         negative amount) straight from tax.one_rate_figures, without per-line objects."""
-        if lines and not rec.order_discount_cents:
+        if lines and not rec.order_discount_cents and not rec.order_discount_percent_bp:
             rate = lines[0][3]
             amounts = [q * u - d for _, q, u, _, d, _ in lines]
             if min(amounts) >= 0 and all(line[3] == rate and line[4] >= 0 for line in lines):
@@ -177,7 +180,8 @@ class Writer(RefundWriter):
         try:
             return price_order([Line(q, u, r, d) for _, q, u, r, d, _ in lines],
                                rec.prices_include_tax,
-                               discount_amount_cents=rec.order_discount_cents or None)
+                               discount_amount_cents=rec.order_discount_cents or None,
+                               discount_percent_bp=rec.order_discount_percent_bp)
         except PricingError as exc:
             self.problem(rec.line, "discount", f"order {rec.source_id}: {exc}")
             return None
@@ -284,7 +288,8 @@ class Writer(RefundWriter):
             when = self._datetime_param()
             currency = self.currency
             rows = [(ref, cid, when(rec.created_at), "imported", "", p.total_cents,
-                     p.gross_cents, p.discount_cents, p.tax_cents, None,
+                     p.gross_cents, p.discount_cents, p.tax_cents,
+                     rec.order_discount_percent_bp,
                      rec.order_discount_cents or None, rec.payment_method,
                      rec.currency or currency, rec.prices_include_tax)
                     for ref, (rec, cid, _, p) in zip(new_refs, new)]
@@ -320,7 +325,8 @@ class Writer(RefundWriter):
         row = {"customer_id": customer_id, "created_at": rec.created_at,
                "status": "imported", "status_reason": "", "total_cents": priced.total_cents,
                "gross_cents": priced.gross_cents, "discount_cents": priced.discount_cents,
-               "tax_cents": priced.tax_cents, "discount_percent_bp": None,
+               "tax_cents": priced.tax_cents,
+               "discount_percent_bp": rec.order_discount_percent_bp,
                "discount_amount_cents": rec.order_discount_cents or None,
                "payment_method": rec.payment_method, "currency": rec.currency or self.currency,
                "prices_include_tax": rec.prices_include_tax}

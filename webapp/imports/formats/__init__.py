@@ -43,15 +43,11 @@ def unrecognised(header):
     if is_summary(header):
         return ("this is Loyverse's receipts summary (one row per receipt, no items); "
                 "export 'Receipts by item' instead")
-    from .larder import LAYOUTS
+    from .larder import near_miss
 
-    names = [name.strip().lower() for name in header]
-    for layout, (required, optional) in LAYOUTS.items():
-        if set(required) <= set(names):
-            unknown = [n for n in names if n not in required + optional]
-            return (f"Larder's {layout} columns, but also unknown column(s): "
-                    + ", ".join(repr(n) for n in unknown) + "; the optional ones are: "
-                    + ", ".join(optional))
+    reason = near_miss(header)
+    if reason:
+        return reason
     shown = ", ".join(header[:6]) + (", ..." if len(header) > 6 else "")
     return ("not a file Larder knows (columns: " + shown + "); expected a Shopify, "
             "Square, SumUp or Loyverse export, or Larder's products, customers or "

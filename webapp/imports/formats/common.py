@@ -5,9 +5,10 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ...tax import BP, tax_included, tax_on
-from ..records import Problem
+from ..records import LineRecord, Problem
 from ..values import (DateReader, ValueProblem, decimal_mark, parse_money, parse_quantity,
                       shop_zone)
 
@@ -143,6 +144,47 @@ def unit_and_extra(total, quantity):
     discount, so quantity x unit - discount is the till's total exactly."""
     unit = -(-total // quantity)
     return unit, unit * quantity - total
+
+
+class ItemAmounts(NamedTuple):
+    """One item row of a till that writes gross sales, discounts and tax per row (Square,
+    Loyverse), made positive (refund rows are negative)."""
+
+    quantity: int
+    unit_cents: int          # rounded up: see unit_and_extra
+    discount_cents: int      # the row's discounts and the rounding's extra
+    tax_rate_bp: int
+    tax_cents: int
+    paid_cents: int          # what the customer paid for the row, tax included
+    unit_cost_cents: int | None
+
+    def line(self, line, product):
+        return LineRecord(line, product, self.quantity, self.unit_cents, self.tax_rate_bp,
+                          self.discount_cents, unit_cost_cents=self.unit_cost_cents)
+
+
+def item_amounts(row, included, rates):
+    """A till's item row (keys qty, gross, discounts, tax, item and, when the till has it,
+    cost) -> ItemAmounts, or None with every bad cell in row.problems. `included`: whether
+    the row's prices include tax; `rates`: the shop's rates, for rate_from_amounts."""
+    quantity = row.quantity("qty", negative=True)
+    gross = row.money("gross", negative=True)
+    discounts = row.money("discounts", negative=True, empty=0)
+    tax = row.money("tax", negative=True, empty=0)
+    cost = row.money("cost", negative=True, empty=None)
+    if not row.text("item"):
+        row.bad("item", "missing item name")
+    if quantity == 0:
+        row.bad("qty", "a quantity of 0")
+    if row.problems:
+        return None
+    quantity, gross, discount, tax = abs(quantity), abs(gross), abs(discounts), abs(tax)
+    amount = gross - discount   # the line after discounts, in the prices' terms
+    unit, extra = unit_and_extra(gross, quantity)
+    return ItemAmounts(quantity, unit, discount + extra,
+                       rate_from_amounts(tax, amount, included, rates), tax,
+                       amount if included else amount + tax,
+                       None if cost is None else round(abs(cost) / quantity))
 
 
 _CASH = {"cash", "bar", "bargeld", "espèces", "especes", "liquide", "contanti", "efectivo",

@@ -1,4 +1,4 @@
-"""Larder's own orders layout (webapp/csv_import.py COLUMNS): see larder.py."""
+"""Larder's own orders layout (larder.LAYOUTS): see larder.py."""
 from . import larder
 
 NAME = "orders"

@@ -1,4 +1,4 @@
-"""Larder's own products layout (webapp/csv_import.py COLUMNS): see larder.py."""
+"""Larder's own products layout (larder.LAYOUTS): see larder.py."""
 from . import larder
 
 NAME = "products"

@@ -5,10 +5,10 @@ with the same item and customer); `Status` Cancelled receipts are skipped. Dates
 the account's locale and carry no zone (shop time). No tax-rate column: rates come from
 the amounts, snapped to the shop's rates. Payment types are only in the receipts summary
 file, which is recognised and refused with a plain reason (docs/importing.md)."""
-from ..records import CustomerRecord, LineRecord, ProductRecord, RefundRecord, SaleRecord
+from ..records import CustomerRecord, ProductRecord, RefundRecord, SaleRecord
 from ...validation import EMAIL_RE
 from .common import (DEFAULT_CATEGORY, Columns, RefundMatcher, Row, consecutive, header_has,
-                     made_up_sku, rate_from_amounts, unit_and_extra)
+                     item_amounts, made_up_sku)
 
 NAME = "loyverse_receipts"
 LABEL = "Loyverse receipts by item export"
@@ -54,32 +54,17 @@ def _receipt(columns, group, context, dates, matcher):
     lines, problems, paid, taxes = [], list(head.problems), 0, 0
     for line, cells in group:
         row = Row(columns, line, cells)
-        quantity = row.quantity("qty", negative=True)
-        gross = row.money("gross", negative=True)
-        discounts = row.money("discounts", negative=True, empty=0)
-        tax = row.money("tax", negative=True, empty=0)
-        cost = row.money("cost", negative=True, empty=None)
-        item = row.text("item")
-        if not item:
-            row.bad("item", "missing item name")
-        if quantity == 0:
-            row.bad("qty", "a quantity of 0")
+        amounts = item_amounts(row, included, context.tax_rates_bp)
         problems += row.problems
-        if row.problems:
+        if amounts is None:
             continue
-        quantity, gross, discount, tax = abs(quantity), abs(gross), abs(discounts), abs(tax)
-        amount = gross - discount
-        paid += amount if included else amount + tax
-        taxes += tax
-        variant = row.text("variant")
+        paid += amounts.paid_cents
+        taxes += amounts.tax_cents
+        item, variant = row.text("item"), row.text("variant")
         name = f"{item} ({variant})" if variant else item
         product = ProductRecord(line, row.text("sku") or made_up_sku(SOURCE, name), name[:200],
                                 category=row.text("category") or DEFAULT_CATEGORY)
-        unit, extra = unit_and_extra(gross, quantity)
-        rate = rate_from_amounts(tax, amount, included, context.tax_rates_bp)
-        unit_cost = None if cost is None else round(abs(cost) / quantity)
-        lines.append(LineRecord(line, product, quantity, unit, rate, discount + extra,
-                                unit_cost_cents=unit_cost))
+        lines.append(amounts.line(line, product))
     if problems or created is None:
         yield from problems
         return

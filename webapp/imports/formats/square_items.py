@@ -3,10 +3,10 @@ row per item; lines of a sale share `Transaction ID`; `Event Type` Payment or Re
 (refund rows carry the sale's Transaction ID and become refunds on their own). Money
 `$8.00`/`-$3.00`, `Qty` `1.0`. Prices are without tax (Net Sales + Tax = what was paid).
 `Date`+`Time` are local to `Time Zone` (a Rails zone name) and converted to shop time."""
-from ..records import CustomerRecord, LineRecord, ProductRecord, RefundRecord, SaleRecord
+from ..records import CustomerRecord, ProductRecord, RefundRecord, SaleRecord
 from ..values import ValueProblem, zone_named
-from .common import (DEFAULT_CATEGORY, Columns, Row, consecutive, header_has, made_up_sku,
-                     rate_from_amounts)
+from .common import (DEFAULT_CATEGORY, Columns, Row, consecutive, header_has,
+                     item_amounts, made_up_sku)
 
 NAME = "square_items"
 LABEL = "Square items detail export"
@@ -64,31 +64,19 @@ def _group(columns, group, context, dates, zones):
     lines, problems, paid, taxes = [], list(head.problems), 0, 0
     for line, cells in group:
         row = Row(columns, line, cells)
-        quantity = row.quantity("qty", negative=True)
-        gross = row.money("gross", negative=True)
-        discounts = row.money("discounts", negative=True, empty=0)
-        tax = row.money("tax", negative=True, empty=0)
-        item = row.text("item")
-        if not item:
-            row.bad("item", "missing item name")
-        if quantity == 0:
-            row.bad("qty", "a quantity of 0")
+        amounts = item_amounts(row, False, context.tax_rates_bp)  # Square: tax on top
         problems += row.problems
-        if row.problems:
+        if amounts is None:
             continue
-        quantity, gross, discount, tax = abs(quantity), abs(gross), abs(discounts), abs(tax)
-        point = row.text("point")
+        item, point = row.text("item"), row.text("point")
         name = f"{item} ({point})" if point and point != "Regular" else item
         category = row.text("category")
         product = ProductRecord(line, row.text("sku") or made_up_sku(SOURCE, name), name[:200],
                                 category=(category if category != "None" else "")
                                 or DEFAULT_CATEGORY)
-        paid += gross - discount + tax
-        taxes += tax
-        unit, extra = divmod(gross, quantity)
-        unit, extra = (unit, 0) if not extra else (unit + 1, quantity - extra)
-        rate = rate_from_amounts(tax, gross - discount, False, context.tax_rates_bp)
-        lines.append(LineRecord(line, product, quantity, unit, rate, discount + extra))
+        paid += amounts.paid_cents
+        taxes += amounts.tax_cents
+        lines.append(amounts.line(line, product))
     if problems or created is None:
         yield from problems
         return
