@@ -1,6 +1,6 @@
 """Products: a cached list (versioned keys + query string), cached detail, edit forms,
 archived products and their restoring."""
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import false, true
 
 from .. import catalog
@@ -28,6 +28,12 @@ def _listing(archived):
     ).scalars().all()
     return render_template("products/list.html", page=page, categories=categories,
                            category=category, q=q, archived=archived, cached_page=True)
+
+
+def _categories():
+    """The categories in use, offered by the form (one "Dairy", not "Dairy" and "dairy")."""
+    return db.session.execute(
+        db.select(Product.category).distinct().order_by(Product.category)).scalars().all()
 
 
 @bp.get("/")
@@ -59,8 +65,10 @@ def create():
             errors = exc.errors
         else:
             record_activity(f"Created product {product.sku}")
+            flash(f"Product {product.sku} added.")
             return redirect(url_for(".detail", sku=product.sku))
-    return render_template("products/form.html", form=form, errors=errors, product=None), (
+    return render_template("products/form.html", form=form, errors=errors, product=None,
+                           categories=_categories()), (
         400 if errors else 200)
 
 
@@ -76,8 +84,10 @@ def edit(sku):
             errors = exc.errors
         else:
             record_activity(f"Edited product {product.sku}")
+            flash(f"Product {product.sku} saved.")
             return redirect(url_for(".detail", sku=product.sku))
-    return render_template("products/form.html", form=form, errors=errors, product=product), (
+    return render_template("products/form.html", form=form, errors=errors, product=product,
+                           categories=_categories()), (
         400 if errors else 200)
 
 
@@ -86,9 +96,9 @@ def delete(sku):
     product = catalog.get_product(sku)
     if request.method == "POST":
         outcome = catalog.delete_product(sku)
-        # The confirmation page said which it would be (list pages are cached:
-        # no flash messages there).
+        # The message is put in after the list's cache (webapp/views/chrome.py).
         record_activity(f"{outcome.title()} product {sku}")
+        flash(f"Product {sku} {outcome}.")
         return redirect(url_for(".index", archived=1) if outcome == "archived"
                         else url_for(".index"))
     return render_template("products/delete.html", product=product,
@@ -102,5 +112,6 @@ def restore(sku):
     if request.method == "POST":
         catalog.restore_product(sku)
         record_activity(f"Restored product {sku}")
+        flash(f"Product {sku} restored: it is back in the product list.")
         return redirect(url_for(".detail", sku=sku))
     return render_template("products/restore.html", product=product)
