@@ -33,7 +33,9 @@ def storage_words(backend):
         return "on the Redis server set up for Larder"
     if "memcache" in name:
         return "on the Memcached server set up for Larder"
-    if "simple" in name or "null" in name:
+    if "null" in name:
+        return "nowhere: saving copies of pages is switched off"
+    if "simple" in name:
         return "in Larder's memory (lost when Larder stops)"
     return "in Larder's data folder on this computer"
 
