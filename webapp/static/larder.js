@@ -19,12 +19,25 @@
   apply(stored());
 
   var NEXT = { auto: "dark", dark: "light", light: "auto" };
-  var WORDS = { auto: "Theme: system", dark: "Theme: dark", light: "Theme: light" };
+  // Short on screen (the menu must fit in 800 px), whole for screen readers.
+  var WORDS = { auto: ["\u25D0", "as the system"], dark: ["\u263E", "dark"],
+                light: ["\u2600", "light"] };
 
   function themeButton(button) {
     function show() {
       var theme = stored();
-      button.textContent = WORDS[theme];
+      var words = WORDS[theme] || WORDS.auto;
+      button.textContent = "";
+      var mark = document.createElement("span");
+      mark.setAttribute("aria-hidden", "true");
+      mark.textContent = words[0] + " ";
+      var hidden = document.createElement("span");
+      hidden.className = "visually-hidden";
+      hidden.textContent = "Colours: ";
+      button.appendChild(mark);
+      button.appendChild(hidden);
+      button.appendChild(document.createTextNode(words[1] === "as the system" ? "Auto" : words[1].charAt(0).toUpperCase() + words[1].slice(1)));
+      button.title = "Colours: " + words[1] + " (press to change)";
       button.setAttribute("data-theme-now", theme);
     }
     button.hidden = false;
