@@ -87,6 +87,19 @@ def flashes_html():
         f"{escape(message)}</p>" for category, message in messages)
 
 
+def nav_html(app, who):
+    """The menu for this role on this page. It depends on nothing else, so each one is
+    rendered once per process (a cached page's hit then costs a dict lookup, not a
+    template)."""
+    made = app.extensions.setdefault("larder_nav", {})
+    key = (who, request.endpoint, request.script_root)
+    if key not in made:
+        if len(made) > 1000:  # bounded: roles x endpoints is far less
+            made.clear()
+        made[key] = render_template("_nav.html", **menu(who)).encode()
+    return made[key]
+
+
 def init_app(app):
     @app.after_request
     def fill_page(response):
@@ -94,8 +107,7 @@ def init_app(app):
             return response
         data = original = response.get_data()
         if NAV_MARKER in data:
-            nav = render_template("_nav.html", **menu(role()))
-            data = data.replace(NAV_MARKER, nav.encode())
+            data = data.replace(NAV_MARKER, nav_html(app, role()))
         if FLASH_MARKER in data:
             data = data.replace(FLASH_MARKER, flashes_html().encode())
         if data is not original:
