@@ -291,3 +291,21 @@ def test_icons_are_served_and_shipped(client):
     assert 'rel="icon" href="/static/larder.png"' in html
     assets = Path(__file__).resolve().parent.parent / "desktop" / "assets"
     assert (assets / "larder.ico").read_bytes()[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+# ---- sorting ------------------------------------------------------------------------------
+
+def test_the_product_list_sorts_on_the_server_by_its_column_headers(shop, client):
+    html = client.get("/products/?sort=-price&category=Dairy").get_data(as_text=True)
+    skus = re.findall(r'<td><a href="/products/(SKU-\d+)">', html)
+    assert skus[:3] == ["SKU-028", "SKU-025", "SKU-022"]  # Dairy, dearest first
+    assert '<th scope="col" aria-sort="descending" class="num"><a class="sort" ' \
+           'href="/products/?sort=price&amp;category=Dairy">Price</a></th>' in html
+    assert '<th scope="col" aria-sort="none"><a class="sort" ' \
+           'href="/products/?sort=sku&amp;category=Dairy">SKU</a></th>' in html
+    page2 = client.get("/products/?sort=-price").get_data(as_text=True)
+    assert 'href="/products/?page=2&amp;sort=-price"' in page2  # the pager keeps the order
+    # An unknown column is the default order (by name), not an error.
+    plain = client.get("/products/?sort=cost_cents").get_data(as_text=True)
+    assert re.findall(r'<td><a href="/products/(SKU-\d+)">', plain)[:2] == ["SKU-000", "SKU-001"]
+    assert 'aria-sort="ascending"><a class="sort" href="/products/?sort=-name">Name' in plain

@@ -14,11 +14,27 @@ from .paging import page_arg, search
 bp = Blueprint("products", __name__, url_prefix="/products")
 
 
+# The list's sortable columns (?sort=price, ?sort=-price for the other way): sorted here,
+# not in the browser, as the list comes a page at a time.
+SORTS = {"sku": Product.sku, "name": Product.name, "category": Product.category,
+         "price": Product.price_cents, "stock": Product.stock,
+         "reorder_at": Product.reorder_at}
+
+
+def _sort_arg():
+    sort = request.args.get("sort", "name")
+    key = sort.lstrip("-")
+    return (key, sort.startswith("-")) if key in SORTS else ("name", False)
+
+
 def _listing(archived):
     category = request.args.get("category", "").strip()
     q = request.args.get("q", "").strip()
+    key, descending = _sort_arg()
+    column = SORTS[key]
     shown = Product.archived == (true() if archived else false())
-    select = db.select(Product).where(shown).order_by(Product.name, Product.id)
+    select = db.select(Product).where(shown).order_by(
+        column.desc() if descending else column, Product.name, Product.id)
     if category:
         select = select.where(Product.category == category)
     select = search(select, q, Product.name, Product.sku)
@@ -27,7 +43,8 @@ def _listing(archived):
         db.select(Product.category).where(shown).distinct().order_by(Product.category)
     ).scalars().all()
     return render_template("products/list.html", page=page, categories=categories,
-                           category=category, q=q, archived=archived, cached_page=True)
+                           category=category, q=q, archived=archived, cached_page=True,
+                           sort=("-" if descending else "") + key)
 
 
 def _categories():
