@@ -309,3 +309,9 @@ def test_the_product_list_sorts_on_the_server_by_its_column_headers(shop, client
     plain = client.get("/products/?sort=cost_cents").get_data(as_text=True)
     assert re.findall(r'<td><a href="/products/(SKU-\d+)">', plain)[:2] == ["SKU-000", "SKU-001"]
     assert 'aria-sort="ascending"><a class="sort" href="/products/?sort=-name">Name' in plain
+
+
+def test_loading_demo_data_says_so(app, owner_browser):
+    where = post(owner_browser, "/import/", "/import/demo", {"orders": "40"})
+    page = owner_browser.get(where).get_data(as_text=True)
+    assert "Demo data loaded: 40 orders." in flashes(page)
