@@ -243,7 +243,7 @@ def test_a_field_error_is_next_to_its_field_and_tied_to_it(shop, owner_browser):
                       r'aria-invalid="true" required[^>]*name="sku" value="bad sku!">'
                       r'.*?<span id="f-sku-error" class="error">([^<]+)</span>', html, re.S)
     assert block and "letters, digits" in block[1]
-    assert 'id="f-name-error" class="error">Name is required</span>' in html
+    assert 'id="f-name-error" class="error">is required</span>' in html
     assert 'id="f-category" aria-invalid' not in html  # a good field is not marked
     assert "Nothing was saved" in html and 'role="alert"' in html
     assert '<datalist id="categories"><option value="Bakery">' in html  # existing ones
