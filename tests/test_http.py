@@ -57,7 +57,9 @@ def test_errors_over_http_are_clean(live_server):
     missing = api.get(f"{live_server.url}/api/orders/999", timeout=5)
     assert missing.status_code == 404 and missing.json() == {"error": "There is no such order."}
     page = api.get(f"{live_server.url}/no/such/page", timeout=5)
-    assert page.status_code == 404 and "Traceback" not in page.text and "<h1>404" in page.text
+    # Plain words in the heading; "Error 404." in small print under it.
+    assert page.status_code == 404 and "Traceback" not in page.text
+    assert "<h1>Not found</h1>" in page.text and "Error 404." in page.text
     bad = api.post(f"{live_server.url}/api/orders", data=b"\xff\xfe", timeout=5,
                    headers={"Content-Type": "application/json"})
     assert bad.status_code == 400 and "error" in bad.json()

@@ -59,8 +59,9 @@ def _form_reason(response, field):
         return None
     assert response.status_code == 400, response.status_code
     page = response.get_data(as_text=True)
-    found = re.search(rf'name="{field}" value="[^"]*"[^>]*></label>\s*'
-                      rf'<span class="error">([^<]*)</span>', page)
+    # The error in the field's own block, after its control (the field() macro).
+    found = re.search(rf'name="{field}"(?:(?!</div>).)*?<span [^>]*class="error">([^<]*)'
+                      r'</span>', page, re.S)
     assert found, f"no reason shown at {field}"
     return html.unescape(found.group(1))
 

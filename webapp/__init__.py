@@ -32,14 +32,14 @@ def create_app(test_config=None, data_dir=None):
     errors.init_app(app)
     celery_init_app(app)
 
-    from .views import (api, backups, cache_admin, customers, dashboard, data_import,
+    from .views import (api, backups, cache_admin, chrome, customers, dashboard, data_import,
                         end_of_day, orders, outbox, products, reports, schedules, settings,
-                        tasks)
+                        system, tasks)
 
     for module in (auth, dashboard, products, customers, orders, api, cache_admin, data_import,
-                   reports, tasks, outbox, schedules, backups, settings, end_of_day):
+                   reports, tasks, outbox, schedules, backups, settings, end_of_day, system):
         app.register_blueprint(module.bp)
-    settings.init_app(app)
+    chrome.init_app(app)  # the menu and messages, put in after any page cache
 
     worker_status.init_app(app)
 

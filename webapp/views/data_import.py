@@ -1,7 +1,7 @@
 """The Import page: upload a file (or drop it), see a preview made in the background,
 import it for real with a progress bar, cancel; and the first-run "load demo data"
 button. The jobs themselves: webapp/import_jobs.py."""
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from .. import demo_data, import_jobs
 from ..auth import current_user, record_activity
@@ -16,11 +16,12 @@ bp = Blueprint("data_import", __name__, url_prefix="/import")
 MAX_SHEET = 100
 
 
-def _form_page(errors=(), status=200):
+def _form_page(errors=None, status=200):
+    """errors: {field: reason}, each shown next to its field."""
     recent = db.session.execute(
         db.select(Job).where(Job.kind == "import").order_by(Job.created_at.desc())
         .limit(10)).scalars().all()
-    return render_template("import.html", errors=list(errors), formats=formats.FORMATS,
+    return render_template("import.html", errors=errors or {}, formats=formats.FORMATS,
                            limit=size_text(import_jobs.max_upload_bytes()),
                            recent=recent), status
 
@@ -42,17 +43,17 @@ def index():
     # `kind` is the old form's field (Larder's own layouts): a forced format now.
     chosen = request.form.get("format", "") or request.form.get("kind", "")
     sheet = request.form.get("sheet", "").strip()
-    errors = []
+    errors = {}
     if chosen and chosen not in formats.BY_NAME:
-        errors.append(f"format: {chosen!r} is not one Larder knows; choose one in the list")
+        errors["format"] = f"{chosen!r} is not one Larder knows; choose one in the list"
     if len(sheet) > MAX_SHEET:
-        errors.append(f"sheet: at most {MAX_SHEET} characters")
+        errors["sheet"] = f"at most {MAX_SHEET} characters"
     upload = request.files.get("file")
     if not errors:
         try:
             stored = import_jobs.store_upload(upload)
         except import_jobs.UploadError as exc:
-            errors.append(f"file: {exc}")
+            errors["file"] = str(exc)
     if errors:
         return _form_page(errors, 400)
     return _start({"upload": stored, "file": import_jobs.display_name(upload.filename),
@@ -83,6 +84,7 @@ def confirm(job_id):
     if job.state != "success" or not params.get("dry_run"):
         abort(409, "Only a preview that went through can be imported: upload the file again.")
     record_activity(f"Started importing {params['file']} ({result.get('summary', '')})")
+    flash(f"Importing {params['file']}: nothing is saved until the whole file is in.")
     keep = {k: params[k] for k in ("upload", "file", "format", "sheet")}
     return _start(keep, preview=False)
 
@@ -92,6 +94,7 @@ def cancel(job_id):
     job = _import_job(job_id)
     if not job.finished:
         import_jobs.request_cancel(job.id)
+        flash("Cancelling: nothing of this file will be imported.")
     return redirect(url_for("data_import.show", job_id=job.id), code=303)
 
 
@@ -102,4 +105,5 @@ def demo():
     except (ValueError, demo_data.DemoError) as exc:
         abort(400, str(exc))
     record_activity(f"Loaded demo data ({counts['orders']} orders)")
+    flash(f"Demo data loaded: {counts['orders']:,} orders.")
     return redirect(url_for("dashboard.index"))

@@ -1,6 +1,6 @@
 """Products: a cached list (versioned keys + query string), cached detail, edit forms,
 archived products and their restoring."""
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import false, true
 
 from .. import catalog
@@ -14,11 +14,27 @@ from .paging import page_arg, search
 bp = Blueprint("products", __name__, url_prefix="/products")
 
 
+# The list's sortable columns (?sort=price, ?sort=-price for the other way): sorted here,
+# not in the browser, as the list comes a page at a time.
+SORTS = {"sku": Product.sku, "name": Product.name, "category": Product.category,
+         "price": Product.price_cents, "stock": Product.stock,
+         "reorder_at": Product.reorder_at}
+
+
+def _sort_arg():
+    sort = request.args.get("sort", "name")
+    key = sort.lstrip("-")
+    return (key, sort.startswith("-")) if key in SORTS else ("name", False)
+
+
 def _listing(archived):
     category = request.args.get("category", "").strip()
     q = request.args.get("q", "").strip()
+    key, descending = _sort_arg()
+    column = SORTS[key]
     shown = Product.archived == (true() if archived else false())
-    select = db.select(Product).where(shown).order_by(Product.name, Product.id)
+    select = db.select(Product).where(shown).order_by(
+        column.desc() if descending else column, Product.name, Product.id)
     if category:
         select = select.where(Product.category == category)
     select = search(select, q, Product.name, Product.sku)
@@ -27,7 +43,14 @@ def _listing(archived):
         db.select(Product.category).where(shown).distinct().order_by(Product.category)
     ).scalars().all()
     return render_template("products/list.html", page=page, categories=categories,
-                           category=category, q=q, archived=archived, cached_page=True)
+                           category=category, q=q, archived=archived, cached_page=True,
+                           sort=("-" if descending else "") + key)
+
+
+def _categories():
+    """The categories in use, offered by the form (one "Dairy", not "Dairy" and "dairy")."""
+    return db.session.execute(
+        db.select(Product.category).distinct().order_by(Product.category)).scalars().all()
 
 
 @bp.get("/")
@@ -59,8 +82,10 @@ def create():
             errors = exc.errors
         else:
             record_activity(f"Created product {product.sku}")
+            flash(f"Product {product.sku} added.")
             return redirect(url_for(".detail", sku=product.sku))
-    return render_template("products/form.html", form=form, errors=errors, product=None), (
+    return render_template("products/form.html", form=form, errors=errors, product=None,
+                           categories=_categories()), (
         400 if errors else 200)
 
 
@@ -76,8 +101,10 @@ def edit(sku):
             errors = exc.errors
         else:
             record_activity(f"Edited product {product.sku}")
+            flash(f"Product {product.sku} saved.")
             return redirect(url_for(".detail", sku=product.sku))
-    return render_template("products/form.html", form=form, errors=errors, product=product), (
+    return render_template("products/form.html", form=form, errors=errors, product=product,
+                           categories=_categories()), (
         400 if errors else 200)
 
 
@@ -86,9 +113,9 @@ def delete(sku):
     product = catalog.get_product(sku)
     if request.method == "POST":
         outcome = catalog.delete_product(sku)
-        # The confirmation page said which it would be (list pages are cached:
-        # no flash messages there).
+        # The message is put in after the list's cache (webapp/views/chrome.py).
         record_activity(f"{outcome.title()} product {sku}")
+        flash(f"Product {sku} {outcome}.")
         return redirect(url_for(".index", archived=1) if outcome == "archived"
                         else url_for(".index"))
     return render_template("products/delete.html", product=product,
@@ -102,5 +129,6 @@ def restore(sku):
     if request.method == "POST":
         catalog.restore_product(sku)
         record_activity(f"Restored product {sku}")
+        flash(f"Product {sku} restored: it is back in the product list.")
         return redirect(url_for(".detail", sku=sku))
     return render_template("products/restore.html", product=product)

@@ -1,5 +1,6 @@
-"""Beat's schedules, shown in the app, each with a "Run now" button."""
-from flask import Blueprint, abort, current_app, g, redirect, render_template, url_for
+"""Scheduled jobs (what the background worker does by itself at set times), shown in
+plain words, each with a "Run now" button."""
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, url_for
 
 from ..auth import record_activity
 from ..background import jobs
@@ -7,6 +8,19 @@ from ..extensions import db
 from ..models import Job
 
 bp = Blueprint("schedules", __name__, url_prefix="/schedules")
+
+# What each scheduled job does, for the shop (the names are the configuration's).
+WORDS = {
+    "daily-cleanup": "Tidy up: remove old report files, emails, uploads and finished jobs",
+    "hourly-sync": "Bring in the CSV files put in the inbox folder",
+    "daily-backup": "Back up the shop's data",
+    "daily-low-stock": "Email the products low in stock (when switched on in Settings)",
+    "daily-close": "Close yesterday's business day (when switched on in Settings)",
+}
+
+
+def words(name):
+    return WORDS.get(name, name.replace("-", " ").capitalize())
 
 
 def entries():
@@ -16,7 +30,7 @@ def entries():
         last = db.session.execute(
             db.select(Job).filter_by(kind=kind).order_by(Job.created_at.desc()).limit(1)
         ).scalar()
-        items.append({"name": name, "task": entry["task"], "kind": kind,
+        items.append({"name": name, "task": entry["task"], "kind": kind, "what": words(name),
                       "schedule": describe(entry["schedule"]), "last": last})
     return items
 
@@ -41,7 +55,8 @@ def run_now(name):
     if name not in schedule:
         abort(404, "There is no such schedule.")
     kind = jobs.kind_of_task(schedule[name]["task"])
-    job, _ = jobs.submit(kind, f"{name} (run now)", {}, dedup_key=f"schedule:{name}",
+    job, _ = jobs.submit(kind, f"{words(name)} (run now)", {}, dedup_key=f"schedule:{name}",
                          user_id=g.user_id)
-    record_activity(f"Ran {name} now")
+    record_activity(f"Ran now: {words(name)}")
+    flash(f"Started now: {words(name)}. Its progress is shown below.")
     return redirect(url_for("tasks.index"))

@@ -5,7 +5,7 @@ is set. Changing the currency or whether prices include tax, once the shop has o
 takes a second step: the page says what changes and what stays (recorded orders keep
 their own currency and tax mode) and asks to confirm.
 """
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from .. import settings
 from ..auth import current_user, record_activity
@@ -17,7 +17,6 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 # Changing these once there are orders asks for confirmation.
 CONFIRM = ("currency", "prices_include_tax")
-NAV_MARKER = b"<!--owner-nav-->"
 FIELDS = {"shop_address": "textarea", "payment_methods": "textarea", "day_starts_at": "time",
           "prices_include_tax": "checkbox", "auto_close_day": "checkbox",
           "low_stock_digest": "checkbox"}
@@ -97,19 +96,3 @@ def index():
                            confirm=confirm, confirmation=_confirmation(confirm),
                            orders=orders), 400 if errors else 200
 
-
-def init_app(app):
-    """The nav's Settings link, for the owner only. Pages are cached across users, so the
-    link is put in after the cache (like the worker's banner), never stored in a page."""
-    link = f'<a href="{bp.url_prefix}/">Settings</a>'.encode()
-
-    @app.after_request
-    def owner_nav(response):
-        if response.mimetype != "text/html" or response.direct_passthrough:
-            return response
-        data = response.get_data()
-        if NAV_MARKER in data:
-            owner = g.get("user_id") is not None and \
-                g.user_id == app.extensions.get("larder_owner_id")
-            response.set_data(data.replace(NAV_MARKER, link if owner else b""))
-        return response

@@ -1,0 +1,115 @@
+"""What every page gets after any page cache: the menu and this session's messages.
+
+Pages are cached and shared between users (products, customers, dashboard...), so
+nothing that depends on who is signed in may be stored in them. base.html leaves two
+markers that are filled here for each response: <!--nav--> (the menu: which links this
+user's role sees, the current page marked with aria-current) and <!--flash--> (the
+messages of this session: "Product saved", shown once, cached page or not).
+The banner for a stopped worker works the same way (webapp/background/status.py).
+"""
+from flask import current_app, g, get_flashed_messages, render_template, request, url_for
+from markupsafe import escape
+
+NAV_MARKER = b"<!--nav-->"
+FLASH_MARKER = b"<!--flash-->"
+EVERYONE = ("owner", "manager", "staff")
+MANAGERS = ("owner", "manager")
+OWNER = ("owner",)
+
+# (label, endpoint, who sees it, the blueprints (or endpoints) that are "this page").
+# The roles follow issue 12: staff sell and look things up; managers everything but
+# users, settings and backups; the owner everything. Each route still checks for itself.
+FRONT = [
+    ("Dashboard", "dashboard.index", EVERYONE, ("dashboard",)),
+    ("Sell", "orders.create", EVERYONE, ("orders.create",)),
+    ("Orders", "orders.index", EVERYONE, ("orders",)),
+    ("Products", "products.index", EVERYONE, ("products",)),
+    ("Customers", "customers.index", EVERYONE, ("customers",)),
+    ("Reports", "reports.index", MANAGERS, ("reports",)),
+]
+OFFICE = [
+    ("Import", "data_import.index", MANAGERS, ("data_import",)),
+    ("End of day", "end_of_day.index", EVERYONE, ("end_of_day",)),
+    ("Backups", "backups.index", OWNER, ("backups",)),
+    ("Settings", "settings.index", OWNER, ("settings",)),
+    ("Users", "users.index", OWNER, ("users",)),
+    ("System", "system.index", MANAGERS, ("system", "tasks", "outbox", "schedules",
+                                          "cache_admin")),
+    ("Account", "auth.logout", EVERYONE, ("auth.logout",)),
+]
+
+
+def role():
+    """The signed-in user's role, or None. The owner is known without a query (most
+    cached pages are the owner's and should not pay for one)."""
+    user_id = g.get("user_id")
+    if user_id is None:
+        return None
+    if user_id == current_app.extensions.get("larder_owner_id"):
+        return "owner"
+    from ..auth import current_user
+
+    user = current_user()
+    return user.role if user is not None else None
+
+
+def _current(places):
+    """Is this request on one of `places` (a blueprint, or an exact endpoint)? An exact
+    endpoint wins over its blueprint: /orders/new is Sell, not Orders."""
+    endpoint = request.endpoint or ""
+    if endpoint in places:
+        return True
+    exact = {p for _, _, _, ps in FRONT + OFFICE for p in ps if "." in p}
+    return endpoint not in exact and endpoint.split(".")[0] in places
+
+
+def menu(who):
+    def items(table):
+        out = []
+        for label, endpoint, roles, places in table:
+            if who not in roles or endpoint not in current_app.view_functions:
+                continue  # not this role's, or not in this build (a later page)
+            out.append({"label": label, "url": url_for(endpoint), "current": _current(places),
+                        "sep": endpoint == "auth.logout"})
+        return out
+
+    if who is None:
+        return {"front": [], "office": [], "office_current": False}
+    office = items(OFFICE)
+    return {"front": items(FRONT), "office": office,
+            "office_current": any(item["current"] for item in office)}
+
+
+def flashes_html():
+    messages = get_flashed_messages(with_categories=True)
+    return "".join(
+        f'<p class="flash{" error" if category == "error" else ""}" role="status">'
+        f"{escape(message)}</p>" for category, message in messages)
+
+
+def nav_html(app, who):
+    """The menu for this role on this page. It depends on nothing else, so each one is
+    rendered once per process (a cached page's hit then costs a dict lookup, not a
+    template)."""
+    made = app.extensions.setdefault("larder_nav", {})
+    key = (who, request.endpoint, request.script_root)
+    if key not in made:
+        if len(made) > 1000:  # bounded: roles x endpoints is far less
+            made.clear()
+        made[key] = render_template("_nav.html", **menu(who)).encode()
+    return made[key]
+
+
+def init_app(app):
+    @app.after_request
+    def fill_page(response):
+        if response.mimetype != "text/html" or response.direct_passthrough:
+            return response
+        data = original = response.get_data()
+        if NAV_MARKER in data:
+            data = data.replace(NAV_MARKER, nav_html(app, role()))
+        if FLASH_MARKER in data:
+            data = data.replace(FLASH_MARKER, flashes_html().encode())
+        if data is not original:
+            response.set_data(data)
+        return response

@@ -1,0 +1,41 @@
+"""The System page: the shop's background work in plain words, in one place.
+
+It gathers what used to be four developer pages (they stay, each linked from here, and
+say the same things in the same words): background jobs (/tasks/), emails written
+(/outbox/), scheduled jobs (/schedules/) and the saved copies of pages (/cache/).
+"""
+from flask import Blueprint, abort, current_app, render_template
+
+from .. import emails
+from ..background import status as worker_status
+from ..caching import backend_info
+from ..extensions import db
+from ..models import Job
+from .cache_admin import CLEAR, storage_words
+from .chrome import MANAGERS, role
+from .schedules import entries
+
+bp = Blueprint("system", __name__, url_prefix="/system")
+
+WORKER_WORDS = {
+    "ok": "Running: reports, emails, imports and scheduled jobs are done in the background.",
+    "starting": "Starting: background work begins in a few seconds.",
+    "down": "Stopped: reports, order processing and emails wait until it runs again.",
+}
+
+
+@bp.before_request
+def managers_only():
+    if role() not in MANAGERS:
+        abort(403, "Only the owner or a manager can see the System page.")
+
+
+@bp.get("/")
+def index():
+    recent = db.session.execute(
+        db.select(Job).order_by(Job.created_at.desc()).limit(8)).scalars().all()
+    state = worker_status.worker_state(current_app)
+    return render_template("system.html", worker=WORKER_WORDS.get(state, WORKER_WORDS["down"]),
+                           worker_ok=state == "ok", jobs=recent, emails=emails.listing(5),
+                           schedules=entries(), info=backend_info(),
+                           storage=storage_words(backend_info()["backend"]), clear=CLEAR)
