@@ -276,6 +276,9 @@ def test_owner_adds_disables_and_resets_accounts_on_the_users_page(accounts, cli
     page = owner.get("/users/")
     assert page.status_code == 200 and "sam" in page.text and "Manager" in page.text
     assert '<label for="new-username">' in page.text
+    # The link is the owner's only (put in after the page cache, like Settings).
+    assert 'href="/users/">Users</a>' in owner.get("/products/").text
+    assert "/users/" not in clients["manager"].get("/products/").text
     token = csrf_from(owner, "/users/")
     assert owner.post("/users/", data={"username": "ann", "password": "long enough",
                                        "role": "manager"}).status_code == 400  # no CSRF
