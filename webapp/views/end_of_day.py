@@ -38,7 +38,7 @@ def _page(errors=None):
         reports = [row for row in reports if row.business_day == today]
     return render_template(
         "end_of_day.html", x=day_close.x_report(), reports=reports,
-        is_owner=can("end_of_day.close"), urls=_urls, today=today, errors=errors or {})
+        may_close=can("end_of_day.close"), urls=_urls, today=today, errors=errors or {})
 
 
 @bp.get("/end-of-day")
