@@ -341,29 +341,6 @@ def demo(ctx, orders, days, seed, replace):
     click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
-@cli.group()
-def user():
-    """Staff accounts."""
-
-
-@user.command("add")
-@click.argument("name")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              envvar="LARDER_PASSWORD", help="Prompted for when not given.")
-@click.pass_context
-def user_add(ctx, name, password):
-    """Add a staff account NAME (the password is stored hashed)."""
-    from webapp.auth import add_user
-
-    app = _app(ctx)
-    with app.app_context():
-        try:
-            add_user(name, password)
-        except ValueError as exc:
-            fail(str(exc))
-    click.echo(f"added user {name}")
-
-
 def _sqlite_only(ctx):
     """Backups are for SQLite: refuse PostgreSQL before connecting to anything."""
     from webapp import backups
@@ -454,6 +431,11 @@ def restore(ctx, file, yes):
 
 
 # What main() needs to know if the command fails: set by the group as it runs.
+# `larder user ...` lives in its own module (desktop/cli_users.py).
+from desktop.cli_users import user  # noqa: E402  (needs cli, fail and _app above)
+
+cli.add_command(user)
+
 _run = {"data_dir": None, "window": False}
 
 

@@ -286,6 +286,8 @@ def test_simple_cache_reports_its_entries(data_dir, clean_env):
 def test_product_detail_key_is_that_products_own_stamp(app, shop):
     from datetime import datetime
 
+    from flask import g
+
     from webapp.models import Product
 
     with app.app_context():  # a stamp no other product has
@@ -293,11 +295,14 @@ def test_product_detail_key_is_that_products_own_stamp(app, shop):
                            .values(updated_at=datetime(2020, 1, 2, 3, 4, 5)))
         db.session.commit()
     with app.test_request_context("/products/SKU-004"):
+        g.role = "owner"  # set by the sign-in; each role has its own copy (docs/users.md)
         version = caching.area_version("products")
         assert caching.product_detail_key() == \
-            f"view/product/SKU-004/2020-01-02T03:04:05/v{version}"
+            f"view/product/SKU-004/2020-01-02T03:04:05/v{version}/as-owner"
     with app.test_request_context("/products/NO-SUCH"):
-        assert caching.product_detail_key() == f"view/product/NO-SUCH/missing/v{version}"
+        g.role = "staff"
+        assert caching.product_detail_key() == \
+            f"view/product/NO-SUCH/missing/v{version}/as-staff"
 
 
 def test_own_activity_shows_at_once_on_the_dashboard(owner_browser, shop):

@@ -139,20 +139,23 @@ def test_the_current_page_is_marked_for_eye_and_screen_reader(client, shop):
     assert re.findall(r">([^<]+)</a>", front) == ["Dashboard", "Sell", "Orders", "Products",
                                                   "Customers", "Reports"]
     assert re.findall(r">([^<]+)</a>", office) == ["Import", "End of day", "Backups",
-                                                   "Settings", "System", "Account"]
+                                                   "Settings", "Users", "System",
+                                                       "Account"]
 
 
 def test_owner_links_are_put_in_after_the_cache(app, shop, owner_browser, anon_client):
     assert 'href="/system/">System</a>' in owner_browser.get("/products/").text
     sign_in_staff(app, anon_client)
+    anon_client.get("/products/")
     staff = anon_client.get("/products/")
-    assert staff.headers["X-Cache"] == "HIT"  # the owner's page, shared
-    for link in ("/system/", "/settings/", "/backups/", "/import/"):
+    assert staff.headers["X-Cache"] == "HIT"  # a cached page (the role is in its key)
+    for link in ("/system/", "/settings/", "/backups/", "/import/", "/users/", "/reports/"):
         assert f'href="{link}"' not in staff.text, link
     assert 'href="/orders/new">Sell</a>' in staff.text
     assert anon_client.get("/system/").status_code == 403
     owner = owner_browser.get("/products/")
     assert owner.headers["X-Cache"] == "HIT" and 'href="/backups/">Backups</a>' in owner.text
+    assert 'href="/users/">Users</a>' in owner.text
     # Signed out: no menu at all.
     signed_out = app.test_client().get("/login").text
     assert 'aria-current' not in signed_out and "Back office" not in signed_out
@@ -315,3 +318,41 @@ def test_loading_demo_data_says_so(app, owner_browser):
     where = post(owner_browser, "/import/", "/import/demo", {"orders": "40"})
     page = owner_browser.get(where).get_data(as_text=True)
     assert "Demo data loaded: 40 orders." in flashes(page)
+
+
+@pytest.fixture
+def accounts_app(app, shop, owner_browser):
+    from webapp.auth import add_user
+
+    with app.app_context():
+        add_user("meg", "correct horse", "manager")
+    manager, staff = app.test_client(), app.test_client()
+    for client, name in ((manager, "meg"), (staff, "sam")):
+        if name == "sam":
+            sign_in_staff(app, client)
+            continue
+        token = csrf_from(client, "/login")
+        assert client.post("/login", data={"csrf_token": token, "username": name,
+                                           "password": "correct horse"}).status_code == 302
+    return app, {"owner": owner_browser, "manager": manager, "staff": staff}
+
+
+def test_the_menu_shows_each_role_exactly_the_pages_it_may_open(accounts_app):
+    """One source of truth: a link is in a role's menu when webapp.permissions lets the role
+    open it, and every link in the menu opens (no 403 behind a link)."""
+    from webapp import permissions
+    from webapp.views.chrome import FRONT, OFFICE
+
+    app, clients = accounts_app
+    for role, client in clients.items():
+        html = client.get("/").get_data(as_text=True)
+        nav = html.split('<nav class="main"')[1].split("</nav>")[0]
+        shown = re.findall(r'href="([^"]+)"', nav)
+        with app.test_request_context():
+            from flask import url_for
+            expected = [url_for(e) for _, e, _ in FRONT + OFFICE
+                        if permissions.allowed(e, role) and e in app.view_functions]
+        assert shown == expected, role
+        for url in shown:
+            if url != "/logout":
+                assert client.get(url).status_code == 200, (role, url)

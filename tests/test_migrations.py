@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text as sa_text
 
 from webapp import create_app, db_upgrade
 from webapp.extensions import db
@@ -268,3 +269,55 @@ def test_processes_starting_together_upgrade_once(v010_dir):
     assert con.execute("SELECT count(*) FROM order_lines").fetchone()[0] == \
         EXPECTED["counts"]["order_lines"]
     con.close()
+
+
+def test_0030_database_gets_roles_and_keeps_its_accounts_working(v010_dir):
+    """0006 on a database of the previous release (0.3.0, schema 0004): made here from
+    the 0.1.0 fixture upgraded to 0004, with the accounts 0.3.0 could have (staff, signed
+    out twice). After the upgrade every account keeps its role, password and generation,
+    none is disabled, staff sign in with staff's rights, and a manager can be added."""
+    from flask_migrate import downgrade
+    from werkzeug.security import generate_password_hash
+
+    from conftest import csrf_from
+    from webapp.auth import add_user
+
+    app = create_app({"TESTING": True}, data_dir=v010_dir)
+    with app.app_context():
+        downgrade(revision="0004")  # the schema 0.3.0 made and left
+        db.engine.dispose()
+    assert revision(v010_dir / "larder.db") == "0004"
+    con = sqlite3.connect(v010_dir / "larder.db")
+    con.execute("INSERT INTO users (username, password_hash, role, created_at, "
+                "session_generation) VALUES ('kim', ?, 'staff', '2026-01-02 09:00:00', 2)",
+                (generate_password_hash("kim's password"),))
+    con.commit()
+    before = {row[0]: row[1:] for row in con.execute(
+        "SELECT username, role, password_hash, session_generation FROM users")}
+    con.close()
+
+    app = create_app({"TESTING": True, "LARDER_TOKEN": "t"}, data_dir=v010_dir)
+    assert revision(v010_dir / "larder.db") == db_upgrade.HEAD
+    assert schema_diff(app) == []
+    assert len(list((v010_dir / "backups").glob("*before-upgrade-from-0004.db"))) == 1
+    from webapp.models import User
+
+    with app.app_context():
+        users = db.session.query(User).all()
+        assert {u.username: (u.role, u.password_hash, u.session_generation)
+                for u in users} == before
+        assert not any(u.disabled for u in users)
+        add_user("meg", "long enough", "manager")
+        with pytest.raises(Exception):  # the database itself takes the three roles only
+            db.session.execute(sa_text("UPDATE users SET role = 'boss' WHERE username='kim'"))
+            db.session.commit()
+        db.session.rollback()
+    for name, password in (("sam", "correct horse battery"), ("kim", "kim's password")):
+        browser = app.test_client()
+        signed_in = browser.post("/login", data={"csrf_token": csrf_from(browser, "/login"),
+                                                 "username": name, "password": password})
+        assert signed_in.status_code == 302, name
+        assert browser.get("/orders/").status_code == 200
+        assert browser.get("/tasks/").status_code == 403  # staff's rights
+    with app.app_context():
+        db.engine.dispose()

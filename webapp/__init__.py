@@ -8,7 +8,7 @@ __version__ = "0.3.0"
 
 
 def create_app(test_config=None, data_dir=None):
-    from . import auth, caching, db_upgrade, errors, sqlite_setup
+    from . import auth, caching, db_upgrade, errors, permissions, sqlite_setup
     from .background import status as worker_status
     from .background.celery_app import celery_init_app
     from .config import build_config
@@ -29,15 +29,17 @@ def create_app(test_config=None, data_dir=None):
     csrf.init_app(app)
     caching.init_app(app)
     auth.init_app(app)
+    permissions.init_app(app)
     errors.init_app(app)
     celery_init_app(app)
 
     from .views import (api, backups, cache_admin, chrome, customers, dashboard, data_import,
                         end_of_day, orders, outbox, products, reports, schedules, settings,
-                        system, tasks)
+                        system, tasks, users)
 
     for module in (auth, dashboard, products, customers, orders, api, cache_admin, data_import,
-                   reports, tasks, outbox, schedules, backups, settings, end_of_day, system):
+                   reports, tasks, outbox, schedules, backups, settings, end_of_day, system,
+                   users):
         app.register_blueprint(module.bp)
     chrome.init_app(app)  # the menu and messages, put in after any page cache
 

@@ -4,13 +4,16 @@
   its own name in `Host`, so only our own names (and hosts listed for LAN use) pass.
 - The owner proves themselves with the per-launch token: `Authorization: Bearer <token>`,
   or `?token=` once, which signs the browser session in and redirects to the clean URL.
-- Staff sign in with a username and password (accounts made with `larder user add`).
+- Managers and staff sign in with a username and password (accounts made with
+  `larder user add` or on the owner's Users page). What each role may do is one table,
+  webapp.permissions, checked here after sign-in for every request (403 otherwise).
   A staff session ends at sign-out (the user's session generation is bumped: every copy
   of the cookie dies, on every device), after 12 hours without a request, and when Larder
   starts again (the session names its launch), unless the deployment shares one
   LARDER_SECRET_KEY between several `serve` processes: then the launch is not checked,
   or each process would refuse the others' sessions. Failed sign-ins are throttled
-  (webapp.throttle).
+  (webapp.throttle). Disabling an account or resetting its password also bumps the
+  generation: the user is signed out everywhere.
 - CSRF: every unsafe request signed in by cookie must carry the form's CSRF token;
   Bearer requests cannot be forged by another site, so they are exempt.
 """
@@ -24,13 +27,13 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
 from sqlalchemy.exc import IntegrityError
 from werkzeug.local import LocalProxy
 
-from . import security_headers, throttle
+from . import permissions, security_headers, throttle
 from .extensions import csrf, db
 from .models import Activity, User
 
 bp = Blueprint("auth", __name__)
 
-PUBLIC_ENDPOINTS = {"health", "static", "auth.login"}
+PUBLIC_ENDPOINTS = {e for e, r in permissions.RULES.items() if r == permissions.PUBLIC}
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 OWNER = "owner"
 IDLE_LIMIT_S = 12 * 3600
@@ -65,8 +68,8 @@ def _staff_session_valid(app, user_id):
     if not isinstance(seen, int) or now - seen > IDLE_LIMIT_S:
         return None
     user = current_user_by_id(user_id)
-    if user is None or user.session_generation != session.get("gen"):
-        return None  # removed, or signed out (here or on another device)
+    if user is None or user.disabled or user.session_generation != session.get("gen"):
+        return None  # removed, disabled, or signed out (here or on another device)
     if now - seen > SEEN_REFRESH_S:
         session["seen"] = now
     return user
@@ -131,14 +134,14 @@ def record_activity(text, user=None):
 
 
 def _authenticate(app):
-    """Sets g.user_id and g.bearer; returns a response to send instead, or None."""
+    """Sets g.user_id, g.role and g.bearer; returns a response to send instead, or None."""
     token = app.config["LARDER_TOKEN"]
     g.bearer = False
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         if hmac.compare_digest(header[7:].strip(), token):
             g.bearer = True
-            g.user_id = _owner_id(app)
+            g.user_id, g.role = _owner_id(app), "owner"
             return None
         abort(401, "The launch token is wrong.")
     given = request.args.get("token")
@@ -151,11 +154,13 @@ def _authenticate(app):
         rest = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
         return redirect(request.path + ("?" + urlencode(rest) if rest else ""))
     if session.get("owner") and hmac.compare_digest(session["owner"], _token_digest(token)):
-        g.user_id = _owner_id(app)
+        g.user_id, g.role = _owner_id(app), "owner"
         return None
     user_id = session.get("user_id")
     if user_id is not None:
-        if _staff_session_valid(app, user_id) is not None:
+        user = _staff_session_valid(app, user_id)
+        if user is not None:
+            g.role = user.role
             return None
         session.clear()
         g.user_id = None
@@ -173,7 +178,7 @@ def init_app(app):
     def guard():
         if not _host_allowed(app):
             abort(400, "This address is not allowed; use the link Larder printed.")
-        g.user_id = None
+        g.user_id = g.role = None
         if request.endpoint in PUBLIC_ENDPOINTS:
             if request.endpoint == "auth.login" and request.method == "POST":
                 csrf.protect()
@@ -181,6 +186,7 @@ def init_app(app):
         response = _authenticate(app)
         if response is not None:
             return response
+        permissions.check()  # 403 when the role may not use this endpoint
         if request.method not in ("GET", "HEAD", "OPTIONS") and not g.bearer:
             csrf.protect()
         return None
@@ -216,6 +222,10 @@ def login():
             user = db.session.execute(db.select(User).filter_by(username=username)).scalar()
             if user is None or user.role == "owner" or not user.check_password(password):
                 error, status = "Wrong username or password.", 401
+            elif user.disabled:
+                throttle.succeeded(names)  # the password was right: not a guess
+                error, status = ("This account is disabled. Ask the owner to enable it "
+                                 "again."), 403
             else:
                 throttle.succeeded(names)
                 _start_staff_session(current_app, user)
@@ -240,19 +250,61 @@ def logout():
     return render_template("logout.html")
 
 
+ACCOUNT_ROLES = ("staff", "manager")  # the owner is the launch token, never an account
+
+
+def _check_password(password):
+    if len(password or "") < 8:
+        raise ValueError("a password needs at least 8 characters")
+
+
 def add_user(username, password, role="staff"):
-    """Create a staff account; raises ValueError with a readable reason."""
+    """Create a staff or manager account; raises ValueError with a readable reason."""
     username = (username or "").strip()
     if not username or len(username) > 80 or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
         raise ValueError("a username is 1-80 letters, digits, '.', '_' or '-'")
     if username == OWNER:
         raise ValueError("'owner' is reserved for the launch token")
-    if len(password or "") < 8:
-        raise ValueError("a password needs at least 8 characters")
+    if role not in ACCOUNT_ROLES:
+        raise ValueError(f"a role is {' or '.join(ACCOUNT_ROLES)}, not {role!r}")
+    _check_password(password)
     if db.session.execute(db.select(User).filter_by(username=username)).scalar():
         raise ValueError(f"user {username!r} already exists")
     user = User(username=username, role=role)
     user.set_password(password)
     db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def find_account(username):
+    """The staff or manager account named username; ValueError if there is none."""
+    user = db.session.execute(db.select(User).filter_by(username=username)).scalar()
+    if user is None or user.role == "owner":
+        raise ValueError(f"there is no user {username!r}")
+    return user
+
+
+def _sign_out_everywhere(user):
+    # Every session carries the generation it started with: bumping it ends them all.
+    user.session_generation = User.session_generation + 1
+
+
+def set_disabled(username, disabled=True):
+    """Disable (and sign out everywhere) or enable an account; returns the user."""
+    user = find_account(username)
+    user.disabled = disabled
+    if disabled:
+        _sign_out_everywhere(user)
+    db.session.commit()
+    return user
+
+
+def reset_password(username, password):
+    """A new password for the account; its sessions end everywhere."""
+    _check_password(password)
+    user = find_account(username)
+    user.set_password(password)
+    _sign_out_everywhere(user)
     db.session.commit()
     return user

@@ -11,6 +11,9 @@ Which invalidation method each area uses, and why (also in docs/caching.md):
 - "clear everything" on the cache page and after a bulk import or demo load: *clear*.
 - a shop setting saved on the Settings page: every version bumped, stats invalidated;
   settings from larder.toml or the environment are folded into page keys.
+- what a page shows depends on the role (staff see no costs, no buttons they cannot
+  use): the role is folded into every shared page key (`role_stamp`), so a page made
+  for the owner is never served to staff. The dashboard is per user already.
 """
 import threading
 import time
@@ -103,7 +106,8 @@ def query_key(area):
     Sorted by name only: a repeated name keeps its values' order, as the view reads the
     first (?category=b&category=a is the page of b, not a cached page of a)."""
     args = urlencode(sorted(request.args.items(multi=True), key=lambda item: item[0]))
-    return f"view/{area}/v{area_version(area)}{settings_stamp()}{request.path}?{args}"
+    return (f"view/{area}/v{area_version(area)}{settings_stamp()}{role_stamp()}"
+            f"{request.path}?{args}")
 
 
 def product_detail_key():
@@ -114,7 +118,8 @@ def product_detail_key():
         db.select(Product.updated_at).where(Product.sku == sku)
     ).scalar()
     stamp = updated.isoformat() if updated else "missing"
-    return f"view/product/{sku}/{stamp}/v{area_version('products')}{settings_stamp()}"
+    return (f"view/product/{sku}/{stamp}/v{area_version('products')}{settings_stamp()}"
+            f"{role_stamp()}")
 
 
 def dashboard_key(user_id=None, day=None):
@@ -132,6 +137,11 @@ def settings_stamp():
     how pages look but only at a restart, when no version is bumped: they are folded into
     page keys ("" when there are none, so keys stay as they were)."""
     return current_app.config.get("LARDER_SHOP_STAMP", "")
+
+
+def role_stamp():
+    """The signed-in role, part of every shared page's key (webapp.permissions)."""
+    return f"/as-{g.get('role')}"
 
 
 def stats_api_key():

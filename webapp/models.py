@@ -7,8 +7,8 @@ changes a recorded order (docs/figures.md).
 """
 from datetime import date, datetime
 
-from sqlalchemy import (Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary,
-                        String, Text, UniqueConstraint)
+from sqlalchemy import (Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer,
+                        LargeBinary, String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false, true
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -292,11 +292,19 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256), default="")
-    role: Mapped[str] = mapped_column(String(20), default="staff")  # owner | staff
+    # owner | manager | staff: what each may do is webapp.permissions (migration 0006).
+    role: Mapped[str] = mapped_column(String(20), default="staff")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=now)
-    # Every staff session carries the generation it was signed in with; signing out bumps
-    # it, so that cookie (and any copy of it, on any device) stops working.
+    # Every staff session carries the generation it was signed in with; signing out,
+    # disabling the account or resetting its password bumps it, so that cookie (and any
+    # copy of it, on any device) stops working.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A disabled account cannot sign in; it stays, with its history (0006).
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    __table_args__ = (
+        CheckConstraint("role IN ('owner', 'manager', 'staff')", name="ck_users_role"),
+    )
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)

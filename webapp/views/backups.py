@@ -5,16 +5,9 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    send_file, url_for)
 
 from .. import backups
-from ..auth import current_user, record_activity
+from ..auth import record_activity
 
 bp = Blueprint("backups", __name__, url_prefix="/backups")
-
-
-@bp.before_request
-def owner_only():
-    user = current_user()
-    if user is None or user.role != "owner":
-        abort(403, "Only the owner can see and restore backups.")
 
 
 def _backup_or_404(name):

@@ -1,26 +1,22 @@
 """The end of the day: the "End of day" page (X-report, "Close the day", past Z-reports),
 POST /api/zreports and the downloads GET /api/zreports/<number>.<fmt>.
 
-Closing a day is the owner's (the page's button and the API); every signed-in user may
-see the X-report and download closed days' reports. A download is always the stored
-file, byte for byte (webapp.day_close)."""
+Closing a day is the owner's and managers' (webapp.permissions); every signed-in user may
+see the X-report. Closed days' reports: managers see every day's, staff today's only (no
+figures over other days). A download is always the stored file, byte for byte
+(webapp.day_close)."""
 from io import BytesIO
 
 from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_template, request,
                    send_file, url_for)
 
 from .. import day_close
-from ..auth import current_user, record_activity
+from ..auth import record_activity
+from ..permissions import can, sees_other_days
 from ..settings import today_business_day
 from ..validation import ValidationError
 
 bp = Blueprint("end_of_day", __name__)
-
-
-def _owner_only(what):
-    user = current_user()
-    if user is None or user.role != "owner":
-        abort(403, f"Only the owner can {what}.")
 
 
 def _urls(row):
@@ -35,18 +31,23 @@ def _close(day, user_id):
     return row, created
 
 
+def _page(errors=None):
+    today = today_business_day()
+    reports = day_close.recent()
+    if not sees_other_days():
+        reports = [row for row in reports if row.business_day == today]
+    return render_template(
+        "end_of_day.html", x=day_close.x_report(), reports=reports,
+        may_close=can("end_of_day.close"), urls=_urls, today=today, errors=errors or {})
+
+
 @bp.get("/end-of-day")
 def index():
-    user = current_user()
-    return render_template(
-        "end_of_day.html", x=day_close.x_report(), reports=day_close.recent(),
-        is_owner=user is not None and user.role == "owner", urls=_urls,
-        today=today_business_day(), errors={})
+    return _page()
 
 
 @bp.post("/end-of-day/close")
 def close():
-    _owner_only("close the day")
     try:
         day = day_close.parse_day(request.form.get("date"))
         if request.form.get("confirm") != "yes":
@@ -54,11 +55,7 @@ def close():
                                               "change"})
         row, created = _close(day, g.user_id)
     except ValidationError as exc:
-        user = current_user()
-        return render_template(
-            "end_of_day.html", x=day_close.x_report(), reports=day_close.recent(),
-            is_owner=user.role == "owner", urls=_urls, today=today_business_day(),
-            errors=exc.errors), 400
+        return _page(exc.errors), 400
     flash(f"The day {row.business_day} is closed: Z-report {row.number}."
           if created else f"The day {row.business_day} was closed before: Z-report "
                           f"{row.number}.")
@@ -70,7 +67,6 @@ def api_close():
     """{"date": "YYYY-MM-DD"} -> 201 and the new report, or 200 and the day's first one."""
     from .api import json_body, validation_error
 
-    _owner_only("close the day")
     data = json_body()
     try:
         if set(data) - {"date"}:
@@ -89,6 +85,8 @@ def download(number, fmt):
         abort(404, f"There is no Z-report number {number}.")
     if fmt not in day_close.FORMATS:
         abort(404, "Z-reports come as .pdf, .json or .csv.")
+    if not sees_other_days() and row.business_day != today_business_day():
+        abort(403, "Your account cannot see the reports of other days.")
     body, mimetype, name = day_close.stored_file(row, fmt)
     response = send_file(BytesIO(body), mimetype=mimetype, as_attachment=fmt != "json",
                          download_name=name, etag=row.sha256 + fmt, max_age=0)

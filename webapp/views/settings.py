@@ -1,14 +1,14 @@
-"""The Settings page (owner only): the shop's settings (webapp.settings, docs/settings.md).
+"""The Settings page (owner only, webapp.permissions): the shop's settings (docs/settings.md).
 
 A setting given in larder.toml or the environment is shown read-only and says where it
 is set. Changing the currency or whether prices include tax, once the shop has orders,
 takes a second step: the page says what changes and what stays (recorded orders keep
 their own currency and tax mode) and asks to confirm.
 """
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from .. import settings
-from ..auth import current_user, record_activity
+from ..auth import record_activity
 from ..extensions import db
 from ..models import Order
 from ..validation import ValidationError
@@ -20,13 +20,6 @@ CONFIRM = ("currency", "prices_include_tax")
 FIELDS = {"shop_address": "textarea", "payment_methods": "textarea", "day_starts_at": "time",
           "prices_include_tax": "checkbox", "auto_close_day": "checkbox",
           "low_stock_digest": "checkbox"}
-
-
-@bp.before_request
-def owner_only():
-    user = current_user()
-    if user is None or user.role != "owner":
-        abort(403, "Only the owner can see and change the shop's settings.")
 
 
 def _rows(form, errors):

@@ -1,10 +1,11 @@
 """Task status polling (GET /api/tasks/<task_id>) and the Tasks page."""
 from celery.result import AsyncResult
-from flask import Blueprint, abort, current_app, jsonify, render_template
+from flask import Blueprint, abort, current_app, g, jsonify, render_template
 
 from ..background import jobs
 from ..extensions import db
 from ..models import Job
+from ..permissions import sees_other_days
 
 bp = Blueprint("tasks", __name__)
 
@@ -40,6 +41,9 @@ def task_status_view(task_id):
     job = jobs.get_by_task_id(task_id)
     if job is None:
         abort(404, "There is no such task.")
+    if not sees_other_days() and job.user_id != g.user_id:
+        # Staff follow their own sales; others' jobs (reports, imports) hold figures.
+        abort(403, "Your account cannot follow other people's jobs.")
     return jsonify(task_status(job))
 
 

@@ -1,0 +1,190 @@
+"""Who may do what: one rule per endpoint, in one table (RULES), checked before every
+request (webapp.auth) and answered with 403 through the one error handler.
+
+Roles (docs/users.md):
+- owner: everything (the launch token is the owner);
+- manager: everything but users, settings, backups and restore;
+- staff: sell, look up products and customers, today's X-report; no costs or margins,
+  no deleting, cancelling or refunding, no import, no reports over other days, no
+  system pages (tasks, outbox, schedules, cache).
+
+A route without a rule is refused for everyone but the owner, and tests/test_roles.py
+fails: every new endpoint must be given its rule here.
+
+Beyond the table, two things depend on the role, not on the endpoint:
+- costs and margins (`sees_costs`): left out of pages (templates test `sees_costs`),
+  and taken out of every JSON body for roles that may not see them (`strip_costs`);
+- other days (`sees_other_days`): staff get today's figures only.
+"""
+from flask import g, request
+
+ROLES = ("owner", "manager", "staff")
+ROLE_NAMES = {"owner": "Owner", "manager": "Manager", "staff": "Staff"}
+ALL = frozenset(ROLES)
+MANAGERS = frozenset({"owner", "manager"})
+OWNER = frozenset({"owner"})
+PUBLIC = "public"  # no sign-in needed
+
+
+def rule(roles, cannot=""):
+    """roles: who may; cannot: what the others are told they cannot do ("delete
+    products" -> "Your account cannot delete products.")."""
+    return (roles, cannot)
+
+
+RULES = {
+    # Open to anyone: the health check, static files, the sign-in page.
+    "health": PUBLIC,
+    "static": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": rule(ALL),
+    "dashboard.index": rule(ALL),
+    # Products: everyone looks up; managers change.
+    "products.index": rule(ALL),
+    "products.detail": rule(ALL),
+    "api.get_product": rule(ALL),
+    "products.create": rule(MANAGERS, "add products"),
+    "api.create_product": rule(MANAGERS, "add products"),
+    "products.edit": rule(MANAGERS, "change products"),
+    "api.patch_product": rule(MANAGERS, "change products"),
+    "products.delete": rule(MANAGERS, "delete products"),
+    "api.delete_product": rule(MANAGERS, "delete products"),
+    "products.restore": rule(MANAGERS, "restore archived products"),
+    "api.restore_product": rule(MANAGERS, "restore archived products"),
+    # Customers: everyone looks up and adds one at the till.
+    "customers.index": rule(ALL),
+    "customers.create": rule(ALL),
+    "api.create_customer": rule(ALL),
+    # Selling: everyone; cancelling and refunding: managers.
+    "orders.index": rule(ALL),
+    "orders.detail": rule(ALL),
+    "orders.create": rule(ALL),
+    "api.create_order": rule(ALL),
+    "api.get_order": rule(ALL),
+    "orders.refund": rule(MANAGERS, "refund orders"),
+    "api.refund_order": rule(MANAGERS, "refund orders"),
+    "orders.cancel": rule(MANAGERS, "cancel orders"),
+    "api.cancel_order": rule(MANAGERS, "cancel orders"),
+    # A sale's progress is polled by whoever recorded it (staff: their own jobs only).
+    "tasks.task_status": rule(ALL),
+    # Figures: the shop's totals and reports cover other days.
+    "api.stats_view": rule(MANAGERS, "see the shop's figures over other days"),
+    "reports.index": rule(MANAGERS, "see or make sales reports"),
+    "reports.api_create": rule(MANAGERS, "make sales reports"),
+    "reports.download": rule(MANAGERS, "download sales reports"),
+    # End of day: everyone sees today's X-report (and today's Z-report); managers close.
+    "end_of_day.index": rule(ALL),
+    "end_of_day.download": rule(ALL),
+    "end_of_day.close": rule(MANAGERS, "close the day"),
+    "end_of_day.api_close": rule(MANAGERS, "close the day"),
+    # Import and demo data.
+    "data_import.index": rule(MANAGERS, "import files"),
+    "data_import.show": rule(MANAGERS, "see imports"),
+    "data_import.confirm": rule(MANAGERS, "import files"),
+    "data_import.cancel": rule(MANAGERS, "cancel imports"),
+    "data_import.demo": rule(MANAGERS, "load demo data"),
+    # System pages.
+    "system.index": rule(MANAGERS, "see the System page"),
+    "tasks.index": rule(MANAGERS, "see background jobs"),
+    "outbox.index": rule(MANAGERS, "see the outbox"),
+    "outbox.show": rule(MANAGERS, "see the outbox"),
+    "schedules.index": rule(MANAGERS, "see schedules"),
+    "schedules.run_now": rule(MANAGERS, "run scheduled jobs"),
+    "cache_admin.index": rule(MANAGERS, "see the saved copies of pages"),
+    "cache_admin.clear": rule(MANAGERS, "clear the saved copies of pages"),
+    # The owner's own.
+    "settings.index": rule(OWNER, "see or change the shop's settings"),
+    "backups.index": rule(OWNER, "see backups"),
+    "backups.make": rule(OWNER, "make backups"),
+    "backups.download": rule(OWNER, "download backups"),
+    "backups.restore": rule(OWNER, "restore backups"),
+    "users.index": rule(OWNER, "manage user accounts"),
+    "users.create": rule(OWNER, "add user accounts"),
+    "users.disable": rule(OWNER, "disable user accounts"),
+    "users.enable": rule(OWNER, "enable user accounts"),
+    "users.reset": rule(OWNER, "reset passwords"),
+}
+
+
+def allowed(endpoint, role):
+    """True when `role` may use `endpoint` (a missing rule: the owner only)."""
+    found = RULES.get(endpoint)
+    if found == PUBLIC:
+        return True
+    roles = found[0] if found else OWNER
+    return role in roles
+
+
+def refusal(endpoint):
+    """The sentence a refused user reads."""
+    found = RULES.get(endpoint)
+    what = found[1] if found and found != PUBLIC and found[1] else "open this page"
+    return f"Your account cannot {what}."
+
+
+def role():
+    """The signed-in role (set by webapp.auth), None before sign-in."""
+    return g.get("role")
+
+
+def can(endpoint):
+    """For templates: show a link or button only to those who may use it."""
+    return allowed(endpoint, role())
+
+
+def sees_costs(role_name=None):
+    return (role_name or role()) in MANAGERS
+
+
+def sees_other_days(role_name=None):
+    return (role_name or role()) in MANAGERS
+
+
+COST_KEYS = ("cost", "margin")
+
+
+def strip_costs(value):
+    """value without any key naming a cost or a margin ("cost", "cost_cents",
+    "margin_pct", "margin_by_product"...), at any depth."""
+    if isinstance(value, dict):
+        return {k: strip_costs(v) for k, v in value.items()
+                if not (isinstance(k, str) and k.lower().startswith(COST_KEYS))}
+    if isinstance(value, list):
+        return [strip_costs(v) for v in value]
+    return value
+
+
+def check():
+    """Abort with 403 when the signed-in role may not use this request's endpoint."""
+    from flask import abort
+
+    endpoint = request.endpoint
+    if endpoint is None or allowed(endpoint, role()):
+        return  # no endpoint: the 404 says it
+    abort(403, refusal(endpoint))
+
+
+def init_app(app):
+    import json
+
+    @app.after_request
+    def no_costs_in_json(response):
+        """Every JSON body, cached ones included, loses its costs and margins for the
+        roles that may not see them: one place, whatever the view."""
+        if (response.mimetype != "application/json" or response.direct_passthrough
+                or role() is None or sees_costs()):
+            return response
+        body = response.get_data()
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return response
+        stripped = strip_costs(data)
+        if stripped != data:
+            response.set_data(json.dumps(stripped, separators=(",", ":")))
+        return response
+
+    @app.context_processor
+    def inject_permissions():
+        return {"can": can, "sees_costs": sees_costs(),
+                "sees_other_days": sees_other_days()}

@@ -1,0 +1,79 @@
+"""The Users page (the owner's): the accounts, who may do what, add one, disable or
+enable it, set a new password. Disabling and a new password sign the user out on every
+device (their session generation is bumped, webapp.auth). Rules: webapp.permissions."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from ..auth import (ACCOUNT_ROLES, add_user, record_activity, reset_password,
+                    set_disabled)
+from ..extensions import db
+from ..models import User
+from ..permissions import ROLE_NAMES
+
+bp = Blueprint("users", __name__, url_prefix="/users")
+
+
+def _page(form=None, error=None, status=200, reset_for=None):
+    users = db.session.execute(
+        db.select(User).where(User.role != "owner").order_by(User.username)).scalars().all()
+    return render_template("users.html", users=users, form=form or {}, error=error,
+                           reset_for=reset_for, roles=ACCOUNT_ROLES,
+                           role_names=ROLE_NAMES), status
+
+
+@bp.get("/")
+def index():
+    return _page()
+
+
+@bp.post("/")
+def create():
+    form = request.form.to_dict()
+    role = form.get("role", "")
+    try:
+        user = add_user(form.get("username", ""), form.get("password", ""), role)
+    except ValueError as exc:
+        form.pop("password", None)  # never sent back into the page
+        return _page(form, error=_sentence(exc), status=400)
+    record_activity(f"Added the {role} account {user.username}")
+    flash(f"Account {user.username} added ({ROLE_NAMES[role].lower()}).")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/<username>/disable")
+def disable(username):
+    user = _account_or_404(username, lambda: set_disabled(username, True))
+    record_activity(f"Disabled the account {user.username}")
+    flash(f"Account {user.username} disabled: it is signed out everywhere and cannot "
+          "sign in.")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/<username>/enable")
+def enable(username):
+    user = _account_or_404(username, lambda: set_disabled(username, False))
+    record_activity(f"Enabled the account {user.username}")
+    flash(f"Account {user.username} can sign in again.")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/<username>/reset")
+def reset(username):
+    try:
+        user = reset_password(username, request.form.get("password", ""))
+    except ValueError as exc:
+        return _page(error=_sentence(exc), status=400, reset_for=username)
+    record_activity(f"Set a new password for {user.username}")
+    flash(f"New password set for {user.username}: it is signed out everywhere.")
+    return redirect(url_for(".index"), 303)
+
+
+def _account_or_404(username, change):
+    try:
+        return change()
+    except ValueError as exc:  # no such account
+        abort(404, _sentence(exc))
+
+
+def _sentence(exc):
+    text = str(exc)
+    return text[:1].upper() + text[1:] + "."
