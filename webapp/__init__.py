@@ -32,12 +32,12 @@ def create_app(test_config=None, data_dir=None):
     errors.init_app(app)
     celery_init_app(app)
 
-    from .views import (api, backups, cache_admin, customers, dashboard, data_import,
+    from .views import (api, backups, cache_admin, customers, dashboard, data_import, desk,
                         end_of_day, orders, outbox, products, reports, schedules, settings,
                         tasks)
 
     for module in (auth, dashboard, products, customers, orders, api, cache_admin, data_import,
-                   reports, tasks, outbox, schedules, backups, settings, end_of_day):
+                   reports, tasks, outbox, schedules, backups, settings, end_of_day, desk):
         app.register_blueprint(module.bp)
     settings.init_app(app)
 
