@@ -198,7 +198,8 @@ def find_products():
         db.select(Product).where(live, Product.name.ilike(pattern, escape="\\")
                                  | Product.sku.ilike(pattern, escape="\\"))
         .order_by(Product.name).limit(FOUND)).scalars().all()
-    rows = ([exact] if exact else []) + [p for p in rows if p is not exact][:FOUND - 1]
+    if exact is not None:
+        rows = [exact] + [p for p in rows if p is not exact][:FOUND - 1]
     return jsonify(exact=exact.sku if exact else None, products=[
         {"sku": p.sku, "name": p.name, "price": cents_to_str(p.price_cents),
          "price_text": format_money(p.price_cents), "stock": p.stock} for p in rows])
