@@ -149,7 +149,7 @@
   function repriceSoon() { window.clearTimeout(timer); timer = window.setTimeout(reprice, 250); }
 
   // ---- lines -------------------------------------------------------------------------
-  function addProduct(product) {
+  function addProduct(product, scanned) {
     var existing = rows().filter(function (row) {
       return row.querySelector("input[type=hidden]").value === product.sku;
     })[0];
@@ -177,8 +177,10 @@
       tbody.appendChild(row);
       say("Added " + product.name);
     }
-    closeList(find);
-    find.value = "";
+    if (!scanned) {  // chosen from the list: what was typed is done with
+      closeList(find);
+      find.value = "";
+    }
     setError(find, "");
     return reprice();
   }
@@ -265,25 +267,31 @@
     }, 150);
   });
 
+  // Scans can come faster than answers: each Enter takes the code typed so far (the field
+  // is free for the next scan at once) and lines are added in the order scanned.
+  var queue = Promise.resolve();
   function findEnter() {
     var chosen = active(find);
     if (chosen) { return addProduct(chosen); }
     var q = find.value.trim();
     window.clearTimeout(findTimer);
     if (!q) { return reprice(); }
-    return searchProducts(q).then(function (data) {
+    find.value = "";
+    closeList(find);
+    queue = queue.then(function () { return searchProducts(q); }).then(function (data) {
       var found = data.products || [];
       var exact = found.filter(function (p) { return p.sku === data.exact; })[0];
-      if (exact || found.length === 1) { return addProduct(exact || found[0]); }
+      if (exact || found.length === 1) { return addProduct(exact || found[0], true); }
+      if (!find.value) { find.value = q; }
       if (!found.length) {
         setError(find, "No product matches \u201c" + q + "\u201d.");
-        closeList(find);
         return;
       }
       openList(find, found, productLabel, addProduct);
       move(find, 1);
       say(found.length + " products found: choose one with the arrow keys and Enter");
-    });
+    }).catch(function () { find.value = find.value || q; });
+    return queue;
   }
 
   var customerLabel = function (c) { return c.name + " \u2014 " + c.email + (c.city ? ", " + c.city : ""); };
