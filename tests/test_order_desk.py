@@ -222,3 +222,11 @@ def test_print_css_shows_only_the_receipt(api):
     css = api.get(f"{api.base}/static/desk.css", timeout=10).text
     media = css[css.index("@media print"):]
     assert "nav" in media and "display: none" in media and ".receipt-actions" in media
+
+
+def test_the_order_page_links_its_receipt_and_invoice(api):
+    created = api.post(f"{api.base}/api/orders", timeout=30, json={
+        "lines": [{"sku": "SKU-001", "quantity": 1}]}).json()
+    page = api.get(f"{api.base}/orders/{created['id']}", timeout=10).text
+    assert f'href="/orders/{created["id"]}/receipt"' in page
+    assert f'href="/orders/{created["id"]}/invoice.pdf"' in page
