@@ -132,7 +132,7 @@ def create():
     elif action == "customer":
         errors = _desk_customer(form, errors)
         status = 400 if errors else 200
-    elif request.method == "POST" and not errors:
+    elif request.method == "POST" and action == "record" and not errors:
         content = desk.form_order(form)
         sent = form.get("once", "")
         key = f"form:{sent}" if sent and len(sent) <= 64 and sent.isprintable() else None
