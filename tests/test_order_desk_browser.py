@@ -189,3 +189,31 @@ def test_the_desk_fits_800_by_600(desk):
     widths = page.evaluate("() => [document.querySelector('#desk').scrollWidth,"
                            " document.querySelector('#desk').clientWidth]")
     assert widths[0] <= widths[1], widths  # the desk itself never scrolls sideways
+
+
+def test_a_customer_added_inline_by_keyboard(desk, shop):
+    from webapp.extensions import db
+    from webapp.models import Customer
+
+    page = desk.visit("/orders/new", check=False)
+    page.keyboard.type("SKU-001\n", delay=5)
+    page.wait_for_function("() => document.querySelectorAll('#lines tr').length === 1")
+    tab_to(page, ".desk-new-customer summary")
+    page.keyboard.press("Enter")  # opens "New customer"
+    tab_to(page, "#new_email")
+    page.keyboard.type("dee@example")
+    tab_to(page, "#new_name")
+    page.keyboard.type("Dee\n")  # Enter adds the customer, and records nothing
+    page.locator("#error-new_email").filter(has_text="Not an email address").wait_for()
+    assert page.get_attribute("#new_email", "aria-invalid") == "true"
+    tab_to(page, "#new_email")
+    page.keyboard.press("End")  # Tab selected what is there
+    page.keyboard.type(".com")
+    tab_to(page, "#new_country")
+    page.keyboard.type("France\n")
+    page.wait_for_function("() => document.querySelector('#customer').value === 'dee@example.com'")
+    assert not page.is_visible("#new_email")  # closed again
+    assert_accessible(page)
+    with shop.app_context():
+        assert db.session.execute(db.select(Customer.name).filter_by(
+            email="dee@example.com")).scalar() == "Dee"
