@@ -1,4 +1,5 @@
-"""Orders: list (not cached: it changes with every sale), detail, and a form."""
+"""Orders: list (not cached: it changes with every sale), detail, the order desk (the
+New sale page; its parts are in views/desk.py), the receipt and the invoice PDF."""
 import secrets
 
 from pathlib import Path
@@ -185,7 +186,6 @@ def _desk_page(form, errors, matches, once, status):
     return render_template(
         "orders/form.html", form=form, errors=errors, lines=shown, matches=matches,
         totals=state["totals"] if state and not state["errors"] else None, once=once,
-        next_index=max([i for i, *_ in lines], default=-1) + 1,
         methods=settings.get("payment_methods")), status
 
 
