@@ -119,7 +119,7 @@ def test_order_form_sent_twice_shows_the_first_order(app, owner_browser, shop):
     changed = owner_browser.post("/orders/new", data={**form, "qty0": "4"})
     assert changed.status_code == 409
     html = changed.get_data(as_text=True)
-    assert "this form was already used for order" in html
+    assert "This form was already used for order" in html
     assert form["once"] not in html
     assert order_count(app) == 1
     # each fresh form records its own order

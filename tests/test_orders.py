@@ -1,4 +1,6 @@
 """Recording orders: API and form, stock, failures, validation."""
+import re
+
 from conftest import csrf_from
 
 
@@ -68,7 +70,11 @@ def test_order_form(owner_browser, shop):
     response = owner_browser.post("/orders/new", data={
         "csrf_token": token, "customer_email": "cy@example.com", "sku0": "SKU-010", "qty0": "3"})
     assert response.status_code == 302
-    page = owner_browser.get(response.headers["Location"]).get_data(as_text=True)
+    receipt = response.headers["Location"]
+    assert re.fullmatch(r"/orders/\d+/receipt", receipt)
+    page = owner_browser.get(receipt).get_data(as_text=True)
+    assert re.search(r"Order W\d{6}-[0-9A-F]{8} recorded", page) and "34.50" in page
+    page = owner_browser.get(receipt.removesuffix("/receipt")).get_data(as_text=True)
     assert "processed" in page and "34.50" in page  # 3 x 11.50
     assert "Recorded order" in owner_browser.get("/").get_data(as_text=True)
     bad = owner_browser.post("/orders/new", data={"csrf_token": token, "customer_email": "cy@example.com",

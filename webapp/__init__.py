@@ -34,12 +34,12 @@ def create_app(test_config=None, data_dir=None):
     celery_init_app(app)
 
     from .views import (api, backups, cache_admin, chrome, customers, dashboard, data_import,
-                        end_of_day, orders, outbox, products, reports, schedules, settings,
-                        system, tasks, users)
+                        desk, end_of_day, orders, outbox, products, reports, schedules,
+                        settings, system, tasks, users)
 
     for module in (auth, dashboard, products, customers, orders, api, cache_admin, data_import,
                    reports, tasks, outbox, schedules, backups, settings, end_of_day, system,
-                   users):
+                   users, desk):
         app.register_blueprint(module.bp)
     chrome.init_app(app)  # the menu and messages, put in after any page cache
 

@@ -32,7 +32,7 @@ def _text(value):
     return escape(str(value or ""))  # user text goes into Paragraph markup
 
 
-def _rates(order):
+def order_rates(order):
     """[(rate bp, net, tax)] of the order's lines, ascending: the invoice's tax table."""
     rates = {}
     for line in order.lines:
@@ -85,7 +85,7 @@ def _story(order):
         how = (f" ({_rate(order.discount_percent_bp)} % off the order)"
                if order.discount_percent_bp else "")
         summary.append(["Discounts" + how, "", "", "", "", "", "-" + money(order.discount_cents)])
-    for rate, net, tax in _rates(order):
+    for rate, net, tax in order_rates(order):
         summary.append([f"Tax {_rate(rate)} % on {money(net)}", "", "", "", "", "",
                         money(tax)])
     summary.append(["Total", "", "", "", "", "", money(order.total_cents)])

@@ -11,6 +11,7 @@ method from the shop's list, and an order discount written "5.00" (an amount) or
 """
 import secrets
 from datetime import datetime
+from typing import NamedTuple
 
 from pydantic import field_validator, model_validator
 
@@ -80,11 +81,26 @@ class OrderIn(Input):
         return parse_discount(value)
 
 
-def create_order(data, idempotency_key=None):
-    """Validate `data` (OrderIn's fields) and save a pending order; raises
-    ValidationError({field: reason}) (day_close.DayClosed when today is closed).
-    An IdempotencyKey row is saved in the same transaction, pointing at the order (its
-    unique constraint makes a duplicate request fail here, recording nothing)."""
+class Draft(NamedTuple):
+    """An order checked and priced, not saved: what create_order would record, and the
+    order desk shows before recording (`errors` empty: it can be recorded)."""
+    order_in: OrderIn
+    customer: Customer | None
+    payment_method: str
+    lines: list      # (product, LineIn, tax.Line) per line that could be priced
+    priced: tax.PricedOrder | None
+    errors: dict     # {field: reason}, the API's field names (lines[0].sku, ...)
+
+    @property
+    def discount(self):
+        return self.order_in.discount or (None, None)
+
+
+def price_draft(data):
+    """Check `data` (OrderIn's fields) and price it with the shop's settings now, saving
+    nothing. Raises ValidationError when its shape is wrong (check); problems found
+    against the database (an unknown SKU or customer, a discount above the order) are
+    in the Draft's `errors`."""
     order_in = check(OrderIn, data)
     errors = {}
     customer = None
@@ -127,19 +143,32 @@ def create_order(data, idempotency_key=None):
                                      discount_amount_cents=value if kind == "amount" else None)
         except tax.PricingError as exc:
             errors["discount"] = str(exc)
+            priced = None
         else:
             if priced.total_cents > MAX_ORDER_CENTS or priced.gross_cents > MAX_ORDER_CENTS:
                 errors["lines"] = (f"the order's total is above "
                                    f"{cents_for_display(MAX_ORDER_CENTS)}")
-    if errors:
-        raise ValidationError(errors)
+    return Draft(order_in, customer, method, priced_lines, priced, errors)
+
+
+def create_order(data, idempotency_key=None):
+    """Validate `data` (OrderIn's fields) and save a pending order; raises
+    ValidationError({field: reason}) (day_close.DayClosed when today is closed).
+    An IdempotencyKey row is saved in the same transaction, pointing at the order (its
+    unique constraint makes a duplicate request fail here, recording nothing)."""
+    draft = price_draft(data)
+    if draft.errors:
+        raise ValidationError(draft.errors)
+    order_in, customer, priced = draft.order_in, draft.customer, draft.priced
+    kind, value = draft.discount
     created = now()
     if order_in.into_open_day:
         created = day_close.open_moment(created)
     day_close.ensure_open(created)
     order = Order(ref=new_ref(), customer_id=customer.id if customer else None,
-                  created_at=created, status="pending", payment_method=method,
-                  currency=settings.get("currency"), prices_include_tax=include_tax,
+                  created_at=created, status="pending", payment_method=draft.payment_method,
+                  currency=settings.get("currency"),
+                  prices_include_tax=settings.get("prices_include_tax"),
                   discount_percent_bp=value if kind == "percent" else None,
                   discount_amount_cents=value if kind == "amount" else None,
                   gross_cents=priced.gross_cents, discount_cents=priced.discount_cents,
@@ -149,7 +178,7 @@ def create_order(data, idempotency_key=None):
                   tax_rate_bp=t.tax_rate_bp, unit_cost_cents=p.cost_cents,
                   discount_cents=t.discount_cents, net_cents=pl.net_cents,
                   tax_cents=pl.tax_cents)
-        for (p, _, t), pl in zip(priced_lines, priced.lines)
+        for (p, _, t), pl in zip(draft.lines, priced.lines)
     ]
     db.session.add(order)
     if idempotency_key is not None:

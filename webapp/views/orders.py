@@ -1,17 +1,24 @@
-"""Orders: list (not cached: it changes with every sale), detail, and a form."""
+"""Orders: list (not cached: it changes with every sale), detail, the order desk (the
+New sale page; its parts are in views/desk.py), the receipt and the invoice PDF."""
 import secrets
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from pathlib import Path
+
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+                   send_file, url_for)
 from sqlalchemy.exc import IntegrityError
 
-from .. import idempotency, ordering, refunds, settings
+from .. import catalog, idempotency, ordering, refunds, settings
 from ..background import jobs
 from ..auth import record_activity
 from ..catalog import ValidationError
 from ..extensions import db
+from ..invoice_pdf import order_rates, write_invoice
 from ..models import Order, Product
 from ..money_display import format_money
-from .paging import page_arg
+from . import desk
+from .customers import welcome_later
+from .paging import page_arg, search_pattern
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -95,59 +102,156 @@ def process_later(order):
     return job
 
 
-FORM_FIELDS = (["customer_email", "payment_method", "discount", "into_open_day"]
-               + [f"{name}{i}" for i in range(5) for name in ("sku", "qty", "disc")])
-
-
-def form_order(content):
-    """The form's fields as OrderIn's (the API's) shape: one set of rules for both."""
-    lines = [{"sku": content[f"sku{i}"], "quantity": content[f"qty{i}"],
-              "discount": content[f"disc{i}"]}
-             for i in range(5) if content[f"sku{i}"] or content[f"qty{i}"] or content[f"disc{i}"]]
-    return {"customer_email": content["customer_email"], "lines": lines,
-            "payment_method": content["payment_method"], "discount": content["discount"],
-            "into_open_day": content["into_open_day"] == "1"}
-
-
 def _sent_twice(row, content):
     """A form sent again with its one-time token: the first order, never a second one."""
     if idempotency.same_request(row, content):
         flash(f"Order {row.order.ref} was already recorded: the form was sent twice.")
-        return redirect(url_for(".detail", order_id=row.order_id), 303)
+        return redirect(url_for(".receipt", order_id=row.order_id), 303)
     return None
 
 
 @bp.route("/new", methods=["GET", "POST"])
 def create():
-    errors, form, status = {}, {}, 200
+    """The order desk. Buttons say what a POST is for (`action`): add (the default
+    button, so Enter in any field adds or updates and never records), remove-<i>,
+    customer (add one inline) and record; a POST without `action` records (the API's
+    sibling: scripts and older forms)."""
+    errors, status = {}, 200
     once = secrets.token_urlsafe(16)  # the form's one-time token
-    if request.method == "POST":
-        form = request.form.to_dict()
-        content = {name: form.get(name, "").strip() for name in FORM_FIELDS}
+    form = request.form.to_dict() if request.method == "POST" else {}
+    action = "add" if form.get("pick") else form.get("action", "record")
+    matches = []
+    if form.get("customer_email", "").strip():
+        form["customer_email"], problem = desk.find_customer(form["customer_email"])
+        if problem:
+            errors["customer_email"], status = problem, 400
+    if request.method == "POST" and action == "add":
+        matches, errors = _desk_add(form, errors)
+    elif action.startswith("remove-"):
+        for name in ("sku", "qty", "disc"):
+            form.pop(f"{name}{action.removeprefix('remove-')}", None)
+    elif action == "customer":
+        errors = _desk_customer(form, errors)
+        status = 400 if errors else 200
+    elif request.method == "POST" and action == "record" and not errors:
+        content = desk.form_order(form)
         sent = form.get("once", "")
         key = f"form:{sent}" if sent and len(sent) <= 64 and sent.isprintable() else None
         row = idempotency.find(g.user_id, key) if key else None
         if row is None:
+            state = desk.desk_state(content)
+            lines = desk.form_lines(form)
+            short = {f"qty{i}": state["stock"][sku] + ": lower the quantity, or add stock first"
+                     for i, sku, _, _ in lines if sku in state["stock"]}
             row_new = idempotency.new(g.user_id, key, content) if key else None
             try:
-                order, _ = submit_order(form_order(content), row_new)
+                if short and not state["errors"]:
+                    raise ValidationError(short)
+                order, _ = submit_order(content, row_new)
             except ValidationError as exc:
                 db.session.rollback()
-                errors, status, once = exc.errors, 400, sent or once
+                errors, status, once = desk.field_errors(exc.errors, lines), 400, sent or once
             except IntegrityError:
                 db.session.rollback()
                 row = idempotency.find(g.user_id, key) if key else None
                 if row is None:
                     raise
             else:
-                return redirect(url_for(".detail", order_id=order.id))
+                flash(f"Order {order.ref} recorded")
+                return redirect(url_for(".receipt", order_id=order.id))
         if row is not None:
             response = _sent_twice(row, content)
             if response is not None:
                 return response
-            errors, status = {"form": f"this form was already used for order {row.order.ref}. "
-                                      f"To record another order, check it and send it again."}, 409
-    skus = db.session.execute(db.select(Product.sku, Product.name)  # archived: not sold
-                              .where(Product.archived.is_(False)).order_by(Product.name)).all()
-    return render_template("orders/form.html", form=form, errors=errors, skus=skus,
-                           once=once, methods=settings.get("payment_methods")), status
+            errors, status = {"form": f"This form was already used for order "
+                                      f"{row.order.ref}. To record another order, check "
+                                      f"it and send it again."}, 409
+    if request.method == "POST" and action != "record":
+        once = form.get("once") or once  # the same sale, still being put together
+    return _desk_page(form, errors, matches, once, status)
+
+
+def _desk_page(form, errors, matches, once, status):
+    lines = desk.form_lines(form)
+    state = desk.desk_state(desk.form_order(form)) if lines else None
+    products = {p.sku: p for p in db.session.execute(db.select(Product).where(
+        Product.sku.in_([sku for _, sku, _, _ in lines]))).scalars()} if lines else {}
+    priced = state["lines"] if state and len(state["lines"]) == len(lines) else []
+    shown = [{"index": i, "sku": sku, "qty": qty, "disc": disc, "product": products.get(sku),
+              "priced": priced[n] if priced else None,
+              "note": state["stock"].get(sku) if state else None}
+             for n, (i, sku, qty, disc) in enumerate(lines)]
+    if state and not errors and state["errors"]:  # shown while the sale is put together
+        errors = desk.field_errors(state["errors"], lines)
+    return render_template(
+        "orders/form.html", form=form, errors=errors, lines=shown, matches=matches,
+        totals=state["totals"] if state and not state["errors"] else None, once=once,
+        methods=settings.get("payment_methods")), status
+
+
+def _desk_add(form, errors):
+    """Add the product picked, or the one `find` names (an exact SKU or barcode, or the
+    only name that matches), to the form; a second of the same adds 1 to its line."""
+    text = form.pop("pick", "") or form.get("find", "").strip()
+    form["find"] = ""
+    if not text:
+        return [], errors  # "Update": Enter in a field, or the button with nothing typed
+    live = Product.archived.is_(False)
+    product = db.session.execute(db.select(Product).where(live, Product.sku == text)).scalar()
+    matches = []
+    if product is None:
+        matches = db.session.execute(db.select(Product).where(live, Product.name.ilike(
+            search_pattern(text), escape="\\") | Product.sku.ilike(
+            search_pattern(text), escape="\\")).order_by(Product.name).limit(10)).scalars().all()
+        if len(matches) == 1:
+            product, matches = matches[0], []
+    if product is None:
+        form["find"] = text
+        if not matches:
+            errors = {**errors, "find": f"No product matches \u201c{text}\u201d."}
+        return matches, errors
+    for i, sku, qty, _ in desk.form_lines(form):
+        if sku == product.sku:
+            form[f"qty{i}"] = str(int(qty) + 1) if qty.isdigit() else qty
+            return [], errors
+    index = max([i for i, *_ in desk.form_lines(form)], default=-1) + 1
+    form.update({f"sku{index}": product.sku, f"qty{index}": "1", f"disc{index}": ""})
+    return [], errors
+
+
+def _desk_customer(form, errors):
+    """Add the customer typed in the desk's "New customer" fields, and pick them."""
+    fields = {name: form.get(f"new_{name}", "") for name in ("email", "name", "country", "city")}
+    try:
+        customer = catalog.create_customer(fields)
+    except ValidationError as exc:
+        db.session.rollback()
+        return {**errors, **{f"new_{k}": desk.plain(v) for k, v in exc.errors.items()}}
+    record_activity(f"Added customer {customer.email}")
+    welcome_later(customer)
+    for name in fields:
+        form.pop(f"new_{name}", None)
+    form["customer_email"] = customer.email
+    errors.pop("customer_email", None)
+    return errors
+
+
+@bp.get("/<int:order_id>/receipt")
+def receipt(order_id):
+    """The sale's receipt, for the screen and for printing (static/desk.css)."""
+    order = _order_or_404(order_id)
+    return render_template("orders/receipt.html", order=order, rates=order_rates(order),
+                           shop={name: settings.get(f"shop_{name}")
+                                 for name in ("name", "address", "tax_number")})
+
+
+@bp.get("/<int:order_id>/invoice.pdf")
+def invoice(order_id):
+    """The order's invoice PDF: the one written when it was processed, or written now
+    (a pending order's figures are fixed at the sale too)."""
+    order = _order_or_404(order_id)
+    path = Path(current_app.config["DATA_DIR"], "invoices", f"{order.ref}.pdf")
+    if not path.is_file():
+        write_invoice(order, path)
+    return send_file(path, mimetype="application/pdf", as_attachment=False,
+                     download_name=f"Invoice {order.ref}.pdf")
