@@ -50,7 +50,7 @@ def create():
             record_activity(f"Added customer {customer.email}")
             welcome_later(customer)
             flash(f"Customer {customer.name} added.")
-            return redirect(url_for(".detail", customer_id=customer.id), 303)
+            return redirect(url_for(".detail", customer_id=customer.id))
     return _form_page(form, errors)
 
 
@@ -78,7 +78,7 @@ def edit(customer_id):
         else:
             record_activity(f"Edited customer {customer.name}")
             flash(f"Customer {customer.name} saved.")
-            return redirect(url_for(".detail", customer_id=customer.id), 303)
+            return redirect(url_for(".detail", customer_id=customer.id))
     return _form_page(form, errors, customer)
 
 
@@ -103,7 +103,7 @@ def merge(customer_id):
                 record_activity(f"Merged customer {name} into {kept.name}")
                 flash(f"{name} was merged into {kept.name}: "
                       f"{moved} order{'' if moved == 1 else 's'} moved.")
-                return redirect(url_for(".detail", customer_id=kept.id), 303)
+                return redirect(url_for(".detail", customer_id=kept.id))
     q = request.args.get("q", "").strip()[:100]
     candidates = []
     if q:
