@@ -59,8 +59,10 @@ def test_filters_narrow_the_list(listed):
         assert refs(listing(http, q="till tom").text) == ["T-A3"]  # no e-mail: by name
         assert refs(listing(http, q="t-a4").text) == ["T-A4"]
         assert refs(listing(http, q="%").text) == []  # a wildcard is a literal character
-        assert refs(listing(http, **{"from": "2025-03-15", "to": "2025-03-15"},
-                            hour="14").text) == ["T-A5"]
+        hour = listing(http, **{"from": "2025-03-15", "to": "2025-03-15"}, hour="14").text
+        assert refs(hour) == ["T-A5"] and "between 14:00 and 14:59" in hour
+        every = re.search(r'href="([^"]+)">Show every hour', hour).group(1).replace("&amp;", "&")
+        assert refs(http.get(http.base + every).text) == ["T-A5", "T-A6"]
         page = listing(http, **march, status="sales", payment="cash")
         assert refs(page.text) == ["T-A2"] and "1 order matches" in page.text
         # the form shows the filters it was opened with (a dashboard link opens it so)
@@ -71,6 +73,8 @@ def test_filters_narrow_the_list(listed):
             tom = db.session.execute(db.select(Customer.id).filter_by(name="Till Tom")).scalar()
         page = listing(http, customer=str(tom))
         assert refs(page.text) == ["T-A3"] and "Orders of Till Tom" in page.text
+        order = re.search(r'href="(/orders/\d+)">T-A3<', page.text).group(1)
+        assert f'href="/customers/{tom}">Till Tom</a>' in http.get(http.base + order).text
 
 
 def test_a_day_is_a_business_day(listed):
