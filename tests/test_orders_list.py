@@ -97,6 +97,7 @@ def test_a_day_is_a_business_day(listed):
     ({"status": "lost"}, "status", "one of: sales, pending"),
     ({"q": "x" * 101}, "search", "at most 100 characters"),
     ({"payment": "y" * 41}, "paid by", "at most 40 characters"),
+    ({"q": "ann\x00"}, "search", "letters, digits and signs only"),
     ({"hour": "24"}, "hour", "an hour from 0 to 23"),
     ({"hour": "-1"}, "hour", "an hour from 0 to 23"),
     ({"customer": "99999999999999999999"}, "customer", "a customer number"),

@@ -67,13 +67,12 @@ def read(args):
                 if value not in STATUSES:
                     raise ValueError("one of: " + ", ".join(STATUSES))
                 parsed[name] = value
-            elif name == "q":
-                if len(value) > MAX_SEARCH:
-                    raise ValueError(f"at most {MAX_SEARCH} characters")
-                parsed[name] = value
-            elif name == "payment":
-                if len(value) > MAX_METHOD:
-                    raise ValueError(f"at most {MAX_METHOD} characters")
+            elif name in ("q", "payment"):
+                longest = MAX_SEARCH if name == "q" else MAX_METHOD
+                if len(value) > longest:
+                    raise ValueError(f"at most {longest} characters")
+                if not value.isprintable():  # a NUL would reach PostgreSQL as a 500
+                    raise ValueError("letters, digits and signs only (no control characters)")
                 parsed[name] = value
         except ValueError as exc:
             errors[name] = str(exc)
