@@ -35,6 +35,8 @@ def test_filters_customers_and_merging_on_postgres(pg_app):  # noqa: F811
     assert order.ref in found
     assert client.get("/orders/", query_string={"q": "x\x00"}).status_code == 400
     assert client.get(f"/customers/{ann_id}").status_code == 200
+    for url in ("/customers/", f"/customers/{ann_id}/merge"):  # a NUL is dropped, not a 500
+        assert client.get(url, query_string={"q": "a\x00"}).status_code == 200, url
     with pg_app.app_context():
         kept, moved = catalog.merge_customers(ann_id, other_id)
         assert moved >= 0 and db.session.get(Customer, other_id) is None

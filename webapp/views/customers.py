@@ -13,10 +13,15 @@ from .paging import page_arg, search
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
 
+def search_text():
+    """?q= as searched: control characters dropped (PostgreSQL refuses a NUL in text)."""
+    return "".join(ch for ch in request.args.get("q", "")[:100] if ch.isprintable()).strip()
+
+
 @bp.get("/")
 @cache.cached(make_cache_key=lambda *a, **k: query_key("customers"), response_filter=only_ok)
 def index():
-    q = request.args.get("q", "").strip()
+    q = search_text()
     select = db.select(Customer).order_by(Customer.name, Customer.id)
     select = search(select, q, Customer.name, Customer.email)
     page = db.paginate(select, page=page_arg(), per_page=50, error_out=False)
@@ -104,7 +109,7 @@ def merge(customer_id):
                 flash(f"{name} was merged into {kept.name}: "
                       f"{moved} order{'' if moved == 1 else 's'} moved.")
                 return redirect(url_for(".detail", customer_id=kept.id))
-    q = request.args.get("q", "").strip()[:100]
+    q = search_text()
     candidates = []
     if q:
         select = search(db.select(Customer).where(Customer.id != customer.id)
