@@ -116,6 +116,15 @@ def desk(browser, live_server, shop):
         context.close()
 
 
+def screenshot(page, name):
+    """With LARDER_SCREENSHOTS=DIR, save the page as DIR/NAME.png (the docs' pictures
+    are made by the tests that check the page); otherwise nothing."""
+    folder = os.environ.get("LARDER_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder, f"{name}.png")), full_page=True)
+
+
 def assert_accessible(page, context=None):
     """Run axe-core on the page; fail on any violation of impact critical or serious,
     listing each rule, its help text and the elements concerned."""

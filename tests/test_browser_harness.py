@@ -29,3 +29,15 @@ def test_serious_violation_fails(desk):
                   "'<img src=\"/static/larder.svg\">')")
     with pytest.raises(AssertionError, match="image-alt"):
         assert_accessible(page)
+
+
+def test_inline_script_refused_by_the_csp_is_caught(desk):
+    page = desk.visit("/", check=False)
+    page.evaluate("() => { const s = document.createElement('script');"
+                  " s.textContent = 'window.ran = 1'; document.body.appendChild(s); }")
+    page.wait_for_function("() => true")
+    assert page.evaluate("() => window.ran") is None  # the CSP held
+    assert any("Content Security Policy" in p for p in desk.problems), desk.problems
+    with pytest.raises(AssertionError, match="page problems"):
+        desk.assert_clean()
+    desk.problems.clear()
