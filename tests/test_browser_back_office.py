@@ -4,7 +4,7 @@ being typed; a customer edited and merged; the dashboard's figures opening their
 orders; axe-core on each page's content (main)."""
 from datetime import datetime, timedelta
 
-from browser import assert_accessible, browser, desk  # noqa: F401 (fixtures)
+from browser import assert_accessible  # the fixtures (browser, desk): conftest.py
 from webapp import caching, settings
 from webapp.extensions import db
 from webapp.models import Customer, Order
