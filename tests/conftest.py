@@ -9,6 +9,11 @@ from webapp.extensions import db as _db
 
 TOKEN = "test-launch-token"
 
+# The browser tests' fixtures (tests/browser.py), registered once for the whole run: a
+# module importing them would make its own session Chromium, and a second Playwright in
+# one process fails ("Sync API inside the asyncio loop").
+pytest_plugins = ["browser"]
+
 # The default currency and number format come from the computer's locale (webapp.settings:
 # LC_ALL, LC_MONETARY / LC_NUMERIC, LANG): pin them to none, so money reads "€1,234.50"
 # (EUR, en_GB) on every machine. Worker processes started by tests inherit this.

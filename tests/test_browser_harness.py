@@ -2,7 +2,7 @@
 server, axe-core present in every page, and requests off 127.0.0.1 caught."""
 import pytest
 
-from browser import assert_accessible, browser, desk  # noqa: F401 (fixtures)
+from browser import assert_accessible  # the fixtures (browser, desk): conftest.py
 
 
 def test_signed_in_page_has_axe_and_passes(desk):

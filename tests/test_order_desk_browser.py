@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from browser import assert_accessible, browser, desk, screenshot  # noqa: F401 (fixtures)
+from browser import assert_accessible, screenshot  # the fixtures (browser, desk): conftest.py
 
 
 def tab_to(page, selector, limit=60):

@@ -4,14 +4,15 @@ the CSV import), and changes, each followed by its cache invalidation.
 A product that appears in orders is archived rather than deleted: it leaves the lists and
 the order form, stays in history and reports, and can be restored.
 """
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
 from . import caching, low_stock
 from .extensions import db
-from .models import Customer, OrderLine, Product
+from .models import Customer, Order, OrderLine, Product
 from .money import cents_to_str
-from .validation import (SKU_RE, SKU_RULE, Email, Input, Money, OptionalMoney,
-                         OptionalShortText, OptionalStock, OptionalTaxRate, ShortText, Sku,
+from .validation import (SKU_RE, SKU_RULE, Email, Input, Money, OptionalEmail,
+                         OptionalMoney, OptionalShortText, OptionalStock, OptionalTaxRate, ShortText, Sku,
                          Stock, Text, ValidationError, check, rate_text)
 
 __all__ = ["ValidationError"]  # catalog.ValidationError for views: the one error class
@@ -100,6 +101,7 @@ def create_product(data):
     taken = _sku_taken(values["sku"])
     if taken:
         raise ValidationError({"sku": taken})
+    values["category"] = existing_spelling(Product.category, values["category"])
     product = Product(**values)
     db.session.add(product)
     db.session.commit()
@@ -116,6 +118,9 @@ def update_product(sku, data):
         raise ValidationError({"fields": "must be an object"})
     given = {k: v for k, v in data.items() if k != "csrf_token"}
     values = _merged(product, given)
+    if "category" in given and values["category"] != product.category:
+        values["category"] = existing_spelling(Product.category, values["category"],
+                                               Product.id != product.id)
     if values["sku"] != sku:
         taken = _sku_taken(values["sku"], but=product)
         if taken:
@@ -185,7 +190,7 @@ def restore_product(sku):
 
 
 def create_customer(data):
-    values = check(CustomerIn, data).model_dump()
+    values = _customer_spelling(check(CustomerIn, data).model_dump())
     customer = Customer(**values)
     db.session.add(customer)
     try:
@@ -195,3 +200,114 @@ def create_customer(data):
         raise ValidationError({"email": "already exists"}) from None
     caching.customers_changed()
     return customer
+
+
+# ---- one spelling per value, customers' edit and merge ------------------------------------
+
+def existing_spelling(column, value, *where):
+    """`value` as it is already stored in `column` when it is there in another case
+    ("dairy" when "Dairy" exists -> "Dairy"), else `value` itself: no "Dairy" and "dairy"
+    twins in lists, filters and reports. The one place this rule lives (customers'
+    country and city, products' category). `where`: rows to look at (not the one being
+    edited, so its own case can still be corrected)."""
+    if not value:
+        return value
+    same = db.session.execute(db.select(column).where(column == value, *where).limit(1)).scalar()
+    if same is not None:
+        return same
+    folded = db.session.execute(
+        db.select(column).where(func.lower(column) == value.lower(), *where)
+        .order_by(column).limit(1)).scalar()
+    if folded is not None:
+        return folded
+    if not value.isascii():  # SQLite's lower() folds ASCII only: compare the few here
+        wanted = value.casefold()
+        for stored in known_values(column, *where, limit=None):
+            if stored.casefold() == wanted:
+                return stored
+    return value
+
+
+def known_values(column, *where, limit=500):
+    """The distinct non-empty values of `column`, sorted (a form's list of choices)."""
+    select = db.select(column).where(column != "", *where).distinct().order_by(column)
+    return db.session.execute(select if limit is None else select.limit(limit)).scalars().all()
+
+
+def _customer_spelling(values):
+    values["country"] = existing_spelling(Customer.country, values["country"])
+    values["city"] = existing_spelling(Customer.city, values.get("city", ""))
+    return values
+
+
+class CustomerChange(CustomerIn):
+    """An edit: CustomerIn's rules, except that a till's customer (known by its till id)
+    may stay without e-mail."""
+
+    email: OptionalEmail = None
+
+
+def customer_input(customer):
+    return {"email": customer.email or "", "name": customer.name,
+            "country": customer.country, "city": customer.city}
+
+
+def get_customer(customer_id):
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound("There is no such customer.")
+    return customer
+
+
+def update_customer(customer_id, data):
+    customer = get_customer(customer_id)
+    values = check(CustomerChange, data).model_dump()
+    if not values["email"] and not customer.till_id:
+        raise ValidationError({"email": "is required"})
+    for field in ("country", "city"):  # an unchanged value stays as it is stored
+        if values[field] != getattr(customer, field):
+            values[field] = existing_spelling(getattr(Customer, field), values[field],
+                                              Customer.id != customer.id)
+    if values["email"]:
+        other = db.session.execute(db.select(Customer.id).where(
+            func.lower(Customer.email) == values["email"].lower(), Customer.id != customer.id)
+        ).scalar()
+        if other is not None:
+            raise ValidationError({"email": "another customer has this e-mail: merge them "
+                                            "instead"})
+    changed = {k: v for k, v in values.items() if getattr(customer, k) != v}
+    if changed:
+        for key, value in changed.items():
+            setattr(customer, key, value)
+        db.session.commit()
+        caching.customers_changed()
+    return customer
+
+
+def merge_customers(keep_id, drop_id):
+    """Two records of one person made one: every order of `drop` moves to `keep` (its
+    refunds go with the orders), `keep` takes `drop`'s e-mail or till id where it has
+    none, and `drop` is removed; all in one transaction, nothing moved if any step fails.
+    Returns (kept customer, how many orders moved)."""
+    if keep_id == drop_id:
+        raise ValidationError({"other": "choose another customer: one cannot be merged "
+                                        "with itself"})
+    keep, drop = get_customer(keep_id), get_customer(drop_id)
+    email, till_id = drop.email, drop.till_id
+    try:
+        moved = db.session.execute(
+            db.update(Order).where(Order.customer_id == drop.id)
+            .values(customer_id=keep.id)).rowcount
+        db.session.delete(drop)
+        db.session.flush()  # the unique e-mail and till id are free only after this
+        if not keep.email and email:
+            keep.email = email
+        if not keep.till_id and till_id:
+            keep.till_id = till_id
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.expire_all()  # loaded orders still name the removed customer
+    caching.orders_changed()
+    return keep, moved

@@ -55,6 +55,9 @@ RULES = {
     "customers.index": rule(ALL),
     "customers.create": rule(ALL),
     "api.create_customer": rule(ALL),
+    "customers.detail": rule(ALL),
+    "customers.edit": rule(ALL),
+    "customers.merge": rule(MANAGERS, "merge customers"),
     # Selling: everyone; cancelling and refunding: managers.
     "orders.index": rule(ALL),
     "orders.detail": rule(ALL),

@@ -230,3 +230,17 @@ def dashboard(today=None):
         "low_stock": low,
         "low_stock_count": low_count,
     }
+
+
+def customer_figures(customer_id):
+    """A customer's lifetime: sales (orders that count), what they spent (those orders'
+    totals less every refund of them), first and last visit. Not memoized: one
+    customer's orders are few and read through their index."""
+    orders, total, first, last = db.session.execute(
+        db.select(func.count(Order.id), func.coalesce(func.sum(Order.total_cents), 0),
+                  func.min(Order.created_at), func.max(Order.created_at))
+        .where(Order.customer_id == customer_id, Order.status.in_(COUNTED))).one()
+    refunded = _refunded(Refund.order_id.in_(
+        db.select(Order.id).where(Order.customer_id == customer_id)))
+    return {"orders": orders, "spent_cents": int(total) - refunded, "refunded_cents": refunded,
+            "first_visit": first, "last_visit": last}

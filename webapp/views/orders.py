@@ -14,9 +14,9 @@ from ..auth import record_activity
 from ..catalog import ValidationError
 from ..extensions import db
 from ..invoice_pdf import order_rates, write_invoice
-from ..models import Order, Product
+from ..models import Customer, Order, Product
 from ..money_display import format_money
-from . import desk
+from . import desk, order_filters
 from .customers import welcome_later
 from .paging import page_arg, search_pattern
 
@@ -25,12 +25,24 @@ bp = Blueprint("orders", __name__, url_prefix="/orders")
 
 @bp.get("/")
 def index():
-    select = db.select(Order).order_by(Order.created_at.desc(), Order.id.desc())
-    status = request.args.get("status", "")
-    if status:
-        select = select.where(Order.status == status)
+    """Filtered by the query string (order_filters): a bad filter is a 400 page that
+    says which field and why, with the form to fix it."""
+    try:
+        given, wanted = order_filters.read(request.args)
+    except order_filters.FilterError as exc:
+        given = {k: v for k, v in request.args.items() if k in order_filters.FIELDS}
+        return _list_page(given, None, exc.errors), 400
+    select = order_filters.apply(
+        db.select(Order).order_by(Order.created_at.desc(), Order.id.desc()), wanted)
     page = db.paginate(select, page=page_arg(), per_page=50, error_out=False)
-    return render_template("orders/list.html", page=page, status=status)
+    customer = db.session.get(Customer, wanted["customer"]) if "customer" in wanted else None
+    return _list_page(given, page, {}, customer)
+
+
+def _list_page(given, page, errors, customer=None):
+    return render_template("orders/list.html", page=page, f=given, errors=errors,
+                           customer=customer, statuses=order_filters.STATUSES,
+                           methods=order_filters.payment_choices(given.get("payment", "")))
 
 
 @bp.get("/<int:order_id>")

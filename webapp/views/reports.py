@@ -1,10 +1,10 @@
 """Reports: POST /api/reports (202 + status URL), the Reports page, downloads."""
 from pathlib import Path
 
-from flask import (Blueprint, abort, current_app, g, jsonify, redirect, render_template,
-                   request, send_file, url_for)
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect,
+                   render_template, request, send_file, url_for)
 
-from .. import reports
+from .. import report_periods, reports
 from ..background import jobs
 from ..auth import record_activity
 from ..extensions import db
@@ -13,15 +13,21 @@ from ..models import Job
 bp = Blueprint("reports", __name__)
 
 
-def request_report(start, end, fmt):
-    """Validate and queue a report; an identical unfinished request returns its job."""
+def request_report(start, end, fmt, preset=""):
+    """Validate and queue a report; an identical unfinished request returns its job.
+    A preset (report_periods) other than "custom" sets the dates from the shop's clock."""
     if fmt not in reports.FORMATS:
         raise reports.ReportError(f"unknown format {fmt!r}: use pdf, csv, json or lines")
-    first, last = reports.parse_range(start, end)
-    title = (f"Sales lines for the accountant {first} to {last} (CSV)" if fmt == "lines"
-             else f"Sales report {first} to {last} ({fmt.upper()})")
+    if preset and preset != report_periods.CUSTOM:
+        known = report_periods.current_presets()
+        if preset not in known:
+            raise reports.ReportError(f"unknown period {preset[:40]!r}: use one of "
+                                      + ", ".join(report_periods.LABELS))
+        _, first, last = known[preset]
+    else:
+        first, last = reports.parse_range(start, end)
     job, created = jobs.submit(
-        "report", title,
+        "report", report_periods.report_title(first, last, fmt),
         {"from": first.isoformat(), "to": last.isoformat(), "format": fmt},
         dedup_key=f"report:{first}:{last}:{fmt}", user_id=g.user_id)
     if created:
@@ -31,34 +37,42 @@ def request_report(start, end, fmt):
 
 @bp.post("/api/reports")
 def api_create():
+    """{"from", "to", "format"} or {"preset": "last_month", "format"}: 202 + status URL."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         abort(400, "The body must be a JSON object with from, to and format.")
     try:
         job = request_report(str(data.get("from", "")), str(data.get("to", "")),
-                             str(data.get("format", "")))
+                             str(data.get("format", "")), str(data.get("preset") or ""))
     except reports.ReportError as exc:
         abort(400, str(exc))
     status_url = url_for("tasks.task_status", task_id=job.task_id)
     return jsonify(report_id=job.id, task_id=job.task_id, status_url=status_url,
-                   state=job.state), 202, {"Location": status_url}
+                   state=job.state, title=job.title,
+                   created_at=job.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                   download_url=url_for(".download", job_id=job.id)), 202, {"Location": status_url}
 
 
 @bp.route("/reports/", methods=["GET", "POST"])
 def index():
+    """Without JavaScript the form posts here; with it, reports.js sends the same fields
+    to /api/reports and the page never reloads (progress.js fills the rows in place)."""
     error, form = None, {}
     if request.method == "POST":
         form = request.form.to_dict()
         try:
-            request_report(form.get("from", ""), form.get("to", ""), form.get("format", ""))
+            job = request_report(form.get("from", ""), form.get("to", ""),
+                                 form.get("format", ""), form.get("preset", ""))
         except reports.ReportError as exc:
             error = str(exc)
         else:
+            flash(f"{job.title} requested: it is being made in the background.")
             return redirect(url_for(".index"))
     past = db.session.execute(
         db.select(Job).filter_by(kind="report").order_by(Job.created_at.desc()).limit(50)
     ).scalars().all()
     return render_template("reports.html", reports=past, error=error, form=form,
+                           presets=report_periods.current_presets(),
                            params=jobs.params), (400 if error else 200)
 
 
