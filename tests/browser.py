@@ -2,7 +2,7 @@
 `chromium` package, installed by .ci/run) against the real app on real Waitress over
 HTTP. Nothing is downloaded at test time: Playwright's own browser builds are never used.
 
-    from browser import browser, desk, assert_accessible  # noqa: F401 (fixtures)
+    from browser import assert_accessible  # the fixtures: conftest's pytest_plugins
 
     def test_x(desk):
         page = desk.visit("/orders/new")   # checked with axe-core on the way
