@@ -10,7 +10,7 @@ import pytest
 from conftest import TOKEN, csrf_from, http_session
 from webapp import permissions
 from webapp.extensions import db
-from webapp.models import Product, User
+from webapp.models import Customer, Product, User
 
 ROLES = ("owner", "manager", "staff")
 OWNER, MANAGERS, ALL = {"owner"}, {"owner", "manager"}, set(ROLES)
@@ -356,3 +356,24 @@ def test_user_commands(data_dir):
         assert users["meg"].session_generation == 1  # the reset signed meg out
         assert users["sam"].session_generation == 1 and not users["sam"].disabled
         db.engine.dispose()
+
+
+def test_staff_are_not_shown_buttons_they_cannot_use(accounts, clients):
+    """Refund, cancel, new product, merge customers, other days' figures: shown to managers,
+    not to staff (whose requests would be refused), cached pages included."""
+    from webapp import ordering
+
+    with accounts.app_context():
+        pending = ordering.create_order({"lines": [{"sku": "SKU-003", "quantity": 1}]}).id
+    sold = order_for(accounts, clients["owner"])["id"]
+    with accounts.app_context():
+        customer = db.session.execute(db.select(db.func.min(Customer.id))).scalar()
+    pages = {f"/orders/{sold}": "Refund these items", f"/orders/{pending}": "Cancel this order",
+             "/products/": "New product",
+             f"/customers/{customer}": "Merge a duplicate into this customer",
+             "/": "This month"}
+    for role in ("owner", "manager", "staff"):  # the owner first: cached pages in between
+        for path, words in pages.items():
+            page = clients[role].get(path)
+            assert page.status_code == 200, (role, path)
+            assert (words in page.text) == (role != "staff"), (role, path, words)
