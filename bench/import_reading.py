@@ -8,9 +8,7 @@ same saved by French Excel (cp1252, ';', decimal comma, dd/mm/yyyy), and a Shopi
 export (two rows per order). Each case runs in a child process so that peak memory is its
 own."""
 import argparse
-import csv
 import os
-import random
 import resource
 import subprocess
 import sys
@@ -22,53 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def make_larder(path, lines, excel):
-    rng = random.Random(1)
-    with open(path, "w", encoding="cp1252" if excel else "utf-8", newline="") as f:
-        out = csv.writer(f, delimiter=";" if excel else ",", lineterminator="\r\n")
-        out.writerow(["order_ref", "created_at", "customer_email", "sku", "quantity",
-                      "unit_price"])
-        for i in range(lines):
-            order = i // 2
-            day, minute = 1 + order % 28, order % 1440
-            when = (f"{day:02d}/03/2025 {minute // 60:02d}:{minute % 60:02d}" if excel else
-                    f"2025-03-{day:02d}T{minute // 60:02d}:{minute % 60:02d}:00")
-            price = rng.randint(100, 99999)
-            out.writerow([f"X-{order}", when, f"c{order % 5000}@example.com",
-                          f"SKU-{rng.randint(1, 500)}", rng.randint(1, 5),
-                          f"{price // 100},{price % 100:02d} €" if excel else
-                          f"{price // 100}.{price % 100:02d}"])
-
-
-def make_shopify(path, lines):
-    header = (ROOT / "tests/data/imports/shopify_orders.csv").open(encoding="utf-8").readline()
-    names = header.strip().split(",")
-    rng = random.Random(2)
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        out = csv.writer(f, lineterminator="\n")
-        out.writerow(names)
-        for i in range(0, lines, 2):
-            a, b = rng.randint(100, 5000), rng.randint(100, 5000)
-            total = a + b
-            tax = round(total * 2000 / 12000)
-            first = dict.fromkeys(names, "")
-            first.update({"Name": f"#{i}", "Email": f"c{i % 5000}@example.com",
-                          "Financial Status": "paid", "Currency": "EUR",
-                          "Subtotal": f"{total / 100:.2f}", "Shipping": "0.00",
-                          "Taxes": f"{tax / 100:.2f}", "Total": f"{total / 100:.2f}",
-                          "Discount Amount": "0.00",
-                          "Created at": f"2025-03-{1 + i % 28:02d} 10:15:00 +0100",
-                          "Lineitem quantity": "1", "Lineitem name": "Mug",
-                          "Lineitem price": f"{a / 100:.2f}", "Lineitem sku": "MUG-01",
-                          "Lineitem taxable": "true", "Payment Method": "Shopify Payments",
-                          "Refunded Amount": "0.00", "Id": str(9000000 + i),
-                          "Tax 1 Name": "TVA 20%", "Tax 1 Value": f"{tax / 100:.2f}"})
-            second = dict.fromkeys(names, "")
-            second.update({"Name": f"#{i}", "Email": first["Email"], "Lineitem quantity": "1",
-                           "Lineitem name": "Card", "Lineitem price": f"{b / 100:.2f}",
-                           "Lineitem sku": "", "Lineitem taxable": "true"})
-            out.writerow(first.values())
-            out.writerow(second.values())
+# The same files as bench/import_big.py (one generator for both benches).
+from import_big import make_larder, make_shopify  # noqa: E402
 
 
 def child(path, locale, records):

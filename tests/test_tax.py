@@ -122,6 +122,18 @@ def test_allocate_by_hand():
     assert allocate(7, [0, 0, 0]) == [7, 0, 0]          # nothing to weigh by: the first
     assert allocate(5, [0, 3]) == [0, 5]
     assert allocate(0, [4, 5]) == [0, 0]
+    # Two parts take a shortcut (an import's usual order): the same rule, ties included.
+    assert allocate(1, [1, 1]) == [1, 0]                # a tie: the earlier line
+    assert allocate(3, [5, 5]) == [2, 1]
+    assert allocate(1, [2, 1]) == [1, 0]
+
+
+def test_allocate_shares_a_negative_total_exactly():
+    """Nothing in Larder shares a negative amount today; the parts must still add up."""
+    for weights in ([1], [1, 1], [2, 1], [1, 2, 3]):
+        parts = allocate(-1, weights)
+        assert sum(parts) == -1 and len(parts) == len(weights)
+    assert allocate(-1, [1, 1]) == [0, -1]
     assert allocate(0, []) == []
     assert allocate(3, [5]) == [3]
 

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # module -> (file, its tests). Chosen so one module's run takes minutes, not hours.
 # The big ones: a fixed random sample of SAMPLED[name] runs unless --sample says
 # otherwise (--sample 0: all of them).
-SAMPLED = {"larder_layouts": 60, "refunds": 40}
+SAMPLED = {"larder_layouts": 60, "refunds": 40, "import_refunds": 60}
 # The tests written for this check; the run also says what the others catch without them.
 FIGURES = {"tests/test_money_figures.py", "tests/test_stats_figures.py",
            "tests/test_report_figures.py", "tests/test_cache_figures.py",
@@ -61,6 +61,9 @@ TARGETS = {
                        ["tests/test_csv_figures.py", "tests/test_import_larder.py",
                         "tests/test_orders_csv.py", "tests/test_import_formats.py"]),
     "tax": ("webapp/tax.py", ["tests/test_tax.py"]),
+    # Imported refunds: a refund by amount shared over the sale's lines (issue 11).
+    "import_refunds": ("webapp/imports/refund_rows.py",
+                       ["tests/test_import_engine.py", "tests/test_import_formats.py"]),
     "refunds": ("webapp/refunds.py", ["tests/test_refunds.py"]),
 }
 

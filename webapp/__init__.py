@@ -4,7 +4,7 @@ import secrets
 
 from flask import Flask
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 
 def create_app(test_config=None, data_dir=None):

@@ -1,4 +1,4 @@
-"""Customers known only by a till's id (0.3.0, imports): a Square export names its
+"""Customers known only by a till's id (0.4.0, imports): a Square export names its
 customers by Square's customer id and gives no e-mail. `till_id` ("square:CUST123") is
 their key, unique when set; `email` may be empty (NULL) for them. Customers added in
 Larder (forms, API, CSV) still need an e-mail (catalog.CustomerIn).
