@@ -5,7 +5,7 @@ anything more than what is left, or a file whose amount or tax the sale cannot g
 refused with its line; a refund the file does not link is matched to the latest earlier
 sale of the same item of the same customer."""
 import csv
-from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +13,8 @@ from webapp import settings
 from webapp.extensions import db
 from webapp.imports.engine import ImportFailed, import_file
 from webapp.models import Order, Refund, RefundLine
+
+DATA = Path(__file__).parent / "data" / "imports"
 
 SUMUP_SHOP = {"locale": "de_CH", "timezone": "Europe/Zurich", "currency": "CHF",
               "prices_include_tax": True, "default_tax_rate_bp": 810}
@@ -53,7 +55,7 @@ def refused(app, path, shop):
 
 
 def refund_lines(app):
-    """[(refund amount, [(sku-less line order, quantity, net, tax, rate)])] in order."""
+    """[(amount, net, tax, [(order line id, quantity, net, tax, rate)])] by refund."""
     with app.app_context():
         return [(r.amount_cents, r.net_cents, r.tax_cents,
                  sorted((l.order_line_id, l.quantity, l.net_cents, l.tax_cents, l.tax_rate_bp)
@@ -124,3 +126,103 @@ def test_a_refund_of_a_sale_that_is_not_sold_any_more_is_refused(app, tmp_path):
         sumup_refund("TX2", 1, "Kaffee", "4.20", "3.90", "0.30", "7.7%")]), SUMUP_SHOP)
     assert problems == ["line 2: refund: sale sumup:TX1 is cancelled, not sold"]
     assert refund_lines(app) == []
+
+
+# ---- by amount (Shopify's Refunded Amount) -----------------------------------------------
+
+def shopify_file(path, refunded):
+    """Order #1008 of the sample: a book (24.00, tax 1.25 at 5.5 %) and a mug (18.00, tax
+    3.00 at 20 %), partly refunded by `refunded`."""
+    with open(DATA / "shopify_orders.csv", encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        rows = [r for r in reader if r["Name"] == "#1008"]
+    rows[0]["Refunded Amount"] = refunded
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        out = csv.DictWriter(f, reader.fieldnames)
+        out.writeheader()
+        out.writerows(rows)
+    return path
+
+
+def test_refund_by_amount_is_shared_over_the_lines_with_their_tax(app, tmp_path):
+    run(app, shopify_file(tmp_path / "a.csv", "18.00"), SHOPIFY_SHOP)
+    (amount, net, tax, lines), = refund_lines(app)
+    # 18.00 over 24.00 and 18.00 of gross: 10.29 and 7.71; each part's tax is the line's
+    # tax times part / gross, rounded: 1.25 * 10.29 / 24 = 0.54, 3.00 * 7.71 / 18 = 1.29.
+    assert [l[1:] for l in lines] == [(0, 1029 - 54, 54, 550), (0, 771 - 129, 129, 2000)]
+    assert (amount, net, tax) == (1800, 1800 - 183, 183)
+
+
+def test_a_later_export_refunds_all_that_is_left_but_not_one_cent_more(app, tmp_path):
+    run(app, shopify_file(tmp_path / "a.csv", "18.00"), SHOPIFY_SHOP)
+    assert refused(app, shopify_file(tmp_path / "b.csv", "42.01"), SHOPIFY_SHOP) == [
+        "line 2: refund: refunds 24.01, more than the 24.00 left of the sale"]
+    assert len(refund_lines(app)) == 1
+    run(app, shopify_file(tmp_path / "c.csv", "42.00"), SHOPIFY_SHOP)
+    first, second = refund_lines(app)
+    # The difference, 24.00, is exactly what was left of each line.
+    assert second[:3] == (2400, 2400 - (125 - 54) - (300 - 129), (125 - 54) + (300 - 129))
+    assert [l[1:] for l in second[3]] == [(0, 1371 - 71, 71, 550), (0, 1029 - 171, 171, 2000)]
+    with app.app_context():
+        lines = db.session.query(RefundLine).all()
+        assert sum(l.net_cents + l.tax_cents for l in lines) == 4200
+        assert sum(l.tax_cents for l in lines) == 425
+    again = run(app, shopify_file(tmp_path / "d.csv", "42.00"), SHOPIFY_SHOP)
+    assert again.counts["refunds"]["new"] == 0 and len(refund_lines(app)) == 2
+
+
+# ---- a refund the file does not link (Loyverse) -------------------------------------------
+
+LOYVERSE_HEAD = ("Date,Receipt number,Receipt type,Category,SKU,Item,Variant,Modifiers applied,"
+                 "Quantity,Gross sales,Discounts,Net sales,Cost of goods,Gross profit,Taxes,"
+                 "Dining option,POS,Store,Cashier name,Customer name,Customer contacts,Comment,"
+                 "Status")
+
+
+def loyverse_row(when, receipt, kind, sign, name, email):
+    return (f"{when},{receipt},{kind},Backwaren,10002,Croissant,,,{sign}1.000,{sign}2.50,0.00,"
+            f"{sign}2.50,{sign}0.60,{sign}1.90,{sign}0.16,Vor Ort,POS 1,Café Beispiel,"
+            f"Inhaberin,{name},{email},,Closed")
+
+
+def loyverse_sales(app, tmp_path, *sales):
+    run(app, write(tmp_path / "sales.csv", LOYVERSE_HEAD, [
+        loyverse_row(when, receipt, "Sale", "", name, email)
+        for when, receipt, name, email in sales]), LOYVERSE_SHOP)
+
+
+def loyverse_refund(tmp_path, when, name="Anna Beispiel", email="anna@example.com"):
+    return write(tmp_path / "refund.csv", LOYVERSE_HEAD, [
+        loyverse_row(when, "1-1010", "Refund", "-", name, email)])
+
+
+def refunded_refs(app):
+    with app.app_context():
+        return [r.order.ref for r in db.session.query(Refund).order_by(Refund.id)]
+
+
+def test_an_unlinked_refund_goes_to_the_same_customers_latest_earlier_sale(app, tmp_path):
+    loyverse_sales(app, tmp_path, ("03/06/2025 08:15", "1-1001", "Anna Beispiel",
+                                   "anna@example.com"),
+                   ("03/06/2025 09:00", "1-1002", "Cara Muster", "cara@example.com"))
+    run(app, loyverse_refund(tmp_path, "03/06/2025 09:30"), LOYVERSE_SHOP)
+    assert refunded_refs(app) == ["loyverse:1-1001"]
+
+
+def test_an_unlinked_refund_at_the_very_second_of_the_sale_is_matched(app, tmp_path):
+    loyverse_sales(app, tmp_path, ("03/06/2025 08:15", "1-1001", "Anna Beispiel",
+                                   "anna@example.com"))
+    run(app, loyverse_refund(tmp_path, "03/06/2025 08:15"), LOYVERSE_SHOP)
+    assert refunded_refs(app) == ["loyverse:1-1001"]
+
+
+def test_an_unlinked_refund_is_not_put_on_another_customers_sale(app, tmp_path):
+    loyverse_sales(app, tmp_path, ("03/06/2025 08:15", "1-1001", "Anna Beispiel",
+                                   "anna@example.com"),
+                   ("03/06/2025 09:00", "1-1002", "Cara Muster", "cara@example.com"))
+    # Cara's only sale is after her refund; Anna's earlier sale is not hers.
+    problems = refused(app, loyverse_refund(tmp_path, "03/06/2025 08:30", "Cara Muster",
+                                            "cara@example.com"), LOYVERSE_SHOP)
+    assert problems == [
+        "line 2: refund: the file does not say which sale this refunds and no earlier sale "
+        "of 10002 was found"] and refunded_refs(app) == []
