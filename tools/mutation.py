@@ -63,7 +63,8 @@ TARGETS = {
     "tax": ("webapp/tax.py", ["tests/test_tax.py"]),
     # Imported refunds: a refund by amount shared over the sale's lines (issue 11).
     "import_refunds": ("webapp/imports/refund_rows.py",
-                       ["tests/test_import_engine.py", "tests/test_import_formats.py"]),
+                       ["tests/test_import_engine.py", "tests/test_import_formats.py",
+                        "tests/test_import_refunds.py"]),
     "refunds": ("webapp/refunds.py", ["tests/test_refunds.py"]),
 }
 
