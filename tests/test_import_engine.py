@@ -538,3 +538,22 @@ def test_a_cancelled_import_read_by_a_child_ends_the_child(app, tmp_path, monkey
     plan = run(app, path, cancelled=cancel)
     assert plan.cancelled and children == [1]  # asked while the child was reading
     assert counts(app)["Order"] == 0 and multiprocessing.active_children() == []
+
+
+def test_a_sale_at_the_very_start_of_a_day_counts_on_that_day(app, tmp_path):
+    """Imported orders are written straight to the driver: their time must be stored in
+    the same text as every other write, or a sale at exactly 00:00:00 compares as before
+    the day's start (SQLite compares the text) and lands in the day before."""
+    from larder_files import import_csv
+
+    with app.app_context():
+        import_csv("products", "sku,name,category,price,stock\nA-1,Apple,Produce,2.00,10\n")
+        import_csv("orders", "order_ref,created_at,customer_email,sku,quantity\n"
+                              "X-1,2025-03-02T00:00:00,,A-1,1\n"
+                              "X-2,2025-03-01T23:59:59,,A-1,2\n")
+        for day, orders in ((date(2025, 3, 1), 1), (date(2025, 3, 2), 1)):
+            totals = reports.build_report(day, day, "json", tmp_path / f"{day}.json")
+            assert totals["orders"] == orders, day
+        totals = reports.build_report(date(2025, 3, 2), date(2025, 3, 2), "json",
+                                      tmp_path / "again.json")
+        assert totals["revenue_cents"] == 200

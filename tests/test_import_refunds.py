@@ -72,6 +72,8 @@ def test_refund_by_item_takes_the_lines_share_and_keeps_its_rate(app, tmp_path):
     (amount, net, tax, lines), = refund_lines(app)
     assert (amount, net, tax) == (420, 390, 30)
     assert [l[1:] for l in lines] == [(1, 390, 30, 770)]
+    with app.app_context():  # an imported refund is history: it never puts stock back
+        assert [r.restocked for r in db.session.query(Refund)] == [False]
 
 
 def test_a_second_refund_of_the_same_line_takes_what_is_left_then_no_more(app, tmp_path):

@@ -345,8 +345,13 @@ class Writer(RefundWriter):
         """The database's own form of a datetime (SQLite: SQLAlchemy's text form), for
         _bulk_insert, which bypasses SQLAlchemy's per-row parameter processing."""
         if not hasattr(self, "_when"):
+            # The dialect's own type (SQLite: "2025-06-03 00:00:00.000000", the text every
+            # other write stores): the generic type has no processor, and the driver's
+            # default adapter drops ".000000", so a sale at exactly a day's start compared
+            # as text fell before it, into the day before.
             dialect = db.session.connection().dialect
-            self._when = _O.c.created_at.type.bind_processor(dialect) or (lambda value: value)
+            self._when = (_O.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+                          or (lambda value: value))
         return self._when
 
     def _change(self, rec, old, sale):
