@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import current_app
 
 from . import idempotency
+from .config import UPLOADS
 from .extensions import cache, db
 from .inbox_sync import clean_old
 from .models import Job
@@ -33,7 +34,7 @@ def cleanup(days=None):
         "outbox": _remove_older(data / "outbox", cutoff),
         "invoices": _remove_older(data / "invoices", cutoff),
         "inbox": clean_old(days),
-        "uploads": _remove_older(data / "uploads", cutoff),  # files sent to Import
+        "uploads": _remove_older(data / UPLOADS, cutoff),  # files sent to Import
     }
     old = datetime.now() - timedelta(days=days)
     counts["jobs"] = db.session.execute(

@@ -243,9 +243,11 @@ def build_config(data_dir=None, overrides=None):
     return cfg
 
 
-# The data dir's folders, made at start. "uploads": files sent to the Import page, kept
-# under names Larder makes (webapp/import_jobs.py) until the daily cleanup.
-DATA_FOLDERS = ("reports", "outbox", "inbox", "invoices", "logs", "uploads")
+# The data dir's folders, made at start. UPLOADS: files sent to the Import page, kept
+# under names Larder makes (webapp/import_jobs.py), and the import preview's throw-away
+# database copies (webapp/imports/engine.py), until the daily cleanup.
+UPLOADS = "uploads"
+DATA_FOLDERS = ("reports", "outbox", "inbox", "invoices", "logs", UPLOADS)
 
 
 def _shop_overrides(cfg):

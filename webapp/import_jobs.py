@@ -14,8 +14,8 @@ from pathlib import Path
 from flask import current_app
 
 from .background.jobs import JobFailed
+from .config import UPLOADS
 
-FOLDER = "uploads"  # one of config.DATA_FOLDERS
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(csv|tsv|txt|xlsx)$")
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -27,7 +27,7 @@ class UploadError(ValueError):
 
 
 def uploads_dir():
-    return Path(current_app.config["DATA_DIR"], FOLDER)
+    return Path(current_app.config["DATA_DIR"], UPLOADS)
 
 
 def max_upload_bytes():

@@ -89,7 +89,6 @@ def import_file(path, format=None, sheet=None, dry_run=False, progress=None, can
     return plan
 
 
-SNAPSHOT_FOLDER = "uploads"  # private (0700), emptied of old files by the daily cleanup
 
 
 @contextlib.contextmanager
@@ -108,9 +107,9 @@ def _preview_database():
         yield
         return
     from ..backups import copy_database
-    from ..config import ensure_private_dir, sqlite_url
+    from ..config import UPLOADS, ensure_private_dir, sqlite_url
 
-    folder = ensure_private_dir(Path(current_app.config["DATA_DIR"]) / SNAPSHOT_FOLDER)
+    folder = ensure_private_dir(Path(current_app.config["DATA_DIR"]) / UPLOADS)
     fd, copy = tempfile.mkstemp(prefix=".preview-", suffix=".db", dir=folder)
     os.close(fd)
     engine = session = None
