@@ -137,8 +137,11 @@ def _preview_database():
             registry.clear()
         if engine is not None:
             engine.dispose()
-        for leftover in (copy, copy + "-journal"):
-            with contextlib.suppress(FileNotFoundError):
+        # The copy may be in WAL mode like the live file. Best effort: a file that
+        # Windows still holds (an antivirus scan) must not hide the preview's result;
+        # the daily cleanup empties uploads/ of what is left.
+        for leftover in (copy, copy + "-journal", copy + "-wal", copy + "-shm"):
+            with contextlib.suppress(OSError):
                 os.unlink(leftover)
 
 
