@@ -15,7 +15,6 @@ from .. import permissions
 NAV_MARKER = b"<!--nav-->"
 FLASH_MARKER = b"<!--flash-->"
 # (label, endpoint, the blueprints (or endpoints) that are "this page"). Who sees a link
-
 # is not said here: a link shows when permissions.RULES lets this role open its endpoint,
 # so the menu and the 403 can never disagree (one table of who may do what).
 FRONT = [
@@ -35,11 +34,6 @@ OFFICE = [
     ("System", "system.index", ("system", "tasks", "outbox", "schedules", "cache_admin")),
     ("Account", "auth.logout", ("auth.logout",)),
 ]
-
-
-def role():
-    """The signed-in user's role, or None (set once per request by webapp.auth)."""
-    return permissions.role()
 
 
 def _current(places):
@@ -97,7 +91,7 @@ def init_app(app):
             return response
         data = original = response.get_data()
         if NAV_MARKER in data:
-            data = data.replace(NAV_MARKER, nav_html(app, role()))
+            data = data.replace(NAV_MARKER, nav_html(app, permissions.role()))
         if FLASH_MARKER in data:
             data = data.replace(FLASH_MARKER, flashes_html().encode())
         if data is not original:
