@@ -41,9 +41,7 @@ def create_app(test_config=None, data_dir=None):
                    reports, tasks, outbox, schedules, backups, settings, end_of_day, system,
                    users, desk):
         app.register_blueprint(module.bp)
-    chrome.init_app(app)  # the menu and messages, put in after any page cache
-
-    worker_status.init_app(app)
+    chrome.init_app(app)  # the menu, messages and worker banner, put in after any page cache
 
     @app.get("/health")
     def health():

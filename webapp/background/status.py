@@ -91,16 +91,8 @@ def remote_state(app):
         return _remote["state"]
 
 
-def init_app(app):
-    """Every HTML page carries a marker where the banner goes (base.html); it is filled
-    here, after any page cache, so a cached page shows the worker's state of now."""
-
-    @app.after_request
-    def worker_banner(response):
-        if response.mimetype != "text/html" or response.direct_passthrough:
-            return response
-        data = response.get_data()
-        if MARKER in data:
-            down = worker_state(app) == "down"
-            response.set_data(data.replace(MARKER, BANNER.encode() if down else b""))
-        return response
+def banner(app):
+    """What goes at MARKER, the place every HTML page keeps for it (base.html): filled
+    after any page cache (webapp/views/chrome.py, with the menu and messages), so a
+    cached page shows the worker's state of now."""
+    return BANNER.encode() if worker_state(app) == "down" else b""

@@ -5,12 +5,14 @@ nothing that depends on who is signed in may be stored in them. base.html leaves
 markers that are filled here for each response: <!--nav--> (the menu: which links this
 user's role sees, the current page marked with aria-current) and <!--flash--> (the
 messages of this session: "Product saved", shown once, cached page or not).
-The banner for a stopped worker works the same way (webapp/background/status.py).
+The banner for a stopped worker is filled in the same pass (<!--worker-banner-->,
+webapp/background/status.py), so an HTML response's body is read and rewritten once.
 """
 from flask import current_app, get_flashed_messages, render_template, request, url_for
 from markupsafe import escape
 
 from .. import permissions
+from ..background import status as worker_status
 
 NAV_MARKER = b"<!--nav-->"
 FLASH_MARKER = b"<!--flash-->"
@@ -94,6 +96,8 @@ def init_app(app):
             data = data.replace(NAV_MARKER, nav_html(app, permissions.role()))
         if FLASH_MARKER in data:
             data = data.replace(FLASH_MARKER, flashes_html().encode())
+        if worker_status.MARKER in data:
+            data = data.replace(worker_status.MARKER, worker_status.banner(app))
         if data is not original:
             response.set_data(data)
         return response
