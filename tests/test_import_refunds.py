@@ -132,13 +132,14 @@ def test_a_refund_of_a_sale_that_is_not_sold_any_more_is_refused(app, tmp_path):
 
 # ---- by amount (Shopify's Refunded Amount) -----------------------------------------------
 
-def shopify_file(path, refunded):
+def shopify_file(path, refunded, **changes):
     """Order #1008 of the sample: a book (24.00, tax 1.25 at 5.5 %) and a mug (18.00, tax
     3.00 at 20 %), partly refunded by `refunded`."""
     with open(DATA / "shopify_orders.csv", encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
         rows = [r for r in reader if r["Name"] == "#1008"]
     rows[0]["Refunded Amount"] = refunded
+    rows[0].update(changes)
     with open(path, "w", encoding="utf-8", newline="") as f:
         out = csv.DictWriter(f, reader.fieldnames)
         out.writeheader()
@@ -171,6 +172,26 @@ def test_a_later_export_refunds_all_that_is_left_but_not_one_cent_more(app, tmp_
         assert sum(l.tax_cents for l in lines) == 425
     again = run(app, shopify_file(tmp_path / "d.csv", "42.00"), SHOPIFY_SHOP)
     assert again.counts["refunds"]["new"] == 0 and len(refund_lines(app)) == 2
+
+
+def test_an_export_after_a_refund_by_item_in_larder_refunds_exactly_the_rest(app, tmp_path):
+    """The mug was given back at Larder's own desk (a refund by item: its quantity is in
+    what is already refunded, beside the money); a later export says 42.00 refunded in
+    all. The 24.00 left is the book's, to the cent, and is taken."""
+    paid = {"Financial Status": "paid", "Cancelled at": ""}
+    run(app, shopify_file(tmp_path / "a.csv", "0.00", **paid), SHOPIFY_SHOP)
+    with app.app_context():
+        from webapp import refunds
+
+        order = db.session.query(Order).one()
+        mug = next(l for l in order.lines if l.net_cents + l.tax_cents == 1800)
+        refunds.refund_order(order.id, {"lines": [{"line_id": mug.id, "quantity": mug.quantity}],
+                                        "reason": "broken"})
+    later = {"Financial Status": "partially_refunded", "Cancelled at": ""}
+    run(app, shopify_file(tmp_path / "b.csv", "42.00", **later), SHOPIFY_SHOP)
+    first, second = refund_lines(app)
+    assert first[0] == 1800 and second[0] == 2400
+    assert [l[1:] for l in second[3]] == [(0, 2400 - 125, 125, 550)]
 
 
 # ---- a refund the file does not link (Loyverse) -------------------------------------------
