@@ -113,7 +113,6 @@ def test_a_preset_report_made_by_the_worker_and_saved_to_disk(desk, worker, tmp_
     assert json_row.locator("td").nth(1).inner_text() == f"Sales report, {month}, JSON"
     json_task = wait_done(page, json_row)
     assert_accessible(page)  # done, with the download links
-    screenshot(page, "reports")
 
     # Both rows changed in place, on the page first opened: waiting to done for the PDF,
     # the progress bar only going up, to 100.
@@ -155,3 +154,13 @@ def test_a_preset_report_made_by_the_worker_and_saved_to_disk(desk, worker, tmp_
     assert report["by_payment_method"], "card, cash and voucher in the demo shop"
     for row in report["by_payment_method"]:
         assert f"{row['method']}\n{row['orders']}\n€{row['revenue']:,.2f}" in text, row
+
+    # Opened again (the worker now up: no banner), the server's rows say what the page's
+    # script said: both done, named for people, with their links.
+    page = desk.visit("/reports/")
+    assert page.locator("p.banner").count() == 0
+    assert page.locator("#reports tbody tr[data-state=success] td.download a").count() == 2
+    assert page.locator("#reports tbody tr.job td:nth-child(2)").all_inner_texts() == [
+        f"Sales report, {month}, JSON", f"Sales report, {month}, PDF"]
+    page.select_option("#r-preset", "last_month")  # its days filled in, for the picture
+    screenshot(page, "reports", full_page=False)
