@@ -131,16 +131,23 @@ def main():
           f"the cache is emptied; cached: median of {args.rounds} more")
     print(f"{'path':44} {'status':>6} {'type':>5} {'cache':>5} {'uncached':>9} "
           f"{'cached':>8} {'size':>9}")
+    slow, big = [], []
     for _, path in walk:
         with app.app_context():
             caching.clear_all()
         miss, response = timed(path)
         again = [timed(path) for _ in range(args.rounds)]
+        median, size = statistics.median(ms for ms, _ in again), len(response.get_data())
         kind = response.mimetype.rsplit("/", 1)[-1][:5]
         print(f"{path[:44]:44} {response.status_code:>6} {kind:>5} "
               f"{again[-1][1].headers.get('X-Cache', '-'):>5} {miss:7.1f}ms "
-              f"{statistics.median(ms for ms, _ in again):6.1f}ms "
-              f"{len(response.get_data()):>7,} B")
+              f"{median:6.1f}ms {size:>9,} B")
+        if median >= 50:
+            slow.append(f"{path} ({median:.0f} ms)")
+        if response.mimetype == "text/html" and size >= 100_000:
+            big.append(f"{path} ({size:,} B)")
+    print(f"at 50 ms or more when asked again: {', '.join(slow) or 'none'}")
+    print(f"HTML pages of 100 KB or more: {', '.join(big) or 'none'}")
 
 
 if __name__ == "__main__":
