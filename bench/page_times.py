@@ -22,8 +22,8 @@ from datetime import timedelta
 from _common import demo_data_dir
 
 TOKEN = "bench"
-SKIPPED = {"static", "auth.logout"}
-PAGED = ("/orders/", "/products/", "/customers/")  # long lists, a page at a time  # files of the app itself; signing out ends the session
+SKIPPED = {"static", "auth.logout"}  # files of the app itself; signing out ends the session
+PAGED = ("/orders/", "/products/", "/customers/")  # long lists, a page at a time
 # A small file in Larder's own customers layout: the import preview the page shows.
 CUSTOMERS_CSV = b"email,name,country\nnew.one@example.com,New One,France\n"
 
@@ -32,8 +32,8 @@ def make_values(app, client):
     """Rows behind the pages that show one thing, made as the owner makes them: a report,
     a closed day, a new customer (its welcome email), an import preview and a backup.
     `client` is signed in as the owner by Bearer token; the app runs tasks eagerly
-    (CELERY_OVERRIDES task_always_eager). Returns the
-    values for the URLs, by argument name ("sku") or by endpoint and name."""
+    (CELERY_OVERRIDES task_always_eager). Returns the values for the URLs, by argument
+    name ("sku") or by endpoint and name ("outbox.show:name")."""
     import io
 
     from webapp import backups, emails, settings
@@ -90,13 +90,14 @@ def pages(app, client):
 
 
 def later_pages(client):
-    """[(endpoint, path)]: the long lists' second and last pages (the deepest offset)."""
+    """[(list, path)]: the long lists' second and last pages (the deepest offset). The
+    last page's number is read from the pager ("Page 1 of 2,000")."""
     import re
 
     out = []
     for path in PAGED:
         html = client.get(path).get_data(as_text=True)
-        pages_of = re.search(r"Page 1 of ([\d,.\s]+)", html)  # the pager: "Page 1 of 2,000"
+        pages_of = re.search(r"Page 1 of ([\d,.\s]+)", html)
         last = int(re.sub(r"\D", "", pages_of.group(1))) if pages_of else 1
         out += [(path, f"{path}?page={n}") for n in sorted({2, last}) if n <= last]
     return out
