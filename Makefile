@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run exe test test-slow test-windows mutation clean
+.PHONY: run exe test test-slow test-windows mutation screenshots clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ test-windows: $(VENV)/.installed
 # Mutation check of the money and figures modules (minutes; not part of `make test`).
 mutation: $(VENV)/.installed
 	$(PY) tools/mutation.py --min 90
+
+# The pictures of README.md and docs/interface.md (docs/img/*.png): made by the browser tests
+# that check those pages, on a demo shop (CI=true: no Chromium is a failure, not a skip).
+SHOT_TESTS := tests/test_screenshots.py tests/test_browser_reports.py
+screenshots: $(VENV)/.installed
+	LARDER_SCREENSHOTS=docs/img CI=true $(PY) -m pytest -q -p no:cacheprovider $(SHOT_TESTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -116,13 +116,27 @@ def desk(browser, live_server, shop):
         context.close()
 
 
-def screenshot(page, name):
+def screenshot(page, name, full_page=True):
     """With LARDER_SCREENSHOTS=DIR, save the page as DIR/NAME.png (the docs' pictures
-    are made by the tests that check the page); otherwise nothing."""
+    are made by the tests that check the page: `make screenshots`); otherwise nothing.
+    The picture is cut to 256 colours (Pillow, which reportlab brings): flat colours and
+    text stay sharp at a quarter of the size."""
     folder = os.environ.get("LARDER_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder, f"{name}.png")), full_page=True)
+        path = Path(folder, f"{name}.png")
+        page.screenshot(path=str(path), full_page=full_page, animations="disabled",
+                        caret="hide")
+        shrink_png(path)
+
+
+def shrink_png(path):
+    from PIL import Image
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                              dither=Image.Dither.NONE)
+    small.save(path, optimize=True)
 
 
 def assert_accessible(page, context=None):
