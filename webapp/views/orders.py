@@ -209,7 +209,7 @@ def _desk_add(form, errors):
     if not text:
         return [], errors  # "Update": Enter in a field, or the button with nothing typed
     live = Product.archived.is_(False)
-    product = db.session.execute(db.select(Product).where(live, Product.sku == text)).scalar()
+    product = desk.exact_product(text)
     matches = []
     if product is None:
         matches = db.session.execute(db.select(Product).where(live, Product.name.ilike(
