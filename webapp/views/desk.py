@@ -92,20 +92,6 @@ def field_errors(errors, lines):
     return out
 
 
-def stock_notes(draft):
-    """{sku: "Only 2 in stock"} for each product the draft asks more of than there is."""
-    needed, products = {}, {}
-    for product, line, _ in draft.lines:
-        needed[product.sku] = needed.get(product.sku, 0) + line.quantity
-        products[product.sku] = product
-    notes = {}
-    for sku, quantity in needed.items():
-        stock = products[sku].stock
-        if stock < quantity:
-            notes[sku] = "Out of stock" if stock <= 0 else f"Only {stock:,} in stock"
-    return notes
-
-
 def desk_state(data):
     """The draft order as the page (and the JSON endpoint) shows it:
     {"lines": [...], "totals": {...} or None, "errors": {API field: reason},
@@ -114,7 +100,7 @@ def desk_state(data):
         draft = ordering.price_draft(data)
     except ValidationError as exc:
         return {"lines": [], "totals": None, "errors": exc.errors, "stock": {}}
-    notes = stock_notes(draft)
+    notes = ordering.stock_notes(draft)
     priced = draft.priced.lines if draft.priced else [None] * len(draft.lines)
     lines = []
     for (product, line, t), pl in zip(draft.lines, priced):
