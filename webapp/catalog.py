@@ -12,8 +12,9 @@ from .extensions import db
 from .models import Customer, Order, OrderLine, Product
 from .money import cents_to_str
 from .validation import (SKU_RE, SKU_RULE, Email, Input, Money, OptionalBarcode,
-                         OptionalEmail, OptionalMoney, OptionalShortText, OptionalStock, OptionalTaxRate, ShortText, Sku,
-                         Stock, Text, ValidationError, barcode_forms, check, rate_text)
+                         OptionalEmail, OptionalMoney, OptionalShortText, OptionalStock,
+                         OptionalTaxRate, ShortText, Sku, Stock, Text, ValidationError,
+                         barcode_forms, check, rate_text)
 
 __all__ = ["ValidationError"]  # catalog.ValidationError for views: the one error class
 
