@@ -329,7 +329,7 @@ def test_a_near_miss_of_larder_layout_says_which_column():
     assert detect(header) is None
     assert unrecognised(header) == ("Larder's products columns, but also unknown column(s): "
                                     "'colour'; the optional ones are: cost, tax_rate, "
-                                    "reorder_at")
+                                    "reorder_at, barcode")
 
 
 def test_context_from_the_shops_settings(tmp_path):

@@ -263,7 +263,7 @@ def test_header_errors(ctx):
     assert errors_of("products", "") == ["line 1: file: the file is empty"]
     assert errors_of("products", "\n \n") == ["line 1: file: the file is empty"]
     near = "line 1: header: not a Larder {} file: its columns are {} (Larder's {} columns, but "
-    optional = "; the optional ones are: cost, tax_rate, reorder_at)"
+    optional = "; the optional ones are: cost, tax_rate, reorder_at, barcode)"
     assert errors_of("products", "sku,name,category,stock\nA,B,C,1\n") == [
         near.format("products", "sku, name, category, stock", "products")
         + "missing column(s): 'price'" + optional]

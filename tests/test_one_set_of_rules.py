@@ -177,7 +177,7 @@ def test_the_rules_give_the_same_stored_values(app, owner_browser, client):
                     if k not in ("sku", "updated_at")} for sku in ("F-1", "A-1", "C-1")}
     assert stored["F-1"] == stored["A-1"] == stored["C-1"] == {
         "name": "Rye", "category": "Bakery", "price": "3.50", "stock": 7, "cost": "1.10",
-        "tax_rate": "5.5", "reorder_at": 2, "archived": False}
+        "tax_rate": "5.5", "reorder_at": 2, "barcode": None, "archived": False}
 
 
 @pytest.mark.parametrize("text, expected", [("5.5", 550), ("5.5 %", 550), ("20%", 2000),

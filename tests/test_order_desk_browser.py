@@ -133,6 +133,22 @@ def test_a_sale_by_keyboard_only(desk, shop):
     assert page.is_visible(".receipt")
 
 
+def test_a_scanned_barcode_adds_its_product(desk, shop):
+    """A scanner types the product's barcode (not its SKU) and Enter: the line is added,
+    and the same scan again adds one more (docs/orders.md)."""
+    from webapp import catalog
+
+    with shop.app_context():
+        catalog.update_product("SKU-012", {"barcode": "4006381333931"})
+    page = desk.visit("/orders/new", check=False)
+    page.keyboard.type("4006381333931\n", delay=5)
+    page.wait_for_function("() => document.querySelectorAll('#lines tr').length === 1")
+    page.keyboard.type("4006381333931\n", delay=5)
+    page.wait_for_function("() => document.querySelector('#qty0').value === '2'")
+    assert lines(page) == [["SKU-012", "2"]]
+    assert focused(page) == "find" and page.input_value("#find") == ""
+
+
 def test_enter_never_records_a_half_filled_sale(desk, shop):
     from webapp.extensions import db
     from webapp.models import Order

@@ -240,7 +240,12 @@ def test_pending_and_failed_orders_are_cancelled_not_sold(money_shop, client):
     assert stock == 100
     again = client.post(f"/api/orders/{pending}/cancel")
     assert again.status_code == 400 and "already cancelled" in again.json["fields"]["status"]
-    failed = client.post("/api/orders", json={"lines": [{"sku": "TEA", "quantity": 101}]}).json
+    # Failed in processing: its stock went after it was recorded (refused before that).
+    with money_shop.app_context():
+        failed = {"id": ordering.create_order({"lines": [{"sku": "TEA", "quantity": 100}]}).id}
+    assert client.patch("/api/products/TEA", json={"stock": 99}).status_code == 200
+    with money_shop.app_context():
+        ordering.process_order(failed["id"])
     assert client.get(f"/api/orders/{failed['id']}").json["status"] == "failed"
     assert client.post(f"/api/orders/{failed['id']}/cancel").json["status"] == "cancelled"
     sold = client.post("/api/orders", json={"lines": [{"sku": "TEA", "quantity": 1}]}).json

@@ -300,9 +300,22 @@ def test_a_node_that_keeps_crashing_is_reported_not_spun(data_dir, shop_dir, htt
 # ---- a job's shown state (eager tasks: the real task code, in-process) --------------
 
 def test_order_short_of_stock_is_a_failed_task(client, shop):
-    created = client.post("/api/orders", json={
-        "customer_email": "bob@example.com", "lines": [{"sku": "SKU-003", "quantity": 11}]}).json
-    status = client.get(created["status_url"]).json
+    """An order short of stock is refused when recorded (tests/test_api_stock.py); one
+    whose stock went between recording and processing (another sale at the same moment,
+    an edit) fails in its processing, with the reason."""
+    from webapp import ordering
+    from webapp.background import jobs
+
+    with shop.app_context():
+        order = ordering.create_order({"customer_email": "bob@example.com",
+                                       "lines": [{"sku": "SKU-003", "quantity": 10}]})
+        order_id, ref = order.id, order.ref
+    assert client.patch("/api/products/SKU-003", json={"stock": 9}).status_code == 200
+    with shop.app_context():
+        job, _ = jobs.submit("order", f"Process order {ref}", {"order_id": order_id},
+                             dedup_key=f"order:{order_id}")
+        task_id = job.task_id
+    status = client.get(f"/api/tasks/{task_id}").json
     assert status["state"] == "FAILURE", status
     assert "not enough stock" in status["error"] and "SKU-003" in status["error"]
     assert status["result"]["status"] == "failed"

@@ -11,9 +11,10 @@ from . import caching, low_stock
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product
 from .money import cents_to_str
-from .validation import (SKU_RE, SKU_RULE, Email, Input, Money, OptionalEmail,
-                         OptionalMoney, OptionalShortText, OptionalStock, OptionalTaxRate, ShortText, Sku,
-                         Stock, Text, ValidationError, check, rate_text)
+from .validation import (SKU_RE, SKU_RULE, Email, Input, Money, OptionalBarcode,
+                         OptionalEmail, OptionalMoney, OptionalShortText, OptionalStock,
+                         OptionalTaxRate, ShortText, Sku, Stock, Text, ValidationError,
+                         barcode_forms, check, rate_text)
 
 __all__ = ["ValidationError"]  # catalog.ValidationError for views: the one error class
 
@@ -38,18 +39,21 @@ class ProductIn(Input):
     cost: OptionalMoney = None
     tax_rate: OptionalTaxRate = None
     reorder_at: OptionalStock = None
+    barcode: OptionalBarcode = None
 
     def columns(self):
         """The Product attributes these fields set."""
         return {"sku": self.sku, "name": self.name, "category": self.category,
                 "price_cents": self.price, "stock": self.stock, "cost_cents": self.cost,
-                "tax_rate_bp": self.tax_rate, "reorder_at": self.reorder_at}
+                "tax_rate_bp": self.tax_rate, "reorder_at": self.reorder_at,
+                "barcode": self.barcode}
 
 
 # input field -> Product attribute (the CSV import writes only the columns a file has)
 PRODUCT_COLUMNS = {"sku": "sku", "name": "name", "category": "category",
                    "price": "price_cents", "stock": "stock", "cost": "cost_cents",
-                   "tax_rate": "tax_rate_bp", "reorder_at": "reorder_at"}
+                   "tax_rate": "tax_rate_bp", "reorder_at": "reorder_at",
+                   "barcode": "barcode"}
 
 
 class CustomerIn(Input):
@@ -70,7 +74,8 @@ def product_input(product):
             "price": cents_to_str(product.price_cents), "stock": str(product.stock),
             "cost": "" if product.cost_cents is None else cents_to_str(product.cost_cents),
             "tax_rate": rate_text(product.tax_rate_bp),
-            "reorder_at": "" if product.reorder_at is None else str(product.reorder_at)}
+            "reorder_at": "" if product.reorder_at is None else str(product.reorder_at),
+            "barcode": product.barcode or ""}
 
 
 def get_product(sku):
@@ -90,6 +95,40 @@ def _sku_taken(sku, but=None):
     return "already exists"
 
 
+def barcode_taken(code, sku=None):
+    """None, or why barcode `code` cannot be given to the product `sku` (None: a new
+    one): another product has it (written as a UPC-A or as its EAN-13, the same code).
+    The one check, for the forms, the API and the imports."""
+    if not code:
+        return None
+    other = db.session.execute(
+        db.select(Product.sku, Product.name, Product.archived)
+        .where(Product.barcode.in_(barcode_forms(code)),
+               *([Product.sku != sku] if sku else [])).limit(1)).first()
+    if other is None:
+        return None
+    what = "an archived product" if other.archived else "the product"
+    return f"already used by {what} {other.sku} ({other.name}): one barcode, one product"
+
+
+def _commit_unique(product):
+    """Commit; two requests giving one SKU or barcode at the same moment: the database's
+    unique index refuses the second, said as the checks above say it."""
+    sku, barcode = product.sku, product.barcode
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        errors = {}
+        if _sku_taken(sku, but=product):
+            errors["sku"] = "already exists"
+        if barcode and barcode_taken(barcode, sku):
+            errors["barcode"] = barcode_taken(barcode, sku)
+        if not errors:
+            raise
+        raise ValidationError(errors) from None
+
+
 def create_product(data):
     try:
         values = check(ProductIn, data).columns()
@@ -101,10 +140,13 @@ def create_product(data):
     taken = _sku_taken(values["sku"])
     if taken:
         raise ValidationError({"sku": taken})
+    taken = barcode_taken(values["barcode"])
+    if taken:
+        raise ValidationError({"barcode": taken})
     values["category"] = existing_spelling(Product.category, values["category"])
     product = Product(**values)
     db.session.add(product)
-    db.session.commit()
+    _commit_unique(product)
     caching.products_changed()
     low_stock.after_stock_change([product.id])
     return product
@@ -125,11 +167,15 @@ def update_product(sku, data):
         taken = _sku_taken(values["sku"], but=product)
         if taken:
             raise ValidationError({"sku": taken})
+    if values["barcode"] != product.barcode:
+        taken = barcode_taken(values["barcode"], sku)
+        if taken:
+            raise ValidationError({"barcode": taken})
     changed = {k: v for k, v in values.items() if getattr(product, k) != v}
     if changed:
         for key, value in changed.items():
             setattr(product, key, value)
-        db.session.commit()
+        _commit_unique(product)
         caching.products_changed()
         if {"stock", "reorder_at"} & set(changed):
             low_stock.after_stock_change([product.id])
@@ -139,7 +185,7 @@ def update_product(sku, data):
 # Valid stand-ins for stored values that today's rules refuse (written by an older Larder,
 # e.g. a price above the bound): such a value is kept as it is unless the request changes it.
 _STAND_INS = {"sku": "X", "name": "x", "category": "x", "price": "0", "stock": "0",
-              "cost": "", "tax_rate": "", "reorder_at": ""}
+              "cost": "", "tax_rate": "", "reorder_at": "", "barcode": ""}
 
 
 def _merged(product, given):

@@ -25,10 +25,12 @@ def export_csv(kind):
     writer.writerow(COLUMNS[kind][0] + COLUMNS[kind][1])
     if kind == "products":
         query = select(_P.c.sku, _P.c.name, _P.c.category, _P.c.price_cents, _P.c.stock,
-                       _P.c.cost_cents, _P.c.tax_rate_bp, _P.c.reorder_at).order_by(_P.c.sku)
+                       _P.c.cost_cents, _P.c.tax_rate_bp, _P.c.reorder_at,
+                       _P.c.barcode).order_by(_P.c.sku)
         writer.writerows((t(r.sku), t(r.name), t(r.category), cents_to_str(r.price_cents),
                           r.stock, _maybe(cents_to_str, r.cost_cents),
-                          rate_text(r.tax_rate_bp), _maybe(str, r.reorder_at))
+                          rate_text(r.tax_rate_bp), _maybe(str, r.reorder_at),
+                          r.barcode or "")
                          for r in db.session.execute(query))
     elif kind == "customers":
         query = select(_C.c.email, _C.c.name, _C.c.country, _C.c.city,

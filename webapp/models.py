@@ -45,6 +45,9 @@ class Product(db.Model):
     # Set when the low-stock email went out; cleared when stock is back above reorder_at,
     # so there is one email per crossing, not one per order.
     low_stock_alerted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The EAN/UPC printed on it (validation.OptionalBarcode); one product per barcode.
+    barcode: Mapped[str | None] = mapped_column(String(13), unique=True, index=True,
+                                                nullable=True)
 
     __table_args__ = (Index("ix_products_name", "name"),)
 
@@ -59,6 +62,7 @@ class Product(db.Model):
             # percent as text ("5.5"), None: the shop's default rate
             "tax_rate": None if self.tax_rate_bp is None else rate_text(self.tax_rate_bp),
             "reorder_at": self.reorder_at,
+            "barcode": self.barcode,
             "archived": bool(self.archived),
             "updated_at": self.updated_at.isoformat(),
         }

@@ -151,14 +151,44 @@ def price_draft(data):
     return Draft(order_in, customer, method, priced_lines, priced, errors)
 
 
+def stock_notes(draft):
+    """{sku: "Only 2 in stock" | "Out of stock"} for each product the draft asks more of
+    than there is now (its lines of one product counted together). The one stock rule
+    before a sale is recorded: the desk shows it on the line, and create_order refuses
+    such an order, from the desk and the API alike."""
+    needed, products = {}, {}
+    for product, line, _ in draft.lines:
+        needed[product.sku] = needed.get(product.sku, 0) + line.quantity
+        products[product.sku] = product
+    notes = {}
+    for sku, quantity in needed.items():
+        stock = products[sku].stock
+        if stock < quantity:
+            notes[sku] = "Out of stock" if stock <= 0 else f"Only {stock:,} in stock"
+    return notes
+
+
+def short_stock_errors(draft):
+    """{lines[i].quantity: reason} for each line of a product short of stock."""
+    notes = stock_notes(draft)
+    return {f"lines[{i}].quantity": f"{notes[line.sku][:1].lower()}{notes[line.sku][1:]}: "
+                                    f"lower the quantity, or add stock first"
+            for i, line in enumerate(draft.order_in.lines) if line.sku in notes}
+
+
 def create_order(data, idempotency_key=None):
     """Validate `data` (OrderIn's fields) and save a pending order; raises
-    ValidationError({field: reason}) (day_close.DayClosed when today is closed).
+    ValidationError({field: reason}) (day_close.DayClosed when today is closed), also when
+    the stock cannot cover it now. Processing checks the stock again (process_order):
+    two sales recorded at the same moment may still ask for the same last units.
     An IdempotencyKey row is saved in the same transaction, pointing at the order (its
     unique constraint makes a duplicate request fail here, recording nothing)."""
     draft = price_draft(data)
     if draft.errors:
         raise ValidationError(draft.errors)
+    short = short_stock_errors(draft)
+    if short:
+        raise ValidationError(short)
     order_in, customer, priced = draft.order_in, draft.customer, draft.priced
     kind, value = draft.discount
     created = now()

@@ -14,7 +14,9 @@ fails: every new endpoint must be given its rule here.
 Beyond the table, two things depend on the role, not on the endpoint:
 - costs and margins (`sees_costs`): left out of pages (templates test `sees_costs`),
   and taken out of every JSON body for roles that may not see them (`strip_costs`);
-- other days (`sees_other_days`): staff get today's figures only.
+- other days (`sees_other_days`): staff get today's figures only, and today's orders
+  only (`first_day_seen`): the orders list, an order's page, receipt, invoice and
+  GET /api/orders/<id> (docs/users.md).
 """
 from flask import g, request
 
@@ -147,6 +149,33 @@ def sees_costs(role_name=None):
 
 def sees_other_days(role_name=None):
     return (role_name or role()) in MANAGERS
+
+
+OTHER_DAYS = ("Your account can see today's orders only: ask a manager for the orders "
+              "of other days.")
+
+
+def first_day_seen(role_name=None):
+    """The first business day whose orders this role sees: None (every day) for those
+    who see other days; today's business day for staff (and later ones: a sale recorded
+    into the next open day when today is closed)."""
+    if sees_other_days(role_name):
+        return None
+    from .settings import today_business_day
+
+    return today_business_day()
+
+
+def check_order_day(created_at):
+    """403 (OTHER_DAYS) when the signed-in role may not see an order made at
+    `created_at`: one order of another day is a report over that day too."""
+    from flask import abort
+
+    from .settings import business_day_of
+
+    first = first_day_seen()
+    if first is not None and business_day_of(created_at) < first:
+        abort(403, OTHER_DAYS)
 
 
 COST_KEYS = ("cost", "margin")

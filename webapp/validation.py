@@ -33,6 +33,11 @@ SKU_RULE = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or 
 # delivered (the forms used to take them while the CSV import refused them).
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 MAX_RATE_BP = 10_000  # 100.00 %
+# Barcodes are the GS1 codes printed on retail goods, as a scanner types them: EAN-8,
+# UPC-A (12 digits) or EAN-13, the last digit a check digit. Other lengths (GTIN-14 of
+# outer cases, ITF, a shop's own codes) are refused: such a code is the SKU instead.
+BARCODE_LENGTHS = (8, 12, 13)
+BARCODE_RULE = "8, 12 or 13 digits (an EAN-8, UPC-A or EAN-13 barcode)"
 
 
 def _text(max_len, required=True):
@@ -89,6 +94,34 @@ def _sku(value):
     return value
 
 
+def barcode_check_digit_ok(digits):
+    """The GS1 check: weights 3, 1, 3... from the digit left of the check digit."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits[:-1])))
+    return (10 - total % 10) % 10 == int(digits[-1])
+
+
+def _barcode(value):
+    # Digits only, as printed under the bars ("5 012345 678900" typed by hand: spaces go).
+    value = _text(40)(value).replace(" ", "")
+    if not (value.isascii() and value.isdigit() and len(value) in BARCODE_LENGTHS):
+        raise ValueError(BARCODE_RULE)
+    if not barcode_check_digit_ok(value):
+        raise ValueError("the last digit (the check digit) does not match the others: "
+                         "check the code, or scan it")
+    return value
+
+
+def barcode_forms(code):
+    """The ways one barcode is written: a UPC-A (12 digits) is also scanned as the EAN-13
+    with a leading 0, and the other way round. Lookups and the one-product-per-barcode
+    check use all of them."""
+    if len(code) == 12:
+        return [code, "0" + code]
+    if len(code) == 13 and code.startswith("0"):
+        return [code, code[1:]]
+    return [code]
+
+
 def _email(value):
     value = _text(254)(value).lower()
     if not EMAIL_RE.fullmatch(value):
@@ -122,6 +155,7 @@ OptionalText = Annotated[str, BeforeValidator(_text(200, required=False))]
 ShortText = Annotated[str, BeforeValidator(_text(100))]              # category, country
 OptionalShortText = Annotated[str, BeforeValidator(_text(100, required=False))]
 Sku = Annotated[str, BeforeValidator(_sku)]
+OptionalBarcode = Annotated[str | None, BeforeValidator(_optional(_barcode))]
 OrderRef = Annotated[str, BeforeValidator(_text(64))]               # an order's ref
 Email = Annotated[str, BeforeValidator(_email)]
 OptionalEmail = Annotated[str | None, BeforeValidator(_optional(_email))]

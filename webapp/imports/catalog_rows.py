@@ -4,7 +4,7 @@ of rules, the same reasons), then created, updated or left alone by its key (SKU
 Only the fields the file gives are written."""
 from sqlalchemy import insert, select, update
 
-from ..catalog import CustomerIn, ProductIn
+from ..catalog import CustomerIn, ProductIn, barcode_taken
 from ..extensions import db
 from ..models import Customer, Product, now
 from ..money import cents_to_str
@@ -31,14 +31,21 @@ def upsert_product(writer, rec):
             "stock": str(rec.stock if rec.stock is not None else (old.stock if old else 0)),
             "cost": None if rec.cost_cents is None else cents_to_str(rec.cost_cents),
             "tax_rate": None if rec.tax_rate_bp is None else rate_text(rec.tax_rate_bp),
-            "reorder_at": None if rec.reorder_at is None else str(rec.reorder_at)}
+            "reorder_at": None if rec.reorder_at is None else str(rec.reorder_at),
+            "barcode": rec.barcode}
     model = _checked(writer, ProductIn, data, rec.line)
     if model is None:
+        return
+    # One product per barcode, as the form and the API say it; rows written earlier in
+    # this import count (the same transaction), so a file giving one code twice is caught.
+    taken = barcode_taken(model.barcode, rec.sku)
+    if taken:
+        writer.plan.problem(Problem(rec.line, "barcode", taken))
         return
     given = {"name": model.name, "category": model.category, "price_cents": model.price}
     for attr, value in (("stock", rec.stock), ("cost_cents", rec.cost_cents),
                         ("tax_rate_bp", rec.tax_rate_bp), ("reorder_at", rec.reorder_at),
-                        ("archived", rec.archived)):
+                        ("barcode", model.barcode), ("archived", rec.archived)):
         if value is not None or attr in rec.cleared:
             given[attr] = value
     if old is None:

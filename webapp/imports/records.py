@@ -44,6 +44,7 @@ class ProductRecord:
     tax_rate_bp: int | None = None
     stock: int | None = None
     reorder_at: int | None = None
+    barcode: str | None = None     # None: leave as it is (or cleared, below)
     archived: bool | None = None   # None: leave as it is
     # Larder's products layout: the optional fields given as an empty cell, cleared (as
     # the form clears them); other None fields are left as they are.

@@ -7,6 +7,7 @@ from ..auth import record_activity
 from ..caching import only_ok, stats_api_key
 from ..extensions import cache, db
 from ..money import cents_to_number, cents_to_str
+from ..permissions import check_order_day
 from .customers import welcome_later
 from .orders import process_later, submit_order
 
@@ -95,6 +96,7 @@ def get_order(order_id):
     order = db.session.get(Order, order_id)
     if order is None:
         abort(404, "There is no such order.")
+    check_order_day(order.created_at)
     return jsonify(order.to_dict())
 
 

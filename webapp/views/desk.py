@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import Customer, Product
 from ..money import MAX_LINES, cents_to_str
 from ..money_display import format_money
-from ..validation import rate_text
+from ..validation import BARCODE_LENGTHS, barcode_forms, rate_text
 from .paging import search_pattern
 
 bp = Blueprint("desk", __name__, url_prefix="/api")
@@ -92,20 +92,6 @@ def field_errors(errors, lines):
     return out
 
 
-def stock_notes(draft):
-    """{sku: "Only 2 in stock"} for each product the draft asks more of than there is."""
-    needed, products = {}, {}
-    for product, line, _ in draft.lines:
-        needed[product.sku] = needed.get(product.sku, 0) + line.quantity
-        products[product.sku] = product
-    notes = {}
-    for sku, quantity in needed.items():
-        stock = products[sku].stock
-        if stock < quantity:
-            notes[sku] = "Out of stock" if stock <= 0 else f"Only {stock:,} in stock"
-    return notes
-
-
 def desk_state(data):
     """The draft order as the page (and the JSON endpoint) shows it:
     {"lines": [...], "totals": {...} or None, "errors": {API field: reason},
@@ -114,7 +100,7 @@ def desk_state(data):
         draft = ordering.price_draft(data)
     except ValidationError as exc:
         return {"lines": [], "totals": None, "errors": exc.errors, "stock": {}}
-    notes = stock_notes(draft)
+    notes = ordering.stock_notes(draft)
     priced = draft.priced.lines if draft.priced else [None] * len(draft.lines)
     lines = []
     for (product, line, t), pl in zip(draft.lines, priced):
@@ -180,19 +166,32 @@ def _q():
     return request.args.get("q", "").strip()[:100]
 
 
+def exact_product(code):
+    """The product to sell that a scanned or typed code names, or None: its SKU exactly,
+    else its barcode (a UPC-A scanned as its EAN-13 too), else its SKU typed in another
+    case. The one lookup of the desk, with or without its script."""
+    live = Product.archived.is_(False)
+    found = db.session.execute(db.select(Product).where(live, Product.sku == code)).scalar()
+    if found is None and code.isdigit() and len(code) in BARCODE_LENGTHS:
+        found = db.session.execute(db.select(Product).where(
+            live, Product.barcode.in_(barcode_forms(code))).limit(1)).scalar()
+    if found is None:
+        same = db.session.execute(db.select(Product).where(
+            live, db.func.lower(Product.sku) == code.lower()).limit(2)).scalars().all()
+        found = same[0] if len(same) == 1 else None
+    return found
+
+
 @bp.get("/products")
 def find_products():
-    """Products to sell matching q: an exact SKU (a scanned barcode) first and marked
-    `exact`, then names or SKUs containing q. Archived products are not offered."""
+    """Products to sell matching q: the one its SKU or barcode names (a scan) first and
+    marked `exact` (by its SKU), then names or SKUs containing q. Archived products are
+    not offered."""
     q = _q()
     if not q:
         return jsonify(products=[], exact=None)
     live = Product.archived.is_(False)
-    exact = db.session.execute(db.select(Product).where(live, Product.sku == q)).scalar()
-    if exact is None:  # a code typed by hand, in another case
-        found = db.session.execute(db.select(Product).where(
-            live, db.func.lower(Product.sku) == q.lower()).limit(2)).scalars().all()
-        exact = found[0] if len(found) == 1 else None
+    exact = exact_product(q)
     pattern = search_pattern(q)
     rows = db.session.execute(
         db.select(Product).where(live, Product.name.ilike(pattern, escape="\\")
@@ -202,7 +201,8 @@ def find_products():
         rows = [exact] + [p for p in rows if p is not exact][:FOUND - 1]
     return jsonify(exact=exact.sku if exact else None, products=[
         {"sku": p.sku, "name": p.name, "price": cents_to_str(p.price_cents),
-         "price_text": format_money(p.price_cents), "stock": p.stock} for p in rows])
+         "price_text": format_money(p.price_cents), "stock": p.stock,
+         "barcode": p.barcode} for p in rows])
 
 
 @bp.get("/customers")

@@ -83,6 +83,22 @@ def read(args):
     return given, parsed
 
 
+def for_role(f):
+    """The filters as the signed-in role may use them: staff see today's business day
+    and later only (permissions.first_day_seen), so their list starts today whatever
+    it is given, and a `from` or `to` before today is refused (403, in plain words)."""
+    from flask import abort
+
+    from ..permissions import OTHER_DAYS, first_day_seen
+
+    first = first_day_seen()
+    if first is None:
+        return f
+    if any(f.get(name, first) < first for name in ("from", "to")):
+        abort(403, OTHER_DAYS)
+    return {**f, "from": max(f.get("from", first), first)}
+
+
 def apply(select, f):
     """The orders `f` (read()'s parsed values) asks for."""
     if "from" in f:

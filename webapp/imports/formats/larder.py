@@ -18,7 +18,7 @@ from .common import Columns, Row, consecutive
 # layout -> (required columns, optional columns); the tuples also fix the export's order.
 LAYOUTS = {
     "products": (("sku", "name", "category", "price", "stock"),
-                 ("cost", "tax_rate", "reorder_at")),
+                 ("cost", "tax_rate", "reorder_at", "barcode")),
     "customers": (("email", "name", "country"), ("city", "created_at")),
     "orders": (("order_ref", "created_at", "customer_email", "sku", "quantity"),
                ("unit_price", "payment_method", "tax_rate", "line_discount",
@@ -110,7 +110,8 @@ def products(table, context):
                             and not row.text(key))
         yield ProductRecord(row.line, p.sku, p.name, category=p.category,
                             price_cents=p.price, cost_cents=p.cost, tax_rate_bp=p.tax_rate,
-                            stock=p.stock, reorder_at=p.reorder_at, cleared=cleared)
+                            stock=p.stock, reorder_at=p.reorder_at, barcode=p.barcode,
+                            cleared=cleared)
 
 
 _OPTIONAL = LAYOUTS["products"][1]

@@ -1,6 +1,9 @@
 """Shopify products export (Admin > Products > Export), classic and 2025 column names:
 one row per variant; the product's own fields on its first row (carried forward by
-Handle); rows with only an image are skipped silently; gift cards are skipped."""
+Handle); rows with only an image are skipped silently; gift cards are skipped. A
+variant's barcode is checked by the products' own rule (catalog.ProductIn)."""
+from ...catalog import ProductIn
+from ...validation import field_rule
 from ..records import ProductRecord
 from .common import (DEFAULT_CATEGORY, Columns, Row, consecutive, header_has, made_up_sku)
 
@@ -16,7 +19,9 @@ COLUMNS = {
     "taxable": ("Variant Taxable", "Charge tax"), "gift": "Gift Card",
     "cost": "Cost per item", "status": "Status",
     "stock": ("Variant Inventory Qty", "Inventory quantity"),
+    "barcode": ("Variant Barcode", "Barcode"),
 }
+_BARCODE = field_rule(ProductIn, "barcode")
 
 
 def recognise(header):
@@ -46,6 +51,12 @@ def _variant(row, head):
     cost = row.money("cost", empty=None)
     options = [row.text(f"opt{n}") for n in (1, 2, 3)]
     options = [o for o in options if o and o != "Default Title"]
+    barcode = None
+    if row.text("barcode"):
+        try:  # a spreadsheet's text mark ('0123...) kept the leading zero: it goes
+            barcode = _BARCODE(row.text("barcode").removeprefix("'"))
+        except ValueError as exc:
+            row.bad("barcode", str(exc))
     if row.problems:
         yield from row.problems
         return
@@ -56,7 +67,8 @@ def _variant(row, head):
     record = ProductRecord(row.line, row.text("sku") or made_up_sku(SOURCE, name), name,
                            category=category[:100], price_cents=price, cost_cents=cost,
                            tax_rate_bp=0 if row.text("taxable").lower() == "false" else None,
-                           archived=status == "archived" if status else None)
+                           archived=status == "archived" if status else None,
+                           barcode=barcode)
     if (row.text("gift") or head.text("gift")).lower() == "true":
         record.skip = "a gift card (not a product Larder sells)"
     stock = row.text("stock")
