@@ -137,7 +137,7 @@ def main():
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--idle-seconds", type=float, default=20)
     parser.add_argument("--busy-orders", type=int, default=20000)
-    parser.add_argument("--reports", type=int, default=6)
+    parser.add_argument("--reports", type=int, default=20)
     args = parser.parse_args()
     demo = demo_data_dir(args.busy_orders)
     rows = [measure("local", {}, args.count, args.idle_seconds, demo, args.reports)]
