@@ -194,3 +194,35 @@ def test_the_worker_is_its_nodes_and_a_supervisor_with_beat(data_dir):
     finally:
         worker.stop()
     assert worker.proc.returncode == 0
+
+
+@real_worker
+def test_a_quick_job_is_answered_while_reports_run(data_dir, sender):
+    """One report node (on 2 cores) and a quick node: a ping sent while reports keep
+    the report node busy is answered before they are done, by the quick node."""
+    from webapp.background import jobs
+    from webapp.demo_data import load_demo
+    from webapp.extensions import db
+    from webapp.models import Job
+
+    with sender.app_context():
+        load_demo(orders=2000, seed=3)
+    worker = WorkerProcess(data_dir).wait_ready()
+    try:
+        with sender.app_context():
+            ids = [jobs.submit("report", f"test {i}", {
+                "from": f"2020-01-{i + 1:02d}", "to": "2030-12-31", "format": "pdf"})[0].id
+                for i in range(10)]
+
+            def states():
+                db.session.expire_all()
+                return [db.session.get(Job, i).state for i in ids]
+
+            wait_for(lambda: states()[0] != "queued", interval=0.005, what="a report")
+            round_trip(sender, timeout=20)
+            assert "queued" in states() or "running" in states()  # still busy
+            wait_for(lambda: set(states()) == {"success"}, timeout=120, what="the reports")
+            workers = {db.session.get(Job, i).worker.split("@")[0] for i in ids}
+        assert workers <= {"reports1", "reports2"}, workers
+    finally:
+        worker.stop()
