@@ -11,7 +11,7 @@ the Win32 API on Windows). Every check runs the executable alone, in fresh data 
 2. `larder demo --orders 2000`, then `larder report ... --format pdf -o out.pdf`: a PDF
    that starts with %PDF and (with pypdf) shows the order count
 3. `larder serve` (headless; it starts the bundled worker `larder worker --beat`, which
-   starts `larder worker-node ...` and `larder beat`): /health answers, 10 background
+   starts `larder worker-node ...` and runs beat in a thread): /health answers, 10 background
    reports in a row (POST /api/reports, then its status_url) reach SUCCESS through the
    frozen Celery worker, an order is processed in the background, and after the stop
    (SIGTERM; Windows: TerminateProcess) no process of it remains (one-file builds: no
@@ -461,13 +461,14 @@ def check_double_click(exe, data_dir):
 
 
 def wait_for_workers(served, timeout=60):
-    """The bundled worker's tree: supervisor, nodes, beat (each the same executable)."""
+    """The bundled worker's tree: supervisor (with beat) and nodes (each the same
+    executable): the quick node and at least one report node."""
     if not proctable.supported():
         return None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         cmds = [p.cmdline or "" for p in proctable.using(served.data_dir)]
-        if any(" beat --parent-pid " in c for c in cmds) and \
+        if any(" worker --beat " in c for c in cmds) and \
                 sum(" worker-node " in c for c in cmds) >= 2:
             return len(cmds)
         time.sleep(0.1)

@@ -146,7 +146,7 @@ smoke() {
 # two processes replacing and reading one file (the atomic write's retry), Windows paths
 # through Celery's and SQLAlchemy's own parsers, the worker stopped by closing its stop
 # pipe (a graceful stop, exit 0) and stopping when its parent is killed (Job Object).
-WINDOWS_TESTS=(tests/test_windows_paths.py tests/test_process_groups.py)
+WINDOWS_TESTS=(tests/test_windows_paths.py tests/test_process_groups.py tests/test_broker_wake.py)
 
 wintests() {
   say "pytest under Wine: ${WINDOWS_TESTS[*]}"

@@ -47,10 +47,10 @@ class DesktopApp:
         return [p for p in process_tree(self.proc.pid) if " worker --beat" in cmdline(p)]
 
     def wait_workers(self, timeout=60):
-        """The bundled worker's supervisor, once all its children (nodes, beat) run."""
+        """The bundled worker's supervisor, once all its children (the nodes) run."""
         from webapp.background.supervisor import node_specs
 
-        children = len(node_specs()) + 1  # the nodes and beat
+        children = len(node_specs())  # the nodes (beat is a thread of the supervisor)
 
         def ready():
             workers = self.workers()

@@ -28,6 +28,7 @@ ENV_KEYS = (
     "CELERY_RESULT_BACKEND",
     "LARDER_VISIBILITY_TIMEOUT",
     "LARDER_BROKER_POLLING",
+    "LARDER_BROKER_WAKE",
     "LARDER_SMTP_HOST",
     "LARDER_SMTP_PORT",
     "LARDER_SMTP_USER",
@@ -316,7 +317,8 @@ def celery_config(data_dir, cfg):
     else:
         from .background.broker import celery_settings
 
+        wake_ups = str(cfg.get("LARDER_BROKER_WAKE", "on")).lower() not in ("off", "0", "false")
         conf.update(celery_settings(str(data_dir), float(cfg.get("LARDER_BROKER_POLLING", 0.1)),
-                                    cfg.get("CELERY_RESULT_BACKEND")))
+                                    cfg.get("CELERY_RESULT_BACKEND"), wake_ups))
     conf.update(cfg.get("CELERY_OVERRIDES") or {})
     return conf

@@ -16,15 +16,21 @@ What changed from the stock parts, and why (docs/tasks.md):
   web process is reading cannot be replaced there: the write waits a moment), and the
   result store's URL is built so that a `C:\\...` folder is not read as host and port
   (`result_backend_url`).
-- `drain_events` waits at most 0.1 s per call: the worker's loop checks its stop flag
-  between calls, so a stop is noticed in well under a second instead of ~2-3 s.
+- A task is picked up when it is written, and a result seen when it is written, not at
+  the next poll: the writer nudges the waiting processes through a local socket
+  (wake.py). A node waits for a nudge, or a stop request (the same socket), up to
+  RECHECK_SECONDS; without wake-ups it polls every `polling_interval` and returns
+  after at most 0.1 s so that its stop flag is checked (a stop in well under a second).
 """
 import logging
 import os
+import socket
 import uuid
 from time import monotonic
 
+from celery import states
 from celery.backends.filesystem import FilesystemBackend
+from celery.exceptions import TimeoutError
 from kombu.serialization import loads as decode_body
 from kombu.transport import filesystem
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
@@ -32,8 +38,11 @@ from kombu.utils.json import dumps, loads
 from queue import Empty
 
 from ..atomic_files import read_bytes, replace_file, retrying, write_atomically
+from . import wake
 
-STOP_CHECK_SECONDS = 0.1
+STOP_CHECK_SECONDS = 0.1  # longest wait without wake-ups: the stop flag is checked between
+RECHECK_SECONDS = 2.0  # with wake-ups: look at the folder anyway this often (what no nudge
+#                        announced: a message another host or an old version wrote)
 ACCEPTED = ["application/json"]  # what Celery sends; anything else is set aside
 log = logging.getLogger("larder.broker")
 
@@ -50,6 +59,18 @@ class Channel(filesystem.Channel):
     def _put(self, queue, payload, **kwargs):
         name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
         write_atomically(os.path.join(self.data_folder_out, name), str_to_bytes(dumps(payload)))
+        wake.nudge(self.broker_folder)
+
+    @property
+    def broker_folder(self):
+        return os.path.dirname(self.data_folder_in)
+
+    def _look_again(self):
+        # A job finished (acked, rejected or handed back): the node may take another,
+        # which its loop waiting on the socket would otherwise only see at the recheck.
+        listener = getattr(self.connection, "listener", None)
+        if listener is not None:
+            listener.poke()
 
     def _get(self, queue):
         wanted = f"{queue}.msg"
@@ -91,7 +112,7 @@ class Channel(filesystem.Channel):
     @property
     def rejected_folder(self):
         return self.transport_options.get("rejected_folder") or os.path.join(
-            os.path.dirname(self.data_folder_in), "rejected")
+            self.broker_folder, "rejected")
 
     def _forget(self, delivery_tag, reject_reason=None):
         path = self._taken.pop(delivery_tag, None)
@@ -108,16 +129,19 @@ class Channel(filesystem.Channel):
     def basic_ack(self, delivery_tag, multiple=False):
         super().basic_ack(delivery_tag, multiple)
         self._forget(delivery_tag)
+        self._look_again()
 
     def basic_reject(self, delivery_tag, requeue=False):
         super().basic_reject(delivery_tag, requeue=requeue)
         # Not requeued: refused by Celery (e.g. an unknown task); kept for a look.
         self._forget(delivery_tag, None if requeue else "refused by the worker")
+        self._look_again()
 
     def _restore(self, message):
         # Handed back (a graceful stop): queued again first, then its taken copy removed.
         super()._restore(message)
         self._forget(message.delivery_tag)
+        wake.nudge(self.broker_folder)  # another node may take it now
 
     def _size(self, queue):
         wanted = f"{queue}.msg"
@@ -136,14 +160,66 @@ class Channel(filesystem.Channel):
         return count
 
 
+def stopping():
+    """Celery's worker was asked to stop (its signal handler ran)."""
+    from celery.worker import state
+
+    return state.should_stop not in (None, False) or state.should_terminate not in (None, False)
+
+
 class Transport(filesystem.Transport):
+    """A consumer (a worker node) sleeps on a wake.Listener between looks at its queue
+    folder: woken by a new message, a finished job or a stop request."""
     Channel = Channel
     global_state = filesystem.virtual.BrokerState()
+    listener = None
+    _listening = None  # None: not tried yet; True: waits on the listener; False: polls
+    _catches_signals = False
+
+    def _listen(self):
+        if self._listening is None:
+            options = self.client.transport_options
+            self._listening = False
+            if options.get("wake", True):
+                folder = os.path.dirname(options["data_folder_in"])
+                self.listener = wake.Listener.open(folder, "the task queue")
+                self._listening = self.listener is not None
+                self._catches_signals = self._listening and self.listener.catch_signals()
+            if not self._listening:
+                log.info("checking the task queue every %s s", self.polling_interval)
+        return self._listening
 
     def drain_events(self, connection, timeout=None):
-        if timeout is None or timeout > STOP_CHECK_SECONDS:
-            timeout = STOP_CHECK_SECONDS
-        return super().drain_events(connection, timeout=timeout)
+        if not self._listen():
+            if timeout is None or timeout > STOP_CHECK_SECONDS:
+                timeout = STOP_CHECK_SECONDS
+            return super().drain_events(connection, timeout=timeout)
+        # Registered before the first look: a message written after it nudges a socket
+        # that is already there, so no nudge is lost between the look and the wait.
+        try:
+            return self.cycle.get(self._deliver, timeout=timeout)
+        except Empty:
+            pass
+        wait = RECHECK_SECONDS if timeout is None else min(timeout, RECHECK_SECONDS)
+        if not self._catches_signals or self.listener.signalled_within(1.0):
+            # A stop request would not wake the wait, or one just came: Celery's loop
+            # makes one more call after it raises its stop (a `finally`), and Python
+            # may run the signal's handler a moment after the wake-up.
+            wait = min(wait, STOP_CHECK_SECONDS)
+        if stopping():
+            wait = 0
+        self.listener.wait(wait)
+        try:
+            return self.cycle.get(self._deliver, timeout=timeout)
+        except Empty:
+            # Back to the worker's loop, which checks its stop flag, then calls again.
+            raise socket.timeout() from None
+
+    def close_connection(self, connection):
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+        return super().close_connection(connection)
 
 
 class AtomicFileBackend(FilesystemBackend):
@@ -152,6 +228,31 @@ class AtomicFileBackend(FilesystemBackend):
 
     def set(self, key, value):
         write_atomically(self._filename(key), str_to_bytes(value))
+        wake.nudge(self.path)
+
+    def wait_for(self, task_id, timeout=None, interval=0.5, no_ack=True, on_interval=None):
+        """Celery's loop (look, sleep `interval`, look ...), but the sleep ends as soon as
+        a result is written (wake.py): `AsyncResult.get()` returns at once."""
+        self._ensure_not_eager()
+        waiter = None
+        if (self.app.conf.broker_transport_options or {}).get("wake", True):
+            waiter = wake.waiter(self.path, "task results")
+        if waiter is None:
+            return super().wait_for(task_id, timeout, interval, no_ack, on_interval)
+        deadline = None if timeout is None else monotonic() + timeout
+        while True:
+            seen = waiter.generation  # before looking: a write after the look wakes us
+            meta = self.get_task_meta(task_id)
+            if meta["status"] in states.READY_STATES:
+                return meta
+            if on_interval:
+                on_interval()
+            nap = interval
+            if deadline is not None:
+                nap = min(nap, deadline - monotonic())
+                if nap <= 0:
+                    raise TimeoutError("The operation timed out.")
+            waiter.wait_after(seen, nap)
 
     def get(self, key):
         try:
@@ -177,8 +278,9 @@ def result_backend_url(results_folder):
     return f"webapp.background.broker:AtomicFileBackend+{file_url(results_folder)}"
 
 
-def celery_settings(data_dir, polling_interval, result_backend=None):
-    """The Celery settings of the local broker and result store, decided here."""
+def celery_settings(data_dir, polling_interval, result_backend=None, wake_ups=True):
+    """The Celery settings of the local broker and result store, decided here.
+    wake_ups=False: the nodes poll every polling_interval (as before issue 13)."""
     broker = os.path.join(data_dir, "broker")
     folders = {name: os.path.join(broker, name)
                for name in ("queue", "processing", "control", "rejected")}
@@ -194,6 +296,7 @@ def celery_settings(data_dir, polling_interval, result_backend=None):
             "data_folder_out": folders["queue"],
             "processed_folder": folders["processing"],
             "rejected_folder": folders["rejected"],
+            "wake": wake_ups,
             "control_folder": folders["control"],
             "store_processed": False,
             "polling_interval": polling_interval,
@@ -240,7 +343,21 @@ def restore_node_messages(celery_conf, node):
                 pass
     if restored:
         log.warning("%s: %d fetched message(s) queued again", node, restored)
+        wake.nudge(os.path.dirname(queue))
     return restored
+
+
+def prune_wake_ups(celery_conf):
+    """Forget the wake-up sockets of processes that are gone (a killed node or web
+    process leaves its registration behind)."""
+    queue = celery_conf["broker_transport_options"]["data_folder_in"]
+    folders = [os.path.dirname(queue)]
+    backend = celery_conf.get("result_backend") or ""
+    if "file://" in backend:  # read as FilesystemBackend reads it (file_url)
+        path = backend[backend.index("file://") + 7:]
+        path = path[9:] if path.startswith("localhost/") else path
+        folders.append(path[1:] if os.name == "nt" and path.startswith("/") else path)
+    return sum(wake.prune(folder) for folder in folders)
 
 
 def purge_queue_folder(celery_conf):

@@ -2,9 +2,11 @@
 the keeper that `serve` and the launcher use to keep that supervisor running.
 
 - `quick` node: orders and emails, threads pool (works on Windows and frozen too).
-- `reports` nodes: one solo-pool process per core (at most 2): two reports run at once on
-  two cores, and a report never holds up a quick job (separate queue, separate process).
-- beat (with --beat): the schedules, as its own child (Celery's -B is refused on Windows).
+- `reports` nodes: solo-pool processes, one per core beyond the first (at least 1, at
+  most 2): a report never holds up a quick job (separate queue, separate process), and
+  on a 2-core computer one core stays free for the window and quick jobs.
+- beat (with --beat): the schedules, in a thread of the supervisor (it sleeps until the
+  next one is due; Celery's -B would be a process, and is refused on Windows).
 
 With the local broker the supervisor first queues again every unfinished job (from the
 job rows). A node that dies is started again with backoff; the messages it had fetched,
@@ -40,7 +42,7 @@ class WorkerRunning(RuntimeError):
 
 
 def node_specs(cpu_count=None):
-    reports = max(1, min(2, cpu_count or os.cpu_count() or 1))
+    reports = max(1, min(2, (cpu_count or os.cpu_count() or 1) - 1))
     specs = [("quick", "quick", "threads", 4)]
     specs += [(f"reports{i + 1}", "reports", "solo", 1) for i in range(reports)]
     return specs
@@ -111,11 +113,10 @@ def run_supervisor(data_dir, beat, parent_pid=None):
                              "--parent-pid", me],
                       os.path.join(status.folder(data_dir), f"{name}.ready"))
                 for name, queue, pool, conc in node_specs()]
+    stop = threading.Event()
     # Beat is not needed to serve jobs: it starts once the nodes are up (less to share
     # the CPU with while they start).
-    beat_child = Child("beat", ["--data-dir", data_dir, "beat", "--parent-pid", me]) \
-        if beat else None
-    stop = threading.Event()
+    beat_thread = None
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     on_stop_request(stop.set)  # SIGTERM; Windows: Ctrl+Break, the stop pipe (procs.py)
     ready = {}
@@ -124,7 +125,7 @@ def run_supervisor(data_dir, beat, parent_pid=None):
             child.start()
         from webapp import create_app
 
-        from .broker import purge_queue_folder, restore_node_messages
+        from .broker import prune_wake_ups, purge_queue_folder, restore_node_messages
         from .celery_app import uses_local_broker
         from .jobs import requeue_unfinished
 
@@ -132,15 +133,17 @@ def run_supervisor(data_dir, beat, parent_pid=None):
         local = uses_local_broker(app)
         conf = app.config["CELERY"]
         if local:
+            prune_wake_ups(conf)
             with app.app_context():
                 requeue_unfinished(lambda: purge_queue_folder(conf))
         beat_due = time.monotonic() + BEAT_DELAY_S
         last, written = None, 0.0
         while not stop.wait(0.2):
-            if beat_child is not None and beat_child not in children and (
+            if beat and beat_thread is None and (
                     all(ready.get(c.name) for c in children) or time.monotonic() > beat_due):
-                beat_child.start()
-                children.append(beat_child)
+                beat_thread = threading.Thread(target=run_beat_thread, args=(app, stop),
+                                               name="beat", daemon=True)
+                beat_thread.start()
             if parent_pid and not parent_alive(parent_pid):
                 log.info("parent %s is gone: stopping", parent_pid)
                 break
@@ -154,9 +157,10 @@ def run_supervisor(data_dir, beat, parent_pid=None):
                     if child.failures == REPORT_AFTER:
                         log.error("%s keeps stopping as it starts (exit %s); still retrying",
                                   child.name, code)
-                    if local and child.name != "beat":
+                    if local:
                         # What it had fetched, started or not, is queued again.
                         restore_node_messages(conf, node_hostname(child.name))
+                        prune_wake_ups(conf)
                 if child.proc is None and time.monotonic() >= child.restart_at:
                     child.start()
                 if child.proc is not None and not ready.get(child.name) and child.ready():
@@ -173,10 +177,50 @@ def run_supervisor(data_dir, beat, parent_pid=None):
                 status.write_status(data_dir, state, problem=problem)
                 last, written = (state, problem), time.monotonic()
     finally:
+        stop.set()  # beat too
         stop_processes([c.proc for c in children if c.proc is not None], STOP_GRACE)
+        if beat_thread is not None:
+            beat_thread.join(1.0)  # its schedule file saved
         status.clear_status(data_dir)
         lock.release()
-    return 0
+    # Everything is stopped and saved: skip the interpreter's teardown of the app and
+    # Celery (~0.4 s), as the nodes do, so that a stop stays well under a second.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def run_beat_thread(app, stop):
+    """Celery beat's loop (celery.beat.Service.start) in a thread: look at the schedule,
+    send what is due, sleep until the next one (or a stop). A failure is logged and the
+    schedule started again, with backoff, like a node."""
+    from celery.beat import Service
+
+    celery = app.extensions["celery"]
+    failures = 0
+    while not stop.is_set():
+        scheduler = None
+        try:
+            scheduler = Service(celery, remote_control=False).scheduler
+            log.info("beat: sending the schedules")
+            while True:
+                interval = scheduler.tick()
+                if stop.wait(max(interval or 0.0, 0.0)):
+                    break
+                if scheduler.should_sync():
+                    scheduler._do_sync()
+                failures = 0
+        except Exception:  # never the supervisor's death: the nodes go on
+            failures += 1
+            log.exception("beat stopped: starting it again in %.1f s", backoff(failures))
+            stop.wait(backoff(failures))
+        finally:
+            if scheduler is not None:
+                try:
+                    scheduler.close()  # saves the schedule's last run times
+                except Exception:
+                    log.exception("beat: saving the schedule failed")
 
 
 def run_node(data_dir, name, queues, pool, concurrency, parent_pid=None):
