@@ -20,11 +20,13 @@ message, a "last seen" to refresh), a menu not rendered yet in this process, a c
 value of another shape, any error, or an app with request hooks this layer does not know
 (then it cannot tell what they would add: the desktop window's request log). A miss goes
 to Flask through webapp.single_flight, so that one request computes a page and the
-others wait for it. `LARDER_FAST_PATH = False` turns the layer off.
+others wait for it. `larder_fast_path = false` in larder.toml (LARDER_FAST_PATH in the
+app's config) turns the layer off: hits are then Flask's, as before.
 """
 import logging
 
 from flask import g
+from werkzeug.http import remove_entity_headers
 from werkzeug.wrappers import Response
 
 from . import caching, permissions, security_headers
@@ -43,8 +45,7 @@ def _hooks(app):
     the layer cannot reproduce it and leaves hits to Flask."""
     tables = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs,
               app.url_value_preprocessors)
-    return tuple(tuple(sorted((str(k), tuple(map(id, fs))) for k, fs in t.items()))
-                 for t in tables)
+    return tuple((key, tuple(funcs)) for table in tables for key, funcs in table.items())
 
 
 class _Visit:
@@ -67,17 +68,21 @@ class FastPath:
         self.flight = SingleFlight(backend, wait=app.config.get("LARDER_SINGLE_FLIGHT_WAIT",
                                                                 10.0))
         self.served = 0  # hits answered here (tests compare with Flask's own)
+        self._routes = {}
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "GET":
             return self.wsgi_app(environ, start_response)
+        route = self._route(environ)
+        if route is None:
+            return self.wsgi_app(environ, start_response)
         request = self.app.request_class(environ)
         with self.app.app_context():
-            visit = self._look(request)
+            visit = self._look(request, *route)
             if visit is not None and visit.value is not None:
                 answer = self._answer(request, visit)
                 if answer is not None:
-                    return answer(environ, start_response)
+                    return answer(start_response)
         if visit is None or visit.value is not None:
             return self.wsgi_app(environ, start_response)
         with self.flight.turn(visit.key, lambda: self.flight.backend.get(visit.key)) as value:
@@ -87,18 +92,30 @@ class FastPath:
         with self.app.app_context():
             answer = self._answer(request, visit)
         if answer is not None:
-            return answer(environ, start_response)
+            return answer(start_response)
         return self.wsgi_app(environ, start_response)
 
-    def _look(self, request):
+    def _route(self, environ):
+        """(endpoint, URL arguments) of a cached endpoint at this path, else None. The
+        URL map does not change once requests come: matches are remembered (bounded)."""
+        path = (environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""))
+        if path not in self._routes:
+            if len(self._routes) > 4096:
+                self._routes.clear()
+            try:
+                endpoint, view_args = self.app.url_map.bind_to_environ(environ).match(
+                    method="GET")
+            except Exception:  # 404, 405, a redirect to the slash URL: Flask says it
+                endpoint, view_args = None, None
+            self._routes[path] = (endpoint, view_args) if endpoint in caching.PAGE_KEYS \
+                else None
+        return self._routes[path]
+
+    def _look(self, request, endpoint, view_args):
         """A _Visit when Flask would serve this request from a cached page after the same
         checks, writing no session; None when only Flask can answer."""
-        try:
-            endpoint, view_args = self.app.create_url_adapter(request).match()
-        except Exception:  # 404, 405, a redirect to the slash URL: Flask says it
-            return None
-        page_key = caching.PAGE_KEYS.get(endpoint)
-        if page_key is None or not host_allowed(self.app, request.host):
+        page_key = caching.PAGE_KEYS[endpoint]
+        if not host_allowed(self.app, request.host):
             return None
         try:
             return self._identify(request, endpoint, view_args, page_key)
@@ -171,8 +188,18 @@ class FastPath:
                     ("Cache-Control", caching.CACHE_CONTROL)]
         caching.counters.count(True)
         self.served += 1
-        status = 304 if request.if_none_match.contains_weak(tag) else 200
-        return Response(body, status=status, headers=headers)
+        if request.if_none_match.contains_weak(tag):
+            # As werkzeug sends a 304: no body, none of the body's own headers.
+            remove_entity_headers(headers)
+            status, body = "304 NOT MODIFIED", b""
+        else:
+            status = "200 OK"
+            headers.append(("Content-Length", str(len(body))))
+
+        def answer(start_response):
+            start_response(status, headers)
+            return [body] if body else []
+        return answer
 
     def _fill(self, request, visit, body):
         """The menu, no messages (a pending one went to Flask) and the worker banner, as
