@@ -26,6 +26,7 @@ app's config) turns the layer off: hits are then Flask's, as before.
 import logging
 
 from flask import g
+from flask_caching import signals
 from werkzeug.http import remove_entity_headers
 from werkzeug.wrappers import Response
 
@@ -99,17 +100,18 @@ class FastPath:
         """(endpoint, URL arguments) of a cached endpoint at this path, else None. The
         URL map does not change once requests come: matches are remembered (bounded)."""
         path = (environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""))
-        if path not in self._routes:
-            if len(self._routes) > 4096:
-                self._routes.clear()
+        route = self._routes.get(path, False)
+        if route is False:
             try:
                 endpoint, view_args = self.app.url_map.bind_to_environ(environ).match(
                     method="GET")
             except Exception:  # 404, 405, a redirect to the slash URL: Flask says it
                 endpoint, view_args = None, None
-            self._routes[path] = (endpoint, view_args) if endpoint in caching.PAGE_KEYS \
-                else None
-        return self._routes[path]
+            route = (endpoint, view_args) if endpoint in caching.PAGE_KEYS else None
+            if len(self._routes) > 4096:
+                self._routes.clear()
+            self._routes[path] = route
+        return route
 
     def _look(self, request, endpoint, view_args):
         """A _Visit when Flask would serve this request from a cached page after the same
@@ -158,6 +160,13 @@ class FastPath:
         """The response Flask would send for this cached value, or None."""
         if _hooks(self.app) != self.hooks:
             return None
+        try:
+            return self._respond(request, visit)
+        except Exception:  # Flask reports it its way
+            log.debug("fast path left %s to Flask", request.path, exc_info=True)
+            return None
+
+    def _respond(self, request, visit):
         value = visit.value
         if isinstance(value, str):
             body, headers, html = value.encode(), [("Content-Type", HTML)], True
@@ -174,10 +183,7 @@ class FastPath:
         # messages: then it adds "Vary: Cookie".
         reads_session = not visit.bearer or (html and chrome.FLASH_MARKER in body)
         if html:
-            try:
-                body = self._fill(request, visit, body)
-            except Exception:
-                return None
+            body = self._fill(request, visit, body)
             if body is None:
                 return None
         if reads_session:
@@ -186,7 +192,8 @@ class FastPath:
         headers += [(k, v) for k, v in self.security if k not in dict(headers)]
         headers += [("X-Cache", "HIT"), ("ETag", f'"{tag}"'),
                     ("Cache-Control", caching.CACHE_CONTROL)]
-        caching.counters.count(True)
+        # Flask-Caching's own signal: the hit counted, as its view wrapper does.
+        signals.cache_view_hit.send(cache=cache, cache_key=visit.key, args=(), kwargs={})
         self.served += 1
         if request.if_none_match.contains_weak(tag):
             # As werkzeug sends a 304: no body, none of the body's own headers.
