@@ -5,6 +5,10 @@ cost of a trivial route. Two `serve` processes on copies of one demo data dir: o
 the fast path (the default), one without (`larder_fast_path = false` in larder.toml),
 measured in alternating rounds in one run, so machine noise hits all alike; the ratio of
 medians to the trivial route (on the fast server) is what counts.
+
+`--in-process`: no server, no wrk: the CPU time of one request through the WSGI app (one
+thread, time.process_time), the same routes with and without the fast path. Steadier
+than wrk on a busy machine, blind to what threads and sockets cost.
 """
 import argparse
 import os
@@ -40,13 +44,66 @@ def copy_without_fast_path(data_dir):
     return other
 
 
+def in_process(data_dir, requests_each=2000, rounds=3):
+    import time
+
+    from werkzeug.test import EnvironBuilder
+
+    from webapp import create_app
+
+    apps = {"fast": create_app({"LARDER_TOKEN": "bench"}, data_dir=data_dir),
+            "plain": create_app({"LARDER_TOKEN": "bench", "LARDER_FAST_PATH": False},
+                                data_dir=data_dir)}
+    auth = {"Authorization": "Bearer bench"}
+
+    def environ(path, headers):
+        return EnvironBuilder(path=path, base_url="http://127.0.0.1:5000",
+                              headers=headers).get_environ()
+
+    def cpu_us(app, env):
+        def start_response(status, headers, exc_info=None):
+            pass
+        for _ in range(20):  # warm: cache filled, menu rendered
+            b"".join(app(dict(env), start_response))
+        started = time.process_time()
+        for _ in range(requests_each):
+            b"".join(app(dict(env), start_response))
+        return (time.process_time() - started) / requests_each * 1e6
+
+    client = apps["fast"].test_client()
+    client.get("/products/?page=2", headers=auth)
+    tag = client.get("/products/?page=2", headers=auth).headers["ETag"]
+    cases = {"trivial route (/health)": ("fast", "/health", {})}
+    for path, what, headers in [("/products/?page=2", "cached page", auth),
+                                ("/api/stats", "cached JSON", auth),
+                                ("/products/?page=2", "304 of the page",
+                                 {**auth, "If-None-Match": tag}),
+                                ("/", "cached dashboard", auth)]:
+        for side in ("plain", "fast"):
+            label = f"{what} ({path}), {'fast path' if side == 'fast' else 'Flask'}"
+            cases[label] = (side, path, headers)
+    results = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, (side, path, headers) in cases.items():
+            results[name].append(cpu_us(apps[side], environ(path, headers)))
+    trivial = statistics.median(results["trivial route (/health)"])
+    print(f"in-process CPU time per request, {rounds} x {requests_each} requests")
+    print(f"{'route':52} {'µs (median)':>12} {'trivial/this':>13}")
+    for name, values in results.items():
+        us = statistics.median(values)
+        print(f"{name:52} {us:12.0f} {trivial / us:13.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--cache-type", default=None, help="e.g. simple, redis")
+    parser.add_argument("--in-process", action="store_true", help="CPU time, no server")
     args = parser.parse_args()
+    if args.in_process:
+        return in_process(demo_data_dir(2000))
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     data_dir = demo_data_dir(2000)
