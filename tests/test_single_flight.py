@@ -11,7 +11,7 @@ import pytest
 import requests
 from sqlalchemy import event
 
-from cache_servers import redis_server  # noqa: F401  (fixture)
+from cache_servers import memcached_server, redis_server  # noqa: F401  (fixtures)
 from conftest import TOKEN
 from desktop.server import ServerThread
 from webapp import caching, create_app
@@ -28,10 +28,13 @@ def make_app(data_dir, **config):
                       data_dir=data_dir)
 
 
-@pytest.fixture(params=["default", "redis"])
+@pytest.fixture(params=["default", "redis", "memcached"])
 def backend(request):
     if request.param == "default":
         return {}
+    if request.param == "memcached":
+        return {"CACHE_TYPE": "memcached",
+                "CACHE_MEMCACHED_SERVERS": [request.getfixturevalue("memcached_server")]}
     return {"CACHE_TYPE": "redis", "CACHE_REDIS_URL": request.getfixturevalue("redis_server")}
 
 
@@ -42,7 +45,7 @@ def served_app(data_dir, backend):
 
     app = make_app(data_dir, **backend)
     with app.app_context():
-        cache.clear()  # one Redis for the whole session
+        cache.clear()  # one Redis (or Memcached) for the whole session
         for i in range(10):
             catalog.create_product({"sku": f"SKU-{i}", "name": f"Product {i}",
                                     "category": "Bakery", "price": "2.50", "stock": "500"})
