@@ -102,8 +102,18 @@ def test_an_evicted_version_never_serves_old_pages(client, shop):
 def test_dashboard_key_is_per_user_and_per_day(app):
     with app.app_context():
         today = date.today().isoformat()
-        assert caching.dashboard_key(7) == f"view/dashboard/user/7/{today}"
-        assert caching.dashboard_key(7, "2025-01-02") == "view/dashboard/user/7/2025-01-02"
+        key = caching.dashboard_key(7)
+        assert key.startswith("view/dashboard/user/7/v") and key.endswith(f"/{today}")
+        assert caching.dashboard_key(7, "2025-01-02").endswith("/2025-01-02")
+        assert caching.dashboard_key(8) != key
+        # The stats version and the user's own (their activity) are in it.
+        caching.invalidate_user_dashboard(8)
+        assert caching.dashboard_key(7) == key
+        caching.invalidate_user_dashboard(7)
+        assert caching.dashboard_key(7) not in (key, caching.dashboard_key(8))
+        key = caching.dashboard_key(7)
+        caching.invalidate_stats()
+        assert caching.dashboard_key(7) != key
 
 
 def test_the_version_entry_never_expires(client, shop):

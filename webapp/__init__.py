@@ -8,7 +8,7 @@ __version__ = "0.4.0"
 
 
 def create_app(test_config=None, data_dir=None):
-    from . import auth, caching, db_upgrade, errors, permissions, sqlite_setup
+    from . import auth, caching, db_upgrade, errors, fast_path, permissions, sqlite_setup
     from .background import status as worker_status
     from .background.celery_app import celery_init_app
     from .config import build_config
@@ -60,5 +60,7 @@ def create_app(test_config=None, data_dir=None):
 
     # The schema is brought up to date (migrations), never just created: see db_upgrade.
     db_upgrade.init_app(app)
+    # Cached pages answered in front of Flask: installed last, it knows every hook.
+    fast_path.init_app(app)
     logging.getLogger(__name__).debug("app created on %s", app.config["DATA_DIR"])
     return app

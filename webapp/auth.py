@@ -58,25 +58,34 @@ def _start_staff_session(app, user):
 
 
 def _staff_session_valid(app, user_id):
-    """The session's user, if the session is still good: same launch (unless the secret key
-    is shared by several processes), not idle for 12 hours, not signed out since."""
-    now = int(time.time())
-    if not app.config.get("LARDER_SHARED_SECRET_KEY") and \
-            not hmac.compare_digest(str(session.get("launch", "")), _launch_id(app)):
-        return None
-    seen = session.get("seen")
-    if not isinstance(seen, int) or now - seen > IDLE_LIMIT_S:
-        return None
-    user = current_user_by_id(user_id)
-    if user is None or user.disabled or user.session_generation != session.get("gen"):
-        return None  # removed, disabled, or signed out (here or on another device)
-    if now - seen > SEEN_REFRESH_S:
-        session["seen"] = now
+    """The session's user, if the session is still good (see staff_session_user); its
+    "last seen" is rewritten at most once a minute."""
+    user, stale_seen = staff_session_user(app, session, user_id)
+    if user is not None and stale_seen:
+        session["seen"] = int(time.time())
     return user
 
 
-def _host_allowed(app):
-    host = request.host.lower()
+def staff_session_user(app, sess, user_id):
+    """(user, whether its "last seen" needs rewriting) if the session `sess` is still
+    good: same launch (unless the secret key is shared by several processes), not idle
+    for 12 hours, not signed out since; (None, False) otherwise. Shared with
+    webapp.fast_path, which leaves any session that needs writing to this module."""
+    now = int(time.time())
+    if not app.config.get("LARDER_SHARED_SECRET_KEY") and \
+            not hmac.compare_digest(str(sess.get("launch", "")), _launch_id(app)):
+        return None, False
+    seen = sess.get("seen")
+    if not isinstance(seen, int) or now - seen > IDLE_LIMIT_S:
+        return None, False
+    user = current_user_by_id(user_id)
+    if user is None or user.disabled or user.session_generation != sess.get("gen"):
+        return None, False  # removed, disabled, or signed out (here or on another device)
+    return user, now - seen > SEEN_REFRESH_S
+
+
+def host_allowed(app, host):
+    host = host.lower()
     if host.startswith("["):  # [::1]:8080
         name = host[1:].split("]")[0]
     else:
@@ -101,7 +110,7 @@ def owner_user():
     return user
 
 
-def _owner_id(app):
+def owner_id(app):
     # Looked up once per process: a cache hit should not pay for a query.
     if "larder_owner_id" not in app.extensions:
         app.extensions["larder_owner_id"] = owner_user().id
@@ -133,15 +142,30 @@ def record_activity(text, user=None):
     invalidate_user_dashboard(user.id)
 
 
+def bearer_ok(app, header):
+    """True for "Bearer <launch token>", False for another Bearer, None without one."""
+    if not header.startswith("Bearer "):
+        return None
+    return hmac.compare_digest(header[7:].strip(), app.config["LARDER_TOKEN"])
+
+
+def owner_session(app, sess):
+    """Does the session `sess` hold this launch's owner sign-in (?token= once)?"""
+    return bool(sess.get("owner")) and hmac.compare_digest(
+        str(sess["owner"]), _token_digest(app.config["LARDER_TOKEN"]))
+
+
 def _authenticate(app):
-    """Sets g.user_id, g.role and g.bearer; returns a response to send instead, or None."""
+    """Sets g.user_id, g.role and g.bearer; returns a response to send instead, or None.
+    webapp.fast_path makes the same checks (bearer_ok, owner_session, staff_session_user)
+    and leaves every other case (a token in the URL, a refusal, a session to write) here."""
     token = app.config["LARDER_TOKEN"]
     g.bearer = False
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        if hmac.compare_digest(header[7:].strip(), token):
+    bearer = bearer_ok(app, request.headers.get("Authorization", ""))
+    if bearer is not None:
+        if bearer:
             g.bearer = True
-            g.user_id, g.role = _owner_id(app), "owner"
+            g.user_id, g.role = owner_id(app), "owner"
             return None
         abort(401, "The launch token is wrong.")
     given = request.args.get("token")
@@ -153,8 +177,8 @@ def _authenticate(app):
         session.permanent = False
         rest = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
         return redirect(request.path + ("?" + urlencode(rest) if rest else ""))
-    if session.get("owner") and hmac.compare_digest(session["owner"], _token_digest(token)):
-        g.user_id, g.role = _owner_id(app), "owner"
+    if owner_session(app, session):
+        g.user_id, g.role = owner_id(app), "owner"
         return None
     user_id = session.get("user_id")
     if user_id is not None:
@@ -176,7 +200,7 @@ def init_app(app):
 
     @app.before_request
     def guard():
-        if not _host_allowed(app):
+        if not host_allowed(app, request.host):
             abort(400, "This address is not allowed; use the link Larder printed.")
         g.user_id = g.role = None
         if request.endpoint in PUBLIC_ENDPOINTS:

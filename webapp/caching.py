@@ -6,15 +6,23 @@ Which invalidation method each area uses, and why (also in docs/caching.md):
   into every key and a change bumps it; old variants are never read again and expire.
 - product detail: a *versioned key* built from the product's `updated_at`, so an edit
   yields a new key on its own; the list's version bump covers stock changes as well.
-- `/api/stats` and each user's dashboard: *delete a key*: the keys are known.
+- `/api/stats` and each user's dashboard: *versioned keys* too: the "stats" version (and,
+  for a dashboard, its user's own version, bumped by their activity). A page computed
+  while a change was being made is stored under the old version, never read again.
 - stats queries behind them (`webapp.stats`): *delete_memoized*.
 - "clear everything" on the cache page and after a bulk import or demo load: *clear*.
-- a shop setting saved on the Settings page: every version bumped, stats invalidated;
-  settings from larder.toml or the environment are folded into page keys.
+- a shop setting saved on the Settings page (currency, language...): every area's version
+  bumped, stats invalidated; settings from larder.toml or the environment are folded
+  into page keys.
 - what a page shows depends on the role (staff see no costs, no buttons they cannot
   use): the role is folded into every shared page key (`role_stamp`), so a page made
   for the owner is never served to staff. The dashboard is per user already.
+- every cached response carries an ETag (the key, which holds the versions, and the body
+  as sent) and answers a matching If-None-Match with 304 (`conditional`).
+The key functions take their inputs as arguments too, so that webapp.fast_path computes
+the very same keys (PAGE_KEYS) without a Flask request.
 """
+import hashlib
 import threading
 import time
 from urllib.parse import urlencode
@@ -44,14 +52,14 @@ class _Counters:
 counters = _Counters()
 
 
-def _on_hit(sender, **kwargs):
+def _on_hit(sender, cache_key=None, **kwargs):
     counters.count(True)
-    g.x_cache = "HIT"
+    g.x_cache, g.cache_key = "HIT", cache_key
 
 
-def _on_miss(sender, **kwargs):
+def _on_miss(sender, cache_key=None, **kwargs):
     counters.count(False)
-    g.x_cache = "MISS"
+    g.x_cache, g.cache_key = "MISS", cache_key
 
 
 signals.cache_view_hit.connect(_on_hit)
@@ -59,12 +67,38 @@ signals.cache_view_miss.connect(_on_miss)
 
 
 def init_app(app):
+    # Registered first, so it runs last: the body is the one sent (menu, messages and
+    # banner filled, costs stripped), which is what the ETag must name.
     @app.after_request
     def add_x_cache(response):
         state = g.get("x_cache")
         if state:
             response.headers["X-Cache"] = state
+            if response.status_code == 200 and not response.direct_passthrough:
+                conditional(response, g.get("cache_key") or "", request.if_none_match)
         return response
+
+
+# ---- conditional requests -------------------------------------------------------------
+
+CACHE_CONTROL = "private, no-cache"  # one user's copy; the browser asks again each time
+
+
+def etag_for(key, body):
+    """Derived from the cache key (which holds the area versions) and the body as sent
+    (the menu, messages and worker banner filled in): an edit changes the key, a message
+    or the banner changes the body."""
+    return hashlib.sha1(key.encode() + b"\0" + body).hexdigest()[:32]
+
+
+def conditional(response, key, if_none_match):
+    """ETag and Cache-Control on a cached response; 304 when the client has it already."""
+    tag = etag_for(key, response.get_data())
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    if if_none_match.contains_weak(tag):
+        response.status_code = 304  # werkzeug drops the body and its headers
+    return response
 
 
 def only_ok(response):
@@ -100,36 +134,41 @@ def bump_version(area):
     return cache.cache.inc(_version_key(area))
 
 
-def query_key(area):
+def query_key(area, path=None, args=None, role=None):
     """Key for a list page: area version + path + the sorted, encoded query arguments
     (encoded, so that ?category=a%26page%3D2 and ?category=a&page=2 get different keys).
     Sorted by name only: a repeated name keeps its values' order, as the view reads the
-    first (?category=b&category=a is the page of b, not a cached page of a)."""
-    args = urlencode(sorted(request.args.items(multi=True), key=lambda item: item[0]))
-    return (f"view/{area}/v{area_version(area)}{settings_stamp()}{role_stamp()}"
-            f"{request.path}?{args}")
+    first (?category=b&category=a is the page of b, not a cached page of a).
+    Without arguments: this request's path, arguments and role."""
+    path = request.path if path is None else path
+    args = request.args if args is None else args
+    query = urlencode(sorted(args.items(multi=True), key=lambda item: item[0]))
+    return (f"view/{area}/v{area_version(area)}{settings_stamp()}{role_stamp(role)}"
+            f"{path}?{query}")
 
 
-def product_detail_key():
+def product_detail_key(sku=None, role=None):
     from .models import Product
 
-    sku = request.view_args["sku"]
+    sku = request.view_args["sku"] if sku is None else sku
     updated = db.session.execute(
         db.select(Product.updated_at).where(Product.sku == sku)
     ).scalar()
     stamp = updated.isoformat() if updated else "missing"
     return (f"view/product/{sku}/{stamp}/v{area_version('products')}{settings_stamp()}"
-            f"{role_stamp()}")
+            f"{role_stamp(role)}")
 
 
 def dashboard_key(user_id=None, day=None):
     """Per user and business day (settings.day_starts_at): once a day has ended, its page
-    (whose "today" would be yesterday) is never shown again."""
+    (whose "today" would be yesterday) is never shown again. The stats version and the
+    user's own version (their activity list) are folded in."""
     from .settings import today_business_day
 
     user_id = g.user_id if user_id is None else user_id
-    return (f"view/dashboard/user/{user_id}/{day or today_business_day().isoformat()}"
-            f"{settings_stamp()}")
+    return (f"view/dashboard/user/{user_id}/v{area_version('stats')}"
+            f".{area_version(f'user/{user_id}')}"
+            f"/{day or today_business_day().isoformat()}{settings_stamp()}")
 
 
 def settings_stamp():
@@ -139,31 +178,44 @@ def settings_stamp():
     return current_app.config.get("LARDER_SHOP_STAMP", "")
 
 
-def role_stamp():
+def role_stamp(role=None):
     """The signed-in role, part of every shared page's key (webapp.permissions)."""
-    return f"/as-{g.get('role')}"
+    return f"/as-{g.get('role') if role is None else role}"
 
 
 def stats_api_key():
-    return "api/stats"
+    return f"api/stats/v{area_version('stats')}{settings_stamp()}"
+
+
+# What webapp.fast_path needs to find a page without a Flask request: for each cached
+# endpoint, its key from (path, query args, URL arguments, role, user id). The views
+# compute the same keys through the wrappers above (tests/test_fast_path.py runs both).
+PAGE_KEYS = {
+    "products.index": lambda path, args, view_args, role, user_id: query_key(
+        "products", path, args, role),
+    "customers.index": lambda path, args, view_args, role, user_id: query_key(
+        "customers", path, args, role),
+    "products.detail": lambda path, args, view_args, role, user_id: product_detail_key(
+        view_args["sku"], role),
+    "dashboard.index": lambda path, args, view_args, role, user_id: dashboard_key(user_id),
+    "api.stats_view": lambda path, args, view_args, role, user_id: stats_api_key(),
+}
 
 
 # ---- invalidation -------------------------------------------------------------------
 
 def invalidate_stats():
-    """Totals changed (an order, a product's price or name): refresh stats everywhere."""
+    """Totals changed (an order, a product's price or name): refresh stats everywhere
+    (the stats API and every user's dashboard hold the "stats" version)."""
     from . import stats
-    from .models import User
 
     for fn in stats.MEMOIZED:
         cache.delete_memoized(fn)
-    cache.delete(stats_api_key())
-    user_ids = db.session.execute(db.select(User.id)).scalars().all()
-    cache.delete_many(*[dashboard_key(uid) for uid in user_ids])
+    bump_version("stats")
 
 
 def invalidate_user_dashboard(user_id):
-    cache.delete(dashboard_key(user_id))
+    bump_version(f"user/{user_id}")
 
 
 def products_changed():
@@ -184,10 +236,11 @@ def customers_changed():
 
 
 def settings_changed():
-    """A shop setting changed on the Settings page: the pages that show money (product
-    list and detail, dashboards) are remade in its currency and format, and the stats,
-    which count business days, are recomputed. (The customer list shows no money.)"""
+    """A shop setting changed on the Settings page: every page is remade in its currency,
+    format and language (the customer list shows no money, but its words are in the
+    shop's language), and the stats, which count business days, are recomputed."""
     bump_version("products")
+    bump_version("customers")
     invalidate_stats()
 
 
@@ -198,7 +251,7 @@ def clear_all():
 AREAS = {
     "products": ("Product list and detail pages (versioned keys)", products_changed),
     "customers": ("Customer list pages (versioned keys)", customers_changed),
-    "stats": ("Stats API, dashboards and stats queries (delete key, delete_memoized)",
+    "stats": ("Stats API, dashboards and stats queries (versioned keys, delete_memoized)",
               invalidate_stats),
     "all": ("Everything (clear)", clear_all),
 }

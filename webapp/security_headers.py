@@ -20,10 +20,16 @@ HEADERS = {
 }
 
 
-def init_app(app):
+def headers_for(app):
+    """The headers this app puts on every response (webapp.fast_path sends the same)."""
     headers = dict(HEADERS)
     if app.config.get("LARDER_DESKTOP_WINDOW"):
         headers["Content-Security-Policy"] = DESKTOP_CSP
+    return headers
+
+
+def init_app(app):
+    headers = headers_for(app)
 
     @app.after_request
     def add_security_headers(response):

@@ -31,7 +31,7 @@ def validation_error(exc):
 
 
 @bp.get("/stats")
-@cache.cached(key_prefix=stats_api_key(), response_filter=only_ok)
+@cache.cached(key_prefix=stats_api_key, response_filter=only_ok)
 def stats_view():
     s = stats.summary()
     return jsonify(

@@ -78,12 +78,22 @@ def nav_html(app, who):
     rendered once per process (a cached page's hit then costs a dict lookup, not a
     template)."""
     made = app.extensions.setdefault("larder_nav", {})
-    key = (who, request.endpoint, request.script_root)
+    key = nav_key(who, request.endpoint, request.script_root)
     if key not in made:
         if len(made) > 1000:  # bounded: roles x endpoints is far less
             made.clear()
         made[key] = render_template("_nav.html", **menu(who)).encode()
     return made[key]
+
+
+def nav_key(who, endpoint, script_root):
+    return (who, endpoint, script_root)
+
+
+def known_nav(app, who, endpoint, script_root):
+    """The menu already rendered in this process, or None (webapp.fast_path then leaves
+    the request to Flask, which renders it)."""
+    return app.extensions.get("larder_nav", {}).get(nav_key(who, endpoint, script_root))
 
 
 def init_app(app):
