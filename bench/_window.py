@@ -145,8 +145,9 @@ class Launch:
         env.pop("DISPLAY", None)
         if display:
             env["DISPLAY"] = display
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            env["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # Chromium refuses its sandbox as root
+            flags = env.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+            env["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} --no-sandbox".strip()
         env["BROWSER"] = "true"  # headless: no real browser is opened
         args = checkout.command() + ["--data-dir", str(self.data_dir)]
         if not display:
