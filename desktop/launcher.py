@@ -1,7 +1,8 @@
 """The desktop app: `python -m desktop` with no command, or the executable double-clicked.
 
-Waitress on 127.0.0.1 (free port, fresh launch token) in a thread, the bundled worker
-with its schedules as a child process, and a pywebview window on the signed-in app.
+The window opens first, on a loading page, while the app is made in a thread (AppStart:
+create_app, Waitress on 127.0.0.1 on a free port with a fresh launch token); then it
+loads the signed-in app. The bundled worker with its schedules runs as a child process.
 One instance per data dir (window or `serve`): a second launch brings the running window
 forward, or refuses next to a `serve`. Closing the window stops everything. When it
 cannot start (the data folder cannot be written...), desktop.cli.main prints one line
@@ -169,7 +170,7 @@ def run_desktop(data_dir, headless=False):
             # would compete with the window for the CPU: started once the first page is
             # drawn, or WORKER_DELAY_S after the app is ready at the latest. Jobs asked
             # for meanwhile wait in the queue (it is on disk).
-            starting.on_ready = lambda: worker.start_later(WORKER_DELAY_S)
+            starting.when_ready(lambda: worker.start_later(WORKER_DELAY_S))
 
             def on_closing():  # the worker and the server stop while the window closes
                 threading.Thread(target=stop_all, args=(worker, starting), name="stopping",
@@ -220,7 +221,8 @@ class AppStart:
         self.data_dir = data_dir
         self.windows = windows
         self.app = self.server = None
-        self.on_ready = None
+        self._on_ready = None
+        self._lock = threading.Lock()
         self._url = None
         self._error = None
         self._done = threading.Event()
@@ -251,9 +253,20 @@ class AppStart:
         except BaseException as exc:  # raised again on the main thread by result()
             self._error = exc
         finally:
-            self._done.set()
-        if self._error is None and self.on_ready is not None:
-            self.on_ready()
+            with self._lock:
+                self._done.set()
+                on_ready = self._on_ready
+        if self._error is None and on_ready is not None:
+            on_ready()
+
+    def when_ready(self, fn):
+        """Call fn() once the app is ready (at once if it is already; never if it failed)."""
+        with self._lock:
+            if not self._done.is_set():
+                self._on_ready = fn
+                return
+        if self._error is None:
+            fn()
 
     def wait(self):
         """The URL, or None when the app failed (result() raises why)."""
