@@ -1,7 +1,8 @@
 """The desktop app: `python -m desktop` with no command, or the executable double-clicked.
 
-Waitress on 127.0.0.1 (free port, fresh launch token) in a thread, the bundled worker
-with its schedules as a child process, and a pywebview window on the signed-in app.
+The window opens first, on a loading page, while the app is made in a thread (AppStart:
+create_app, Waitress on 127.0.0.1 on a free port with a fresh launch token); then it
+loads the signed-in app. The bundled worker with its schedules runs as a child process.
 One instance per data dir (window or `serve`): a second launch brings the running window
 forward, or refuses next to a `serve`. Closing the window stops everything. When it
 cannot start (the data folder cannot be written...), desktop.cli.main prints one line
@@ -16,8 +17,6 @@ import sys
 import threading
 import time
 import webbrowser
-
-import requests
 
 from desktop.locks import AlreadyRunning, app_lock
 from webapp.background.procs import on_stop_request
@@ -99,6 +98,8 @@ def window_engine_available():
 def bring_forward(info):
     """Ask the running instance (server.json's `info`) to show its window; True when it
     did (a `serve` has no window: it answers 404)."""
+    import requests
+
     if not info:
         return False
     try:
@@ -134,9 +135,8 @@ def add_desktop_routes(app, windows):
 
 def run_desktop(data_dir, headless=False):
     from desktop.logs import setup_logging
-    from desktop.server import ServerThread, remove_server_file, write_server_file
-    from webapp.background.supervisor import announce_worker, start_bundled_worker
-    from webapp import __version__, create_app
+    from desktop.server import remove_server_file
+    from webapp import __version__
     from webapp.config import ensure_private_dir
 
     ensure_private_dir(data_dir)  # a DataDirError says why it cannot be used
@@ -154,23 +154,13 @@ def run_desktop(data_dir, headless=False):
     if os.environ.get("LARDER_EXECUTABLE"):  # set by the one file's launcher (Linux)
         log.info("program: %s, unpacked in %s", os.environ["LARDER_EXECUTABLE"],
                  os.path.dirname(sys.executable))
-    token = secrets.token_urlsafe(32)
-    try:
-        # LARDER_DESKTOP_WINDOW: the page policy lets pywebview's bridge work
-        # (security_headers).
-        app = create_app({"LARDER_TOKEN": token, "LARDER_DESKTOP_WINDOW": True},
-                         data_dir=data_dir)
-    except BaseException:
-        lock.release()  # free for the next try while the error box is shown
-        raise
     windows = []
-    add_desktop_routes(app, windows)
-    server = ServerThread(app).start()
-    url = f"{server.url}/?token={token}"
-    write_server_file(data_dir, server.url, server.port, token)
-    stop = threading.Event()
+    window_shown = False
+    # The app (its imports, the database check) is made in a thread while the window's
+    # engine loads on this one: the window shows its loading page without waiting for it.
+    starting = AppStart(data_dir, windows).begin()
     worker = DeferredWorker(lambda: start_bundled_worker(data_dir))
-    announce_worker(data_dir)  # pages say "starting" (no banner) until it runs
+    stop = threading.Event()
     try:
         ok, reason = (False, "--headless") if headless else gui_available()
         if ok:
@@ -178,21 +168,121 @@ def run_desktop(data_dir, headless=False):
         if ok:
             # The worker's processes (supervisor, nodes, beat: each a Python start-up)
             # would compete with the window for the CPU: started once the first page is
-            # drawn, or after WORKER_DELAY_S at the latest. Jobs asked for meanwhile
-            # wait in the queue (it is on disk).
-            worker.start_later(WORKER_DELAY_S)
-            run_window_until_closed(app, data_dir, url, windows, stop, worker.start)
+            # drawn, or WORKER_DELAY_S after the app is ready at the latest. Jobs asked
+            # for meanwhile wait in the queue (it is on disk).
+            starting.when_ready(lambda: worker.start_later(WORKER_DELAY_S))
+
+            def on_closing():  # the worker and the server stop while the window closes
+                threading.Thread(target=stop_all, args=(worker, starting), name="stopping",
+                                 daemon=True).start()
+
+            run_window_until_closed(starting, data_dir, windows, stop, worker.start,
+                                    on_closing)
+            starting.result()  # the app could not start: the window closed, now say why
+            window_shown = True
         else:
+            url = starting.result()
             worker.start()
             serve_headless(url, reason, stop)
-    finally:
+    finally:  # also before an error box is shown: the lock is free for the next try
         log.info("stopping")
-        worker.stop(grace=0.9)
-        server.stop()
+        stop_all(worker, starting)
         remove_server_file(data_dir)
         lock.release()
         log.info("stopped")
+    if window_shown:
+        from desktop.logs import exit_now
+
+        # Python's and Qt's own teardown (the web engine's objects, module by module)
+        # took about a second more once every process had stopped (bench/window_start.py).
+        exit_now(0)
     return 0
+
+
+def stop_all(worker, starting):
+    """The worker (SIGTERM, killed after the grace time) and the server, side by side;
+    safe to call twice (the window's closing, then the launcher's end)."""
+    starting.stop_server(wait=False)
+    worker.stop(grace=0.9)
+    starting.stop_server()
+
+
+def start_bundled_worker(data_dir):
+    from webapp.background.supervisor import start_bundled_worker as start
+
+    return start(data_dir)
+
+
+class AppStart:
+    """create_app, the server thread and server.json, in a background thread; result()
+    gives the signed-in URL, or raises what made the app fail to start."""
+
+    def __init__(self, data_dir, windows):
+        self.data_dir = data_dir
+        self.windows = windows
+        self.app = self.server = None
+        self._on_ready = None
+        self._lock = threading.Lock()
+        self._url = None
+        self._error = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="app-start", daemon=True)
+
+    def begin(self):
+        self._thread.start()
+        return self
+
+    def _run(self):
+        try:
+            from desktop.server import ServerThread, write_server_file
+            from webapp import create_app
+            from webapp.background.supervisor import announce_worker
+
+            token = secrets.token_urlsafe(32)
+            # LARDER_DESKTOP_WINDOW: the page policy lets pywebview's bridge work
+            # (security_headers).
+            app = create_app({"LARDER_TOKEN": token, "LARDER_DESKTOP_WINDOW": True},
+                             data_dir=self.data_dir)
+            add_desktop_routes(app, self.windows)
+            self.server = ServerThread(app).start()
+            self.app = app
+            write_server_file(self.data_dir, self.server.url, self.server.port, token)
+            announce_worker(self.data_dir)  # pages say "starting" (no banner) until it runs
+            self._url = f"{self.server.url}/?token={token}"
+            log.info("app ready at %s", self.server.url)
+        except BaseException as exc:  # raised again on the main thread by result()
+            self._error = exc
+        finally:
+            with self._lock:
+                self._done.set()
+                on_ready = self._on_ready
+        if self._error is None and on_ready is not None:
+            on_ready()
+
+    def when_ready(self, fn):
+        """Call fn() once the app is ready (at once if it is already; never if it failed)."""
+        with self._lock:
+            if not self._done.is_set():
+                self._on_ready = fn
+                return
+        if self._error is None:
+            fn()
+
+    def wait(self):
+        """The URL, or None when the app failed (result() raises why)."""
+        self._done.wait()
+        return self._url
+
+    def result(self):
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._url
+
+    def stop_server(self, wait=True):
+        self._done.wait()
+        if self.server is not None:
+            self.server.stop(timeout=5 if wait else 0)
 
 
 WORKER_DELAY_S = 3.0
@@ -235,11 +325,9 @@ class DeferredWorker:
             kept.stop(grace)
 
 
-def run_window_until_closed(app, data_dir, url, windows, stop, on_page_loaded=None):
+def run_window_until_closed(starting, data_dir, windows, stop, on_page_loaded=None,
+                            on_closing=None):
     from desktop.window import run_window
-
-    def on_ready(window):
-        windows.append(window)
 
     def close(*_):
         for window in list(windows):
@@ -255,7 +343,8 @@ def run_window_until_closed(app, data_dir, url, windows, stop, on_page_loaded=No
         flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
         if "--no-sandbox" not in flags:
             os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} --no-sandbox".strip()
-    run_window(app, data_dir, url, on_ready=on_ready, on_page_loaded=on_page_loaded)
+    run_window(starting, data_dir, on_ready=windows.append, on_page_loaded=on_page_loaded,
+               on_closing=on_closing)
 
 
 def serve_headless(url, reason, stop):

@@ -104,8 +104,10 @@ class ServerThread:
         return self
 
     def stop(self, timeout=5):
+        """Stop serving; waits up to `timeout` seconds for the loop to end (0: not at all)."""
         self._stop.set()
-        self._thread.join(timeout)
+        if timeout:
+            self._thread.join(timeout)
 
 
 def write_server_file(data_dir, url, port, token):

@@ -42,9 +42,10 @@ def save_size(data_dir, width, height):
 
 
 class DesktopApi:
-    """Methods the pages call through pywebview's bridge (they run on a bridge thread)."""
+    """Methods the pages call through pywebview's bridge (they run on a bridge thread).
+    `app` may be set later: the window opens before the app is made."""
 
-    def __init__(self, app):
+    def __init__(self, app=None):
         self._app = app
         # Underscored: pywebview exposes (and walks into) every public attribute.
         self._window = None
@@ -107,21 +108,26 @@ class DesktopApi:
         return {"opened": True}
 
 
-def run_window(app, data_dir, url, on_ready=None, on_page_loaded=None):
-    """Open the window (a loading page at once, then the app) and block until it closes.
-    on_page_loaded() is called once, when the app's first page is drawn."""
+def run_window(starting, data_dir, on_ready=None, on_page_loaded=None, on_closing=None):
+    """Open the window on a loading page at once, then the app once `starting` has it
+    (starting.wait() -> the signed-in URL, or None when the app failed: the window then
+    closes; starting.app: the Flask app). Blocks until the window closes.
+    on_ready(window) is called once the GUI runs; on_page_loaded() once, when the app's
+    first page is drawn; on_closing() as soon as the user closes it (it must return at
+    once)."""
     import webview
 
-    api = DesktopApi(app)
+    api = DesktopApi()
     width, height = load_size(data_dir)
     window = webview.create_window("Larder", html=LOADING_PAGE, js_api=api, width=width,
                                    height=height, min_size=(640, 480))
     api._window = window
-    state = {"app_loaded": False}
+    state = {"app_loaded": False, "url": None}
 
     def on_loaded():
         current = window.get_current_url() or ""
-        if current.startswith(url.split("?")[0]) and not state["app_loaded"]:
+        if state["url"] and current.startswith(state["url"].split("?")[0]) and \
+                not state["app_loaded"]:
             state["app_loaded"] = True
             log.info("window: page loaded %s", current)
             if on_page_loaded is not None:
@@ -132,13 +138,23 @@ def run_window(app, data_dir, url, on_ready=None, on_page_loaded=None):
 
     window.events.loaded += on_loaded
     window.events.resized += on_resized
+    if on_closing is not None:
+        window.events.closing += on_closing
 
-    def started():
-        window.load_url(url)
+    def started():  # on a thread of pywebview's, once the GUI loop runs
+        log.info("window: shown")
         if on_ready is not None:
             on_ready(window)
+        url = starting.wait()
+        if url is None:
+            window.destroy()
+            return
+        api._app = starting.app
+        state["url"] = url
+        window.load_url(url)
 
     gui = "qt" if sys.platform.startswith("linux") else None
     icon = str(ASSETS / "larder.png")
     webview.start(started, gui=gui, private_mode=False,
                   storage_path=os.path.join(data_dir, "webview"), icon=icon)
+    log.info("window: closed")

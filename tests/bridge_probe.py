@@ -19,6 +19,16 @@ from desktop.server import ServerThread  # noqa: E402
 from webapp import create_app  # noqa: E402
 
 
+class Ready:
+    """What desktop.launcher.AppStart gives run_window: an app already made."""
+
+    def __init__(self, app, url):
+        self.app, self.url = app, url
+
+    def wait(self):
+        return self.url
+
+
 def main(data_dir, display):
     os.environ["DISPLAY"] = display
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -53,7 +63,7 @@ def main(data_dir, display):
             window.destroy()
         threading.Thread(target=check, daemon=True).start()
 
-    win.run_window(app, data_dir, f"{server.url}/?token=tok", on_ready=ready)
+    win.run_window(Ready(app, f"{server.url}/?token=tok"), data_dir, on_ready=ready)
     server.stop()
     print("RESULT " + json.dumps(result), flush=True)
 

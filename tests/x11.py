@@ -83,3 +83,18 @@ class VirtualDisplay:
         subprocess.run(["import", "-display", self.display, "-window", "root", str(path)],
                        check=True, timeout=30)
         return path
+
+    def xdotool(self, *args):
+        require_binary("xdotool")
+        return subprocess.run(["xdotool", *map(str, args)], check=True, timeout=30,
+                              capture_output=True, text=True,
+                              env={**os.environ, "DISPLAY": self.display}).stdout
+
+    def answer_dialog(self, window_id, text=None, key="Return"):
+        """Answer a dialog as a person would with the keyboard: focus it, replace the
+        focused field's text with `text` (when given), then press `key`."""
+        self.xdotool("windowfocus", "--sync", window_id)
+        if text is not None:
+            self.xdotool("key", "--clearmodifiers", "ctrl+a")
+            self.xdotool("type", "--delay", 5, text)
+        self.xdotool("key", "--clearmodifiers", key)

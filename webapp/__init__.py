@@ -2,8 +2,6 @@
 import logging
 import secrets
 
-from flask import Flask
-
 __version__ = "0.4.0"
 
 
@@ -13,6 +11,7 @@ def create_app(test_config=None, data_dir=None):
     from .background.celery_app import celery_init_app
     from .config import build_config
     from .extensions import cache, csrf, db
+    from flask import Flask  # here: `larder --version` and the window need no Flask first
 
     app = Flask(__name__)
     # Smaller pages: less to cache, store and send (block tags leave no blank lines).

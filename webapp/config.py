@@ -15,7 +15,6 @@ import tomllib
 from pathlib import Path
 
 import platformdirs
-from werkzeug.utils import import_string
 
 # Environment variables read verbatim (conventional names, as the deploy world spells them).
 ENV_KEYS = (
@@ -146,6 +145,8 @@ def sqlite_url(path):
 
 def normalize_cache_type(name):
     """The dotted path of the backend class; a clear ConfigError for anything else."""
+    from werkzeug.utils import import_string  # here: the launcher needs no werkzeug first
+
     path = CACHE_ALIASES.get(name, name)
     full = path if "." in path else "flask_caching.backends." + path
     try:

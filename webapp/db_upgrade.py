@@ -36,12 +36,19 @@ class SchemaTooNew(ConfigError):
 
 
 def init_app(app):
+    upgrade_database(app)
+
+
+def register_migrate(app):
+    """Flask-Migrate on the app (Alembic's env.py reads it): only when the schema changes,
+    so that a start at HEAD imports no Alembic (11 MB in each of the app's processes)."""
+    if "migrate" in app.extensions:
+        return
     from flask_migrate import Migrate
 
     # render_as_batch: SQLite cannot ALTER most things; Alembic copies the table instead.
     Migrate(app, app.extensions["sqlalchemy"], directory=str(MIGRATIONS_DIR),
             render_as_batch=True, compare_type=True)
-    upgrade_database(app)
 
 
 def schema_state(engine):
@@ -86,6 +93,7 @@ def upgrade_database(app):
                     f"this is Larder with schema {HEAD}: start the newer version")
             from flask_migrate import stamp, upgrade
 
+            register_migrate(app)
             if rev is None and has_tables:
                 log.info("database made by Larder 0.1.0: marking it as schema %s", FIRST)
                 _backup_before_upgrade(app, "0.1.0")

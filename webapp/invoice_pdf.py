@@ -8,24 +8,12 @@ total. An order with very many lines flows onto further pages, the table header 
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
 from . import settings
 from .models import _rate
 from .money_display import format_money
 from .reports import atomic_output
 
 SHOP_NAME = "Larder"  # when the shop has no name in its settings
-ACCENT = colors.HexColor("#2f6f4f")
-_STYLES = getSampleStyleSheet()
-SHOP = ParagraphStyle("InvoiceShop", parent=_STYLES["Title"], alignment=0, fontSize=24,
-                      leading=28, textColor=ACCENT, spaceBefore=0, spaceAfter=0)
-NORMAL = _STYLES["Normal"]
-NOTE = ParagraphStyle("InvoiceNote", parent=NORMAL, textColor=colors.HexColor("#aa3333"))
 
 
 def _text(value):
@@ -50,6 +38,19 @@ def _shop():
 
 
 def _story(order):
+    # reportlab here, not at the module's top: the receipt page (order_rates) and the web
+    # process's start do not load the PDF stack (issue 13: memory).
+    from reportlab.lib import colors
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
+
+    ACCENT = colors.HexColor("#2f6f4f")
+    styles = getSampleStyleSheet()
+    SHOP = ParagraphStyle("InvoiceShop", parent=styles["Title"], alignment=0, fontSize=24,
+                          leading=28, textColor=ACCENT, spaceBefore=0, spaceAfter=0)
+    NORMAL = styles["Normal"]
+    NOTE = ParagraphStyle("InvoiceNote", parent=NORMAL, textColor=colors.HexColor("#aa3333"))
     customer = order.customer
     text = _text
 
@@ -122,6 +123,10 @@ def _story(order):
 def write_invoice(order, out_path):
     """Write the invoice of `order` (an Order, inside an app context) to out_path;
     returns out_path as a Path."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
     out_path = Path(out_path)
     with atomic_output(out_path) as fh:
         doc = SimpleDocTemplate(fh, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm,

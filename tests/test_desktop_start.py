@@ -1,0 +1,108 @@
+"""Issue 13: the window before the app. The window opens on its loading page while the
+app is still being made (its imports, the database check), and it can be closed then.
+Here the app is held back for real: another process (the worker, at an upgrade) holds
+the schema's upgrade lock, which a new database must take. Also: the web process loads
+no PDF or migration code to serve its pages."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import requests
+
+from desktop_app import DesktopApp, alive, process_tree
+from webapp.locks import FileLock
+from worker_proc import ROOT, child_env, wait_for
+from x11 import VirtualDisplay
+
+
+@pytest.fixture(scope="module")
+def screen():
+    pytest.importorskip("webview")
+    display = VirtualDisplay()
+    yield display
+    display.stop()
+
+
+def test_window_shows_before_the_app_is_ready(screen, data_dir):
+    held = FileLock(data_dir / "upgrade.lock").acquire()
+    app = DesktopApp(data_dir, screen.display)
+    try:
+        try:
+            wait_for(lambda: screen.find_windows("Larder"), timeout=60, what="the window")
+            assert "window: shown" in app.log()
+            assert "app ready" not in app.log()
+            assert not (data_dir / "server.json").exists()  # no server yet
+            assert app.proc.poll() is None
+        finally:
+            held.release()
+        app.wait_page_loaded()
+        log = app.log()
+        assert log.index("window: shown") < log.index("app ready") < log.index("GET / 200")
+        info = json.loads((data_dir / "server.json").read_text())
+        assert requests.get(f"{info['url']}/health", timeout=5).status_code == 200
+    finally:
+        app.stop()
+
+
+def test_window_closed_while_the_app_starts(screen, data_dir):
+    held = FileLock(data_dir / "upgrade.lock").acquire()
+    app = DesktopApp(data_dir, screen.display)
+    try:
+        try:
+            window = wait_for(lambda: screen.find_windows("Larder"), timeout=60,
+                              what="the window")[0]
+            screen.close_window(window)
+            wait_for(lambda: not screen.find_windows("Larder"), what="the window to close")
+        finally:
+            held.release()
+        assert app.proc.wait(60) == 0
+        tree = process_tree(app.proc.pid)
+        wait_for(lambda: not any(alive(p) for p in tree), timeout=10, what="every process")
+        assert not (data_dir / "server.json").exists()
+        log = app.log()
+        assert "stopped" in log and "worker started" not in log
+    finally:
+        app.stop()
+
+
+PAGES = textwrap.dedent("""
+    import json, sys
+    import requests
+    from desktop.server import ServerThread
+    from webapp import create_app
+
+    app = create_app({"LARDER_TOKEN": "tok",
+                      "CELERY_OVERRIDES": {"task_always_eager": True}}, data_dir=sys.argv[1])
+    server = ServerThread(app).start()
+    web = requests.Session()
+    web.get(server.url + "/?token=tok", timeout=30).raise_for_status()
+    codes = [web.get(server.url + page, timeout=30).status_code
+             for page in ("/", "/reports/", "/products/", "/orders/", "/customers/",
+                          "/settings/", "/import/", "/backups/", "/end-of-day")]
+    heavy = ("reportlab", "alembic", "flask_migrate", "mako")
+    seen = {"codes": codes, "pages": [m for m in heavy if m in sys.modules]}
+    web.headers["Authorization"] = "Bearer tok"
+    made = web.post(server.url + "/api/reports", timeout=60,
+                    json={"from": "2025-01-01", "to": "2025-01-31", "format": "pdf"})
+    seen["report"] = made.status_code
+    seen["after_pdf"] = [m for m in heavy if m in sys.modules]
+    server.stop()
+    print("SEEN " + json.dumps(seen))
+""")
+
+
+def test_web_process_loads_no_pdf_or_migration_code_for_its_pages(data_dir):
+    from webapp import create_app
+
+    create_app({"LARDER_TOKEN": "t"}, data_dir=data_dir)  # the schema made beforehand
+    proc = subprocess.run([sys.executable, "-c", PAGES, str(data_dir)], cwd=ROOT,
+                          env=child_env(), capture_output=True, text=True, timeout=120)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("SEEN ")]
+    assert lines, proc.stderr[-3000:]
+    seen = json.loads(lines[0][5:])
+    assert seen["codes"] == [200] * 9
+    assert seen["pages"] == []
+    assert seen["report"] in (200, 201, 202)
+    assert seen["after_pdf"] == ["reportlab"]  # loaded when a PDF is made, and only then
