@@ -123,14 +123,25 @@ def add_desktop_routes(app, windows):
 
     app.add_url_rule("/desktop/focus", "desktop_focus", focus, methods=["POST"])
 
-    @app.after_request
-    def log_request(response):
-        # The page's own request log: what the window asked for (tests read it too).
-        from flask import request
+    app.wsgi_app = RequestLog(app.wsgi_app)
 
-        logging.getLogger("larder.requests").info("%s %s %s", request.method,
-                                                  request.path, response.status_code)
-        return response
+
+class RequestLog:
+    """The window's request log: what it asked for (tests read it too). A WSGI layer
+    around the app, not a Flask hook: a hook added after create_app would turn the
+    cached pages' fast path off (webapp/fast_path.py), and this sees its answers too."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+        self.log = logging.getLogger("larder.requests")
+
+    def __call__(self, environ, start_response):
+        def logged(status, headers, exc_info=None):
+            self.log.info("%s %s %s", environ.get("REQUEST_METHOD"),
+                          environ.get("PATH_INFO"), status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, logged)
 
 
 def run_desktop(data_dir, headless=False):

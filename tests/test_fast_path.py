@@ -229,3 +229,18 @@ def test_hooks_added_later_turn_the_fast_path_off(app, plain, shop):
     fetch(app, "/products/", BEARER)
     assert fetch(app, "/products/", BEARER).headers["X-Cache"] == "HIT"
     assert served(app) == 0 and seen == [200, 200]
+
+
+def test_the_window_app_keeps_the_fast_path_and_logs_its_answers(app, shop, caplog):
+    """The launcher adds its routes and request log to the app it serves in the window:
+    the cached pages' fast path must still answer there (a Flask hook added after
+    create_app would turn it off), and the log must see those answers too."""
+    from desktop.launcher import add_desktop_routes
+
+    add_desktop_routes(app, [])
+    fetch(app, "/products/", BEARER)  # a miss, through Flask
+    before = served(app)
+    with caplog.at_level("INFO", logger="larder.requests"):
+        assert fetch(app, "/products/", BEARER).headers["X-Cache"] == "HIT"
+    assert served(app) == before + 1
+    assert "GET /products/ 200" in caplog.text
