@@ -17,8 +17,6 @@ from pathlib import Path
 
 from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext, refresh
 
-from . import settings
-
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 babel = Babel()
 
@@ -33,6 +31,8 @@ def N_(text):
 
 
 def shop_locale():
+    from . import settings  # here: settings' rules import this module's gettext
+
     return settings.get("locale")
 
 
@@ -55,7 +55,8 @@ def init_app(app):
 # (`|tr`). A payment method the shop named itself is shown as it was typed.
 WORDS = frozenset((N_("pending"), N_("processed"), N_("imported"), N_("failed"),
                    N_("cancelled"), N_("cash"), N_("card"), N_("voucher"),
-                   N_("owner"), N_("manager"), N_("staff")))
+                   N_("owner"), N_("manager"), N_("staff"),
+                   N_("products"), N_("customers"), N_("orders")))
 
 
 def translate(text):

@@ -16,10 +16,11 @@ Beyond the table, two things depend on the role, not on the endpoint:
   and taken out of every JSON body for roles that may not see them (`strip_costs`);
 - other days (`sees_other_days`): staff get today's figures only.
 """
+from .i18n import N_
 from flask import g, request
 
 ROLES = ("owner", "manager", "staff")
-ROLE_NAMES = {"owner": "Owner", "manager": "Manager", "staff": "Staff"}
+ROLE_NAMES = {"owner": N_("Owner"), "manager": N_("Manager"), "staff": N_("Staff")}
 ALL = frozenset(ROLES)
 MANAGERS = frozenset({"owner", "manager"})
 OWNER = frozenset({"owner"})

@@ -1,11 +1,12 @@
 """Shopify products export (Admin > Products > Export), classic and 2025 column names:
 one row per variant; the product's own fields on its first row (carried forward by
 Handle); rows with only an image are skipped silently; gift cards are skipped."""
+from ...i18n import N_
 from ..records import ProductRecord
 from .common import (DEFAULT_CATEGORY, Columns, Row, consecutive, header_has, made_up_sku)
 
 NAME = "shopify_products"
-LABEL = "Shopify products export"
+LABEL = N_("Shopify products export")  # translated where shown (webapp/i18n.py)
 SOURCE = "shopify"
 
 COLUMNS = {
