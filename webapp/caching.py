@@ -186,8 +186,10 @@ def customers_changed():
 def settings_changed():
     """A shop setting changed on the Settings page: the pages that show money (product
     list and detail, dashboards) are remade in its currency and format, and the stats,
-    which count business days, are recomputed. (The customer list shows no money.)"""
+    which count business days, are recomputed. The customer list is remade too: its
+    words follow the locale (webapp/i18n.py)."""
     bump_version("products")
+    bump_version("customers")
     invalidate_stats()
 
 

@@ -16,6 +16,7 @@ work in any app context.
 from pathlib import Path
 
 from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext, refresh
+from jinja2 import pass_context
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 babel = Babel()
@@ -110,8 +111,17 @@ def js_words():
     return {text: gettext(text) for text in JS_WORDS if gettext(text) != text}
 
 
+def _at_render_time(function):
+    """A template filter Jinja must call at each render, not work out once when it
+    compiles a template ("orders"|tr, 20000|count would be frozen in the first language)."""
+    @pass_context
+    def filter_(context, *args, **kwargs):
+        return function(*args, **kwargs)
+    return filter_
+
+
 def _register(app):
     app.jinja_env.globals["js_words"] = js_words
-    app.add_template_filter(weekday, "weekday")
-    app.add_template_filter(translate, "tr")
-    app.add_template_filter(format_count, "count")
+    app.add_template_filter(_at_render_time(weekday), "weekday")
+    app.add_template_filter(_at_render_time(translate), "tr")
+    app.add_template_filter(_at_render_time(format_count), "count")

@@ -46,7 +46,8 @@ def _shop():
     name = settings.get("shop_name") or SHOP_NAME
     details = [_text(settings.get("shop_address")).replace("\n", "<br/>")]
     if settings.get("shop_tax_number"):
-        details.append(_text(_("Tax number %(number)s", number=settings.get("shop_tax_number"))))
+        number = settings.get("shop_tax_number")
+        details.append(_text(_("Tax number %(number)s", number=number)))
     return name, "<br/>".join(d for d in details if d)
 
 
@@ -58,10 +59,12 @@ def _story(order):
         return format_money(cents, currency=order.currency or None)
 
     name, details = _shop()
+    # Outside the f-strings below, where the catalog's extractor can see them.
+    invoice, for_order = _("Invoice"), _("Invoice for order %(ref)s", ref=order.ref)
     head = Table([[
-        Paragraph(f"{text(name)}<br/><font size='12' color='#555555'>{text(_('Invoice'))}</font>",
+        Paragraph(f"{text(name)}<br/><font size='12' color='#555555'>{text(invoice)}</font>",
                   SHOP),
-        Paragraph(f"<b>{text(_('Invoice for order %(ref)s', ref=order.ref))}</b><br/>"
+        Paragraph(f"<b>{text(for_order)}</b><br/>"
                   + text(_("Date %(day)s", day=format_day(order.created_at)))
                   + ("<br/>" + text(_("Paid by %(method)s", method=_(order.payment_method)))
                      if order.payment_method else ""), NORMAL),
@@ -70,10 +73,11 @@ def _story(order):
                               ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     if customer is not None:
         place = ", ".join(p for p in (customer.city, customer.country) if p)
-        bill_to = Paragraph(f"<b>{text(_('Bill to'))}</b><br/>{text(customer.name)}<br/>"
+        bill = _("Bill to")
+        bill_to = Paragraph(f"<b>{text(bill)}</b><br/>{text(customer.name)}<br/>"
                             f"{text(customer.email or '')}<br/>{text(place)}", NORMAL)
     else:
-        bill_to = Paragraph(f"<b>{text(_('Walk-in sale'))}</b>", NORMAL)
+        bill_to = Paragraph("<b>" + text(_("Walk-in sale")) + "</b>", NORMAL)
 
     rows = [[_("SKU"), _("Product"), _("Qty"), _("Unit price"), _("Discount"), _("Tax"),
              _("Amount")]]
