@@ -84,9 +84,9 @@ def weekday(iso_day):
 
 
 # The words the pages' scripts (webapp/static/*.js) write themselves. base.html passes
-# their translations in a JSON block (<script type="application/json" id="larder-words">,
-# data, not code, so the Content-Security-Policy allows it); larder.js's larderT(text,
-# {name: value}) looks a text up there and fills its %(name)s, English when absent.
+# their translations as JSON in <html data-larder-words> (data, not a script: the pages
+# hold none but their files); larder.js's larderT(text, {name: value}) looks a text up
+# there and fills its %(name)s, English when absent.
 JS_WORDS = (
     N_("Colours"), N_("Auto"), N_("Dark"), N_("Light"), N_("as the system"), N_("dark"),
     N_("light"), N_("Colours: %(theme)s (press to change)"),
@@ -107,7 +107,7 @@ JS_WORDS = (
 def js_words():
     """{English: this language's} for the scripts; empty in English (they fall back)."""
     if language() == "en":
-        return {}
+        return {}  # English pages carry no word list
     return {text: gettext(text) for text in JS_WORDS if gettext(text) != text}
 
 

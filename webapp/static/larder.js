@@ -9,10 +9,10 @@
   var KEY = "larder-theme";
   var root = document.documentElement;
 
-  // The words scripts write, in the shop's language: base.html's JSON block maps the
-  // English text to its translation (webapp/i18n.py JS_WORDS); absent: English.
+  // The words scripts write, in the shop's language: <html data-larder-words> (base.html)
+  // maps the English text to its translation (webapp/i18n.py JS_WORDS); absent: English.
   var words = {};
-  try { words = JSON.parse(document.getElementById("larder-words").textContent) || {}; } catch (e) { /* English */ }
+  try { words = JSON.parse(root.getAttribute("data-larder-words") || "{}") || {}; } catch (e) { /* English */ }
   function larderT(text, values) {
     var out = words[text] || text;
     Object.keys(values || {}).forEach(function (name) { out = out.split("%(" + name + ")s").join(values[name]); });

@@ -39,7 +39,7 @@
     row.className = "job";
     row.setAttribute("data-task-id", job.task_id);
     row.setAttribute("data-state", job.state);
-    cell(row, job.created_at);
+    cell(row, job.created_text || job.created_at);
     cell(row, job.title);
     cell(row, window.larderJobWord(job.state), "state state-" + job.state);
     var progress = cell(row, "");

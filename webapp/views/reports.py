@@ -9,6 +9,7 @@ from ..background import jobs
 from ..auth import record_activity
 from ..extensions import db
 from ..i18n import gettext
+from ..money_display import format_moment
 from ..models import Job
 
 bp = Blueprint("reports", __name__)
@@ -53,6 +54,8 @@ def api_create():
     return jsonify(report_id=job.id, task_id=job.task_id, status_url=status_url,
                    state=job.state, title=job.title,
                    created_at=job.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                   # as the Reports page shows it (the shop's locale), for its script
+                   created_text=format_moment(job.created_at, "medium"),
                    download_url=url_for(".download", job_id=job.id)), 202, {"Location": status_url}
 
 
