@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po
 from pypdf import PdfReader
 
 from conftest import csrf_from, http_session
-from test_interface import owner_pages
+from test_interface import owner_pages, sign_in_staff
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "webapp" / "translations"
@@ -278,6 +278,15 @@ def test_form_and_api_errors_follow_the_shop_language(sold, client, owner_browse
     assert answer.json["fields"]["stock"] == "eine ganze Zahl von 0 bis 1.000.000"
     assert client.get("/no-such-page").status_code == 404
     assert "Diese Seite gibt es nicht" in client.get("/no-such-page").get_data(as_text=True)
+
+
+def test_a_refusal_is_german(sold, anon_client):
+    set_locale(sold, "de_DE")
+    sign_in_staff(sold, anon_client)
+    response = anon_client.get("/settings/")
+    assert response.status_code == 403
+    assert ("Ihr Konto hat dafür keine Berechtigung: die Einstellungen des Geschäfts sehen "
+            "oder ändern.") in response.get_data(as_text=True)
 
 
 def test_flash_messages_are_german(sold, owner_browser):
