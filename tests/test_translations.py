@@ -343,6 +343,15 @@ def test_the_order_email_is_german(sold):
         order = db.session.get(Order, 1)
         msg = emails.order_confirmation(order)
         welcome = emails.welcome(order.customer)
+        from webapp.low_stock import alert_email
+        from webapp.models import Product
+
+        product = db.session.get(Product, 1)
+        product.reorder_at = 12
+        low, _name = alert_email({"product_id": product.id, "at": "now"})
+    assert low["Subject"] == f"Niedriger Bestand: {product.name} ({product.sku})"
+    assert "Meldebestand 12" in low.get_content() and "Zeit zum Nachbestellen." in \
+        low.get_content()
     body = msg.get_body().get_content()
     assert msg["Subject"] == f"Ihre Bestellung {order.ref}"
     assert "vielen Dank für Ihre Bestellung" in body
