@@ -107,7 +107,7 @@ def test_the_compiled_catalog_is_the_po_as_it_is_now():
         shipped = gettext.GNUTranslations(fh)._catalog
     fresh.pop("", None), shipped.pop("", None)  # headers: dates differ, not words
     stale = sorted(str(k) for k in set(fresh) | set(shipped) if fresh.get(k) != shipped.get(k))
-    assert not stale, f"webapp/translations: .mo older than .po, run `make translations`: {stale[:5]}"
+    assert not stale, f".mo older than .po, run `make translations`: {stale[:5]}"
 
 
 def test_the_executable_ships_the_translations():

@@ -194,7 +194,8 @@ def _figures_tables(data, money):
                       money(r["revenue_cents"]), _pct(r["change_pct"])]
                      for r in data["comparison"]], 3)
     story += _table(_("Margin by product (products with a cost)"),
-                    [_("SKU"), _("Product"), _("Quantity"), _("Net"), _("Cost"), _("Margin"), _("Margin %")],
+                    [_("SKU"), _("Product"), _("Quantity"), _("Net"), _("Cost"), _("Margin"),
+                     _("Margin %")],
                     [[r["sku"], _short(r["name"], 30), _count(r["quantity"]),
                       money(r["net_cents"]), money(r["cost_cents"]), money(r["margin_cents"]),
                       _pct(r["margin_pct"])] for r in data["margin_by_product"]], 2)
