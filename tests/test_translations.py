@@ -289,6 +289,17 @@ def test_a_refusal_is_german(sold, anon_client):
             "oder ändern.") in response.get_data(as_text=True)
 
 
+def test_the_sign_in_page_is_german_to_its_waits(sold, anon_client):
+    set_locale(sold, "de_DE")
+    page = anon_client.get("/login").get_data(as_text=True)
+    assert "warten Sie 30 Sekunden bis zum nächsten Versuch" in page
+    data = {"csrf_token": csrf_from(anon_client, "/login"), "username": "nobody",
+            "password": "wrong password"}
+    answer = anon_client.post("/login", data=data)
+    assert answer.status_code == 401
+    assert "Falscher Benutzername oder falsches Passwort." in answer.get_data(as_text=True)
+
+
 def test_flash_messages_are_german(sold, owner_browser):
     set_locale(sold, "de_DE")
     data = {"csrf_token": csrf_from(owner_browser, "/products/SKU-002/edit"), "sku": "SKU-002",
