@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run exe test test-slow test-windows mutation screenshots clean
+.PHONY: run exe test test-slow test-windows mutation screenshots translations clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,19 @@ mutation: $(VENV)/.installed
 SHOT_TESTS := tests/test_screenshots.py tests/test_browser_reports.py
 screenshots: $(VENV)/.installed
 	LARDER_SCREENSHOTS=docs/img CI=true $(PY) -m pytest -q -p no:cacheprovider $(SHOT_TESTS)
+
+# The words in other languages (webapp/translations/, docs/interface.md "Languages"):
+# collect every string of the code and templates into messages.pot, add the new ones to
+# each language's messages.po (to be translated there), and compile the .mo files that
+# Larder reads (committed: running from source and the executable need no build step).
+BABEL := $(VENV)/bin/pybabel
+TRANSLATIONS := webapp/translations
+translations: $(VENV)/.installed
+	$(BABEL) extract -F babel.cfg -k lazy_gettext --no-location --sort-output \
+		--omit-header -o $(TRANSLATIONS)/messages.pot .
+	$(BABEL) update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching \
+		--ignore-obsolete
+	$(BABEL) compile -d $(TRANSLATIONS) --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache

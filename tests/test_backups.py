@@ -15,6 +15,7 @@ from conftest import csrf_from
 from webapp import backups, db_upgrade
 from webapp.extensions import cache, db
 from webapp.locks import FileLock
+from webapp.money_display import format_moment
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
@@ -290,7 +291,7 @@ def test_page_lists_makes_and_downloads_backups(shop, owner_browser, data_dir):
     page = response.get_data(as_text=True)
     [made] = backups.list_backups(data_dir)
     assert "Backup made and checked" in page and "Made by hand" in page
-    assert made.created.strftime("%Y-%m-%d %H:%M:%S") in page
+    assert format_moment(made.created, "medium") in page  # the shop's locale: en_GB here
     download = owner_browser.get(f"/backups/{made.name}")
     assert download.status_code == 200 and download.data == made.path.read_bytes()
     for bad in ("../larder.db", "..%2Flarder.db", "larder.db", "secret_key",

@@ -57,7 +57,7 @@ def test_a_customer_page_shows_their_orders_and_lifetime(people):
         assert ann.status_code == 200
         assert figure(ann.text, "lifetime-spend") == "€130.00"  # 123.45 + 6.55, not cancelled
         assert figure(ann.text, "order-count") == "2"
-        assert figure(ann.text, "last-visit") == "2025-03-09"
+        assert figure(ann.text, "last-visit") == "9 Mar 2025"  # the shop's locale (en_GB)
         assert all(ref in ann.text for ref in ("C-1", "C-2", "C-3"))
         tom = page_of(http, people.ids["tom"])
         assert figure(tom.text, "lifetime-spend") == "€37.50"  # 50.00 less 12.50 refunded
@@ -138,7 +138,7 @@ def test_merging_moves_everything_and_keeps_the_totals(people):
         page = http.get(http.base + done.headers["Location"]).text
         assert "Ann S. (till) was merged into Ann Smith: 1 order moved." in page
         assert figure(page, "lifetime-spend") == "€167.50"  # 130.00 + 37.50
-        assert figure(page, "order-count") == "3" and figure(page, "last-visit") == "2025-03-20"
+        assert figure(page, "order-count") == "3" and figure(page, "last-visit") == "20 Mar 2025"
         assert "C-4" in page
         after_list = http.get(http.base + "/customers/")
         assert after_list.headers.get("X-Cache") == "MISS"

@@ -236,17 +236,18 @@ def test_larder_toml_and_environment_win_and_the_page_says_so(data_dir, monkeypa
     with http_session(app) as http:
         _cookie_owner(http)
         html = http.get(http.base + "/settings/").text
+        # de_DE: the words are German too (docs/interface.md, "Languages").
         for name, where in (("currency", "larder.toml"), ("prices_include_tax", "larder.toml"),
-                            ("payment_methods", "larder.toml"), ("locale", "the environment"),
-                            ("default_tax_rate", "the environment")):
+                            ("payment_methods", "larder.toml"), ("locale", "der Umgebung"),
+                            ("default_tax_rate", "der Umgebung")):
             block = re.search(rf'<div class="setting">(?:(?!</div>).)*name="{name}"'
                               r"(?:(?!</div>).)*</div>", html, re.S)[0]
-            assert " disabled" in block and f"set in {where}" in block, name
+            assert " disabled" in block and f"festgelegt in {where}" in block, name
         assert 'name="shop_name" value="Old name">' in html
         assert f"1.234,50{NBSP}£" in http.get(http.base + "/products/").text
         # The page saves what it may; the fixed ones stay as the file and environment say.
         assert _save(http, shop_name="New name").status_code == 302
-        assert "set in larder.toml" in http.get(http.base + "/settings/").text
+        assert "festgelegt in larder.toml" in http.get(http.base + "/settings/").text
         sneaked = http.post(http.base + "/settings/", data={**_form(http), "currency": "JPY"})
         assert sneaked.status_code == 400 and "unknown: currency" in sneaked.text
     with app.app_context():
@@ -366,8 +367,9 @@ def test_order_email_reads_in_the_orders_currency(app, priced):
     with app.app_context():
         settings.save({"currency": "EUR", "locale": "de_DE"})
         body = emails.order_confirmation(db.session.get(Order, order_id)).get_content()
-    assert f"2 x Hamper (HAM-1) at 1.234,50{NBSP}£" in body
-    assert f"Total: 2.469,00{NBSP}£" in body
+    # de_DE: German words (docs/interface.md, "Languages"), the order's own currency
+    assert f"2 x Hamper (HAM-1) zu 1.234,50{NBSP}£" in body
+    assert f"Summe: 2.469,00{NBSP}£" in body
 
 
 def test_report_pdf_money_in_the_shops_currency_and_locale(app, priced, tmp_path):
@@ -381,7 +383,7 @@ def test_report_pdf_money_in_the_shops_currency_and_locale(app, priced, tmp_path
         settings.save({"currency": "EUR", "locale": "de_DE"})
         build_report(date(2025, 3, 1), date(2025, 3, 31), "pdf", tmp_path / "r.pdf")
     first = PdfReader(tmp_path / "r.pdf").pages[0].extract_text().replace(NBSP, " ")
-    assert "Revenue 2.469,00 €" in first
+    assert "Umsatz 2.469,00 €" in first  # de_DE: German words too
 
 
 def test_a_change_on_one_process_shows_on_another_at_its_next_request(app, data_dir, priced):

@@ -6,7 +6,8 @@ __version__ = "0.4.0"
 
 
 def create_app(test_config=None, data_dir=None):
-    from . import auth, caching, db_upgrade, errors, fast_path, permissions, sqlite_setup
+    from . import (auth, caching, db_upgrade, errors, fast_path, i18n, permissions,
+                   sqlite_setup)
     from .background import status as worker_status
     from .background.celery_app import celery_init_app
     from .config import build_config
@@ -30,6 +31,7 @@ def create_app(test_config=None, data_dir=None):
     auth.init_app(app)
     permissions.init_app(app)
     errors.init_app(app)
+    i18n.init_app(app)  # words in the shop's language (its locale setting)
     celery_init_app(app)
 
     from .views import (api, backups, cache_admin, chrome, customers, dashboard, data_import,

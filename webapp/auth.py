@@ -29,6 +29,7 @@ from werkzeug.local import LocalProxy
 
 from . import permissions, security_headers, throttle
 from .extensions import csrf, db
+from .i18n import _
 from .models import Activity, User
 
 bp = Blueprint("auth", __name__)
@@ -189,7 +190,7 @@ def _authenticate(app):
         session.clear()
         g.user_id = None
         g.user = None
-        flash("You were signed out: sign in again.")
+        flash(_("You were signed out: sign in again."))
     if request.path.startswith("/api/") or request.method != "GET":
         abort(401, "Sign in first: send the launch token as 'Authorization: Bearer <token>'.")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -240,16 +241,17 @@ def login():
         names = throttle.keys(username, request.remote_addr)
         wait = throttle.attempt(names)
         if wait:
-            error, status = (f"Too many failed sign-ins for this account or from this "
-                             f"computer. Wait {throttle.in_words(wait)}, then try again."), 429
+            error, status = _("Too many failed sign-ins for this account or from this "
+                              "computer. Wait %(wait)s, then try again.",
+                              wait=throttle.in_words(wait)), 429
         else:
             user = db.session.execute(db.select(User).filter_by(username=username)).scalar()
             if user is None or user.role == "owner" or not user.check_password(password):
-                error, status = "Wrong username or password.", 401
+                error, status = _("Wrong username or password."), 401
             elif user.disabled:
                 throttle.succeeded(names)  # the password was right: not a guess
-                error, status = ("This account is disabled. Ask the owner to enable it "
-                                 "again."), 403
+                error, status = _("This account is disabled. Ask the owner to enable it "
+                                  "again."), 403
             else:
                 throttle.succeeded(names)
                 _start_staff_session(current_app, user)
@@ -269,7 +271,7 @@ def logout():
                 session_generation=User.session_generation + 1))
             db.session.commit()
         session.clear()
-        flash("Signed out.")
+        flash(_("Signed out."))
         return redirect(url_for("auth.login"))
     return render_template("logout.html")
 
@@ -279,21 +281,22 @@ ACCOUNT_ROLES = ("staff", "manager")  # the owner is the launch token, never an 
 
 def _check_password(password):
     if len(password or "") < 8:
-        raise ValueError("a password needs at least 8 characters")
+        raise ValueError(_("a password needs at least 8 characters"))
 
 
 def add_user(username, password, role="staff"):
     """Create a staff or manager account; raises ValueError with a readable reason."""
     username = (username or "").strip()
     if not username or len(username) > 80 or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
-        raise ValueError("a username is 1-80 letters, digits, '.', '_' or '-'")
+        raise ValueError(_("a username is 1-80 letters, digits, '.', '_' or '-'"))
     if username == OWNER:
-        raise ValueError("'owner' is reserved for the launch token")
+        raise ValueError(_("'owner' is reserved for the launch token"))
     if role not in ACCOUNT_ROLES:
-        raise ValueError(f"a role is {' or '.join(ACCOUNT_ROLES)}, not {role!r}")
+        raise ValueError(_("a role is %(roles)s, not %(role)r", roles=" or ".join(ACCOUNT_ROLES),
+                           role=role))
     _check_password(password)
     if db.session.execute(db.select(User).filter_by(username=username)).scalar():
-        raise ValueError(f"user {username!r} already exists")
+        raise ValueError(_("user %(name)r already exists", name=username))
     user = User(username=username, role=role)
     user.set_password(password)
     db.session.add(user)
@@ -305,7 +308,7 @@ def find_account(username):
     """The staff or manager account named username; ValueError if there is none."""
     user = db.session.execute(db.select(User).filter_by(username=username)).scalar()
     if user is None or user.role == "owner":
-        raise ValueError(f"there is no user {username!r}")
+        raise ValueError(_("there is no user %(name)r", name=username))
     return user
 
 

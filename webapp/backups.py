@@ -30,6 +30,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from .config import ensure_private_dir
+from .i18n import N_, _
 from .locks import AlreadyLocked, FileLock
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ LARDER_TABLES = {"products", "customers", "orders", "order_lines", "users", "job
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_ADVICE = ("the database is not SQLite (DATABASE_URL): back it up with pg_dump and restore "
              "it with pg_restore (see docs/reliability.md)")
-REASON_WORDS = {"daily": "Daily", "manual": "Made by hand", "before-restore": "Before a restore"}
+REASON_WORDS = {"daily": N_("Daily"), "manual": N_("Made by hand"),
+                "before-restore": N_("Before a restore")}
 
 
 class BackupError(Exception):
@@ -58,8 +60,8 @@ class Backup:
     def why(self):
         if self.reason.startswith("before-upgrade"):
             old = self.reason[len("before-upgrade-from-"):]
-            return f"Before upgrading (from {old})" if old else "Before upgrading"
-        return REASON_WORDS.get(self.reason, self.reason)
+            return _("Before upgrading (from %(old)s)", old=old) if old else _("Before upgrading")
+        return _(REASON_WORDS[self.reason]) if self.reason in REASON_WORDS else self.reason
 
 
 # ---- where things are ----------------------------------------------------------------

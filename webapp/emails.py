@@ -16,7 +16,8 @@ from flask import current_app
 from .extensions import db
 from .atomic_files import write_atomically
 from .models import Customer, Order
-from .money_display import format_money
+from .i18n import _, format_count
+from .money_display import format_money, format_moment
 from .safe_files import NotRegular, is_regular, read_regular, regular_files
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}\.eml$")
@@ -47,32 +48,46 @@ def _message(to, subject, body):
 
 def welcome(customer):
     return _message(
-        customer.email, "Welcome!",
-        f"Dear {customer.name},\n\nThank you for becoming our customer.\n\nSee you soon!\n")
+        customer.email, _("Welcome!"),
+        _("Dear %(name)s,\n\nThank you for becoming our customer.\n\nSee you soon!\n",
+          name=customer.name))
 
 
 def order_confirmation(order):
     if order.customer is None or not order.customer.email:
         raise ValueError("a walk-in sale (or a till's customer without e-mail) has no one "
                          "to write to")
-    money = format_money
+    def money(cents):
+        return format_money(cents, order.currency)
+
+    # Every line a whole sentence in the catalog: a translation may reorder its parts.
     lines = "\n".join(
-        f"  {line.quantity} x {line.product.name} ({line.product.sku}) "
-        f"at {money(line.unit_price_cents, order.currency)}"
-        + (f", less {money(line.discount_cents, order.currency)}" if line.discount_cents else "")
+        "  " + (_("%(quantity)s x %(name)s (%(sku)s) at %(price)s, less %(discount)s",
+                  discount=money(line.discount_cents), **_line(line, money))
+                if line.discount_cents else
+                _("%(quantity)s x %(name)s (%(sku)s) at %(price)s", **_line(line, money)))
         for line in order.lines)
-    extra = f"Discounts: {money(order.discount_cents, order.currency)}\n" if order.discount_cents else ""
+    extra = (_("Discounts: %(amount)s", amount=money(order.discount_cents)) + "\n"
+             if order.discount_cents else "")
+    total = {"total": money(order.total_cents), "tax": money(order.tax_cents)}
     msg = _message(
-        order.customer.email, f"Your order {order.ref}",
-        f"Dear {order.customer.name},\n\nThank you for your order {order.ref} of "
-        f"{order.created_at:%Y-%m-%d %H:%M}:\n\n{lines}\n\n{extra}"
-        f"Total: {money(order.total_cents, order.currency)} (tax {money(order.tax_cents, order.currency)})"
-        + (f", paid by {order.payment_method}" if order.payment_method else "") + "\n")
+        order.customer.email, _("Your order %(ref)s", ref=order.ref),
+        _("Dear %(name)s,\n\nThank you for your order %(ref)s of %(moment)s:",
+          name=order.customer.name, ref=order.ref, moment=format_moment(order.created_at))
+        + f"\n\n{lines}\n\n{extra}"
+        + (_("Total: %(total)s (tax %(tax)s), paid by %(method)s",
+             method=_(order.payment_method), **total) if order.payment_method
+           else _("Total: %(total)s (tax %(tax)s)", **total)) + "\n")
     invoice = Path(current_app.config["DATA_DIR"], "invoices", f"{order.ref}.pdf")
     if is_regular(invoice):
         msg.add_attachment(read_regular(invoice), maintype="application", subtype="pdf",
                            filename=f"invoice-{order.ref}.pdf")
     return msg
+
+
+def _line(line, money):
+    return {"quantity": format_count(line.quantity), "name": line.product.name,
+            "sku": line.product.sku, "price": money(line.unit_price_cents)}
 
 
 def send_templated(params):

@@ -16,10 +16,22 @@ from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
+from .i18n import N_, _
+
 log = logging.getLogger(__name__)
 
-DISK_FULL_MESSAGE = ("The disk is full, so Larder could not save this. Free some disk space, "
-                     "check what was saved, then try again.")
+DISK_FULL_MESSAGE = N_("The disk is full, so Larder could not save this. Free some disk space, "
+                       "check what was saved, then try again.")
+# The web server's own words for errors no view names (an unknown address, a crash),
+# marked here so the shop's language has them too; English stays werkzeug's.
+SERVER_WORDS = (
+    N_("The browser (or proxy) sent a request that this server could not understand."),
+    N_("The requested URL was not found on the server. If you entered the URL manually "
+       "please check your spelling and try again."),
+    N_("The method is not allowed for the requested URL."),
+    N_("The server encountered an internal error and was unable to complete your request. "
+       "Either the server is overloaded or there is an error in the application."),
+)
 MAX_JSON_DEPTH = 32  # Larder's own bodies are 3 deep: {"lines": [{"sku": ...}]}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -101,15 +113,15 @@ def init_app(app):
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return error_response(400, "The form has expired or was not sent by Larder. "
-                                   "Go back, reload the page and try again.")
+        return error_response(400, _("The form has expired or was not sent by Larder. "
+                                     "Go back, reload the page and try again."))
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc):
         limit = app.config.get("MAX_CONTENT_LENGTH") or 0
-        return error_response(413, f"The file is too large: Larder takes files of up to "
-                                   f"{size_text(limit)}. Split it into smaller files (by "
-                                   "date, for example) and send each one.")
+        return error_response(413, _("The file is too large: Larder takes files of up to "
+                                     "%(limit)s. Split it into smaller files (by date, for "
+                                     "example) and send each one.", limit=size_text(limit)))
 
     from .catalog import NotFound
 
@@ -119,12 +131,14 @@ def init_app(app):
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        return error_response(exc.code or 500, exc.description or exc.name)
+        # A view's own message is in the shop's language already; the server's defaults
+        # are looked up (gettext returns a text it does not know as it is).
+        return error_response(exc.code or 500, _(exc.description or exc.name))
 
     @app.errorhandler(Exception)
     def unexpected(exc):
         if is_disk_full(exc):
             log.error("disk full on %s %s: %s", request.method, request.path, exc)
-            return error_response(507, DISK_FULL_MESSAGE)
+            return error_response(507, _(DISK_FULL_MESSAGE))
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, InternalServerError.description)
+        return error_response(500, _(InternalServerError.description))

@@ -9,8 +9,9 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from . import settings
+from .i18n import _, format_count
 from .models import _rate
-from .money_display import format_money
+from .money_display import format_day, format_money
 from .reports import atomic_output
 
 SHOP_NAME = "Larder"  # when the shop has no name in its settings
@@ -33,7 +34,8 @@ def _shop():
     name = settings.get("shop_name") or SHOP_NAME
     details = [_text(settings.get("shop_address")).replace("\n", "<br/>")]
     if settings.get("shop_tax_number"):
-        details.append("Tax number " + _text(settings.get("shop_tax_number")))
+        number = settings.get("shop_tax_number")
+        details.append(_text(_("Tax number %(number)s", number=number)))
     return name, "<br/>".join(d for d in details if d)
 
 
@@ -58,38 +60,43 @@ def _story(order):
         return format_money(cents, currency=order.currency or None)
 
     name, details = _shop()
+    # Outside the f-strings below, where the catalog's extractor can see them.
+    invoice, for_order = _("Invoice"), _("Invoice for order %(ref)s", ref=order.ref)
     head = Table([[
-        Paragraph(f"{text(name)}<br/><font size='12' color='#555555'>Invoice</font>", SHOP),
-        Paragraph(f"<b>Invoice for order {text(order.ref)}</b><br/>"
-                  f"Date {order.created_at:%Y-%m-%d}"
-                  + (f"<br/>Paid by {text(order.payment_method)}" if order.payment_method
-                     else ""), NORMAL),
+        Paragraph(f"{text(name)}<br/><font size='12' color='#555555'>{text(invoice)}</font>",
+                  SHOP),
+        Paragraph(f"<b>{text(for_order)}</b><br/>"
+                  + text(_("Date %(day)s", day=format_day(order.created_at)))
+                  + ("<br/>" + text(_("Paid by %(method)s", method=_(order.payment_method)))
+                     if order.payment_method else ""), NORMAL),
     ]], colWidths=[95 * mm, 75 * mm], hAlign="LEFT")
     head.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                               ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     if customer is not None:
         place = ", ".join(p for p in (customer.city, customer.country) if p)
-        bill_to = Paragraph(f"<b>Bill to</b><br/>{text(customer.name)}<br/>"
+        bill = _("Bill to")
+        bill_to = Paragraph(f"<b>{text(bill)}</b><br/>{text(customer.name)}<br/>"
                             f"{text(customer.email or '')}<br/>{text(place)}", NORMAL)
     else:
-        bill_to = Paragraph("<b>Walk-in sale</b>", NORMAL)
+        bill_to = Paragraph("<b>" + text(_("Walk-in sale")) + "</b>", NORMAL)
 
-    rows = [["SKU", "Product", "Qty", "Unit price", "Discount", "Tax", "Amount"]]
+    rows = [[_("SKU"), _("Product"), _("Qty"), _("Unit price"), _("Discount"), _("Tax"),
+             _("Amount")]]
     rows += [[line.product.sku,
               line.product.name if len(line.product.name) <= 34 else line.product.name[:33] + "…",
-              f"{line.quantity:,}", money(line.unit_price_cents),
+              format_count(line.quantity), money(line.unit_price_cents),
               money(line.discount_cents) if line.discount_cents else "",
               _rate(line.tax_rate_bp) + " %", money(line.net_cents + line.tax_cents)]
              for line in order.lines]
-    summary = [["Before discounts", "", "", "", "", "", money(order.gross_cents)]]
+    summary = [[_("Before discounts"), "", "", "", "", "", money(order.gross_cents)]]
     if order.discount_cents:
-        how = (f" ({_rate(order.discount_percent_bp)} % off the order)"
-               if order.discount_percent_bp else "")
-        summary.append(["Discounts" + how, "", "", "", "", "", "-" + money(order.discount_cents)])
+        label = (_("Discounts (%(rate)s %% off the order)", rate=_rate(order.discount_percent_bp))
+                 if order.discount_percent_bp else _("Discounts"))
+        summary.append([label, "", "", "", "", "", "-" + money(order.discount_cents)])
     for rate, net, tax in order_rates(order):
-        summary.append([f"Tax {_rate(rate)} % on {money(net)}", "", "", "", "", "",
-                        money(tax)])
-    summary.append(["Total", "", "", "", "", "", money(order.total_cents)])
+        summary.append([_("Tax %(rate)s %% on %(net)s", rate=_rate(rate), net=money(net)),
+                        "", "", "", "", "", money(tax)])
+    summary.append([_("Total"), "", "", "", "", "", money(order.total_cents)])
     rows += summary
     table = Table(rows, repeatRows=1, hAlign="LEFT",
                   colWidths=[22 * mm, 48 * mm, 12 * mm, 22 * mm, 20 * mm, 20 * mm, 26 * mm])
@@ -116,7 +123,8 @@ def _story(order):
     story += [Spacer(1, 10 * mm), bill_to, Spacer(1, 10 * mm), table]
     if order.status == "failed":  # printable, but say it was never fulfilled
         story += [Spacer(1, 6 * mm),
-                  Paragraph(f"This order failed: {text(order.status_reason)}", NOTE)]
+                  Paragraph(text(_("This order failed: %(why)s", why=order.status_reason or "")),
+                            NOTE)]
     return story
 
 
@@ -131,7 +139,7 @@ def write_invoice(order, out_path):
     with atomic_output(out_path) as fh:
         doc = SimpleDocTemplate(fh, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm,
                                 topMargin=20 * mm, bottomMargin=20 * mm,
-                                title=f"Invoice {order.ref}",
+                                title=_("Invoice %(ref)s", ref=order.ref),
                                 author=settings.get("shop_name") or SHOP_NAME,
                                 creator="Larder")
         doc.build(_story(order))

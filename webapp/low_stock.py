@@ -14,6 +14,7 @@ from sqlalchemy import and_, false, or_, true, update
 
 from . import settings
 from .extensions import db
+from .i18n import _, format_count, ngettext
 from .models import Product
 
 CHUNK = 900  # ids per IN (...), below SQLite's historical limit of 999
@@ -78,8 +79,9 @@ def low_products():
 
 
 def _line(product):
-    return (f"  {product.name} ({product.sku}): {product.stock} in stock, "
-            f"reorder at {product.reorder_at}")
+    return "  " + _("%(name)s (%(sku)s): %(stock)s in stock, reorder at %(reorder)s",
+                    name=product.name, sku=product.sku, stock=format_count(product.stock),
+                    reorder=format_count(product.reorder_at))
 
 
 def alert_email(params):
@@ -89,9 +91,10 @@ def alert_email(params):
     product = db.session.get(Product, params["product_id"])
     if product is None:
         raise ValueError("the product no longer exists")
-    msg = _message(_sender(), f"Low stock: {product.name} ({product.sku})",
-                   f"{product.name} is running low:\n\n{_line(product)}\n\n"
-                   f"Time to reorder.\n")
+    msg = _message(_sender(), _("Low stock: %(name)s (%(sku)s)", name=product.name,
+                                sku=product.sku),
+                   _("%(name)s is running low:", name=product.name)
+                   + f"\n\n{_line(product)}\n\n" + _("Time to reorder.") + "\n")
     return msg, f"low-stock-{product.id}-{params['at']}.eml"
 
 
@@ -107,7 +110,10 @@ def send_digest(day=None):
         return {"low": 0}
     day = day or settings.today_business_day()
     lines = "\n".join(_line(p) for p in products)
-    msg = _message(_sender(), f"Low stock: {len(products)} products ({day:%Y-%m-%d})",
-                   f"These products are at or below their reorder level:\n\n{lines}\n")
+    subject = ngettext("Low stock: %(num)s product (%(day)s)",
+                       "Low stock: %(num)s products (%(day)s)", len(products),
+                       day=f"{day:%Y-%m-%d}")
+    msg = _message(_sender(), subject,
+                   _("These products are at or below their reorder level:") + f"\n\n{lines}\n")
     result = deliver(msg, f"low-stock-digest-{day:%Y-%m-%d}.eml")
     return {"low": len(products), **result}

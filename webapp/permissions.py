@@ -18,10 +18,11 @@ Beyond the table, two things depend on the role, not on the endpoint:
   only (`first_day_seen`): the orders list, an order's page, receipt, invoice and
   GET /api/orders/<id> (docs/users.md).
 """
+from .i18n import N_, _
 from flask import g, request
 
 ROLES = ("owner", "manager", "staff")
-ROLE_NAMES = {"owner": "Owner", "manager": "Manager", "staff": "Staff"}
+ROLE_NAMES = {"owner": N_("Owner"), "manager": N_("Manager"), "staff": N_("Staff")}
 ALL = frozenset(ROLES)
 MANAGERS = frozenset({"owner", "manager"})
 OWNER = frozenset({"owner"})
@@ -45,21 +46,21 @@ RULES = {
     "products.index": rule(ALL),
     "products.detail": rule(ALL),
     "api.get_product": rule(ALL),
-    "products.create": rule(MANAGERS, "add products"),
-    "api.create_product": rule(MANAGERS, "add products"),
-    "products.edit": rule(MANAGERS, "change products"),
-    "api.patch_product": rule(MANAGERS, "change products"),
-    "products.delete": rule(MANAGERS, "delete products"),
-    "api.delete_product": rule(MANAGERS, "delete products"),
-    "products.restore": rule(MANAGERS, "restore archived products"),
-    "api.restore_product": rule(MANAGERS, "restore archived products"),
+    "products.create": rule(MANAGERS, N_("add products")),
+    "api.create_product": rule(MANAGERS, N_("add products")),
+    "products.edit": rule(MANAGERS, N_("change products")),
+    "api.patch_product": rule(MANAGERS, N_("change products")),
+    "products.delete": rule(MANAGERS, N_("delete products")),
+    "api.delete_product": rule(MANAGERS, N_("delete products")),
+    "products.restore": rule(MANAGERS, N_("restore archived products")),
+    "api.restore_product": rule(MANAGERS, N_("restore archived products")),
     # Customers: everyone looks up and adds one at the till.
     "customers.index": rule(ALL),
     "customers.create": rule(ALL),
     "api.create_customer": rule(ALL),
     "customers.detail": rule(ALL),
     "customers.edit": rule(ALL),
-    "customers.merge": rule(MANAGERS, "merge customers"),
+    "customers.merge": rule(MANAGERS, N_("merge customers")),
     # Selling: everyone; cancelling and refunding: managers.
     "orders.index": rule(ALL),
     "orders.detail": rule(ALL),
@@ -72,48 +73,48 @@ RULES = {
     "desk.find_customers": rule(ALL),
     "orders.receipt": rule(ALL),
     "orders.invoice": rule(ALL),
-    "orders.refund": rule(MANAGERS, "refund orders"),
-    "api.refund_order": rule(MANAGERS, "refund orders"),
-    "orders.cancel": rule(MANAGERS, "cancel orders"),
-    "api.cancel_order": rule(MANAGERS, "cancel orders"),
+    "orders.refund": rule(MANAGERS, N_("refund orders")),
+    "api.refund_order": rule(MANAGERS, N_("refund orders")),
+    "orders.cancel": rule(MANAGERS, N_("cancel orders")),
+    "api.cancel_order": rule(MANAGERS, N_("cancel orders")),
     # A sale's progress is polled by whoever recorded it (staff: their own jobs only).
     "tasks.task_status": rule(ALL),
     # Figures: the shop's totals and reports cover other days.
-    "api.stats_view": rule(MANAGERS, "see the shop's figures over other days"),
-    "reports.index": rule(MANAGERS, "see or make sales reports"),
-    "reports.api_create": rule(MANAGERS, "make sales reports"),
-    "reports.download": rule(MANAGERS, "download sales reports"),
+    "api.stats_view": rule(MANAGERS, N_("see the shop's figures over other days")),
+    "reports.index": rule(MANAGERS, N_("see or make sales reports")),
+    "reports.api_create": rule(MANAGERS, N_("make sales reports")),
+    "reports.download": rule(MANAGERS, N_("download sales reports")),
     # End of day: everyone sees today's X-report (and today's Z-report); managers close.
     "end_of_day.index": rule(ALL),
     "end_of_day.download": rule(ALL),
-    "end_of_day.close": rule(MANAGERS, "close the day"),
-    "end_of_day.api_close": rule(MANAGERS, "close the day"),
+    "end_of_day.close": rule(MANAGERS, N_("close the day")),
+    "end_of_day.api_close": rule(MANAGERS, N_("close the day")),
     # Import and demo data.
-    "data_import.index": rule(MANAGERS, "import files"),
-    "data_import.show": rule(MANAGERS, "see imports"),
-    "data_import.confirm": rule(MANAGERS, "import files"),
-    "data_import.cancel": rule(MANAGERS, "cancel imports"),
-    "data_import.demo": rule(MANAGERS, "load demo data"),
+    "data_import.index": rule(MANAGERS, N_("import files")),
+    "data_import.show": rule(MANAGERS, N_("see imports")),
+    "data_import.confirm": rule(MANAGERS, N_("import files")),
+    "data_import.cancel": rule(MANAGERS, N_("cancel imports")),
+    "data_import.demo": rule(MANAGERS, N_("load demo data")),
     # System pages.
-    "system.index": rule(MANAGERS, "see the System page"),
-    "tasks.index": rule(MANAGERS, "see background jobs"),
-    "outbox.index": rule(MANAGERS, "see the outbox"),
-    "outbox.show": rule(MANAGERS, "see the outbox"),
-    "schedules.index": rule(MANAGERS, "see schedules"),
-    "schedules.run_now": rule(MANAGERS, "run scheduled jobs"),
-    "cache_admin.index": rule(MANAGERS, "see the saved copies of pages"),
-    "cache_admin.clear": rule(MANAGERS, "clear the saved copies of pages"),
+    "system.index": rule(MANAGERS, N_("see the System page")),
+    "tasks.index": rule(MANAGERS, N_("see background jobs")),
+    "outbox.index": rule(MANAGERS, N_("see the outbox")),
+    "outbox.show": rule(MANAGERS, N_("see the outbox")),
+    "schedules.index": rule(MANAGERS, N_("see schedules")),
+    "schedules.run_now": rule(MANAGERS, N_("run scheduled jobs")),
+    "cache_admin.index": rule(MANAGERS, N_("see the saved copies of pages")),
+    "cache_admin.clear": rule(MANAGERS, N_("clear the saved copies of pages")),
     # The owner's own.
-    "settings.index": rule(OWNER, "see or change the shop's settings"),
-    "backups.index": rule(OWNER, "see backups"),
-    "backups.make": rule(OWNER, "make backups"),
-    "backups.download": rule(OWNER, "download backups"),
-    "backups.restore": rule(OWNER, "restore backups"),
-    "users.index": rule(OWNER, "manage user accounts"),
-    "users.create": rule(OWNER, "add user accounts"),
-    "users.disable": rule(OWNER, "disable user accounts"),
-    "users.enable": rule(OWNER, "enable user accounts"),
-    "users.reset": rule(OWNER, "reset passwords"),
+    "settings.index": rule(OWNER, N_("see or change the shop's settings")),
+    "backups.index": rule(OWNER, N_("see backups")),
+    "backups.make": rule(OWNER, N_("make backups")),
+    "backups.download": rule(OWNER, N_("download backups")),
+    "backups.restore": rule(OWNER, N_("restore backups")),
+    "users.index": rule(OWNER, N_("manage user accounts")),
+    "users.create": rule(OWNER, N_("add user accounts")),
+    "users.disable": rule(OWNER, N_("disable user accounts")),
+    "users.enable": rule(OWNER, N_("enable user accounts")),
+    "users.reset": rule(OWNER, N_("reset passwords")),
 }
 
 
@@ -129,8 +130,8 @@ def allowed(endpoint, role):
 def refusal(endpoint):
     """The sentence a refused user reads."""
     found = RULES.get(endpoint)
-    what = found[1] if found and found != PUBLIC and found[1] else "open this page"
-    return f"Your account cannot {what}."
+    what = found[1] if found and found != PUBLIC and found[1] else N_("open this page")
+    return _("Your account cannot %(what)s.", what=_(what))
 
 
 def role():

@@ -10,11 +10,13 @@ from babel import Locale
 from babel.dates import format_date
 
 from . import settings
+from .i18n import N_
 
 CUSTOM = "custom"
-LABELS = {"today": "Today", "yesterday": "Yesterday", "this_week": "This week",
-          "last_month": "Last month", "this_year": "This year", "last_year": "Last year",
-          CUSTOM: "Custom dates"}
+# Translated where shown (templates: |tr); N_ marks them for the catalog (webapp/i18n.py).
+LABELS = {"today": N_("Today"), "yesterday": N_("Yesterday"), "this_week": N_("This week"),
+          "last_month": N_("Last month"), "this_year": N_("This year"),
+          "last_year": N_("Last year"), CUSTOM: N_("Custom dates")}
 
 
 def _locale():

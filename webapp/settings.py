@@ -31,13 +31,14 @@ from babel.numbers import get_territory_currencies, is_currency
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from .i18n import N_, _
 from .validation import ValidationError, parse_rate
 from .validation import _text as text_rule
 
 FALLBACK_CURRENCY = "EUR"
 FALLBACK_LOCALE = "en_GB"
-MAX_METHODS, MAX_METHOD_LEN = 20, 40
-FILE, ENVIRONMENT = "larder.toml", "the environment"
+MAX_METHODS, MAX_METHOD_LEN = 20, 40  # the payment methods' hint says 20
+FILE, ENVIRONMENT = "larder.toml", N_("the environment")  # translated where shown
 
 
 # ---- the rules: human value (form text, TOML value, environment text) -> stored value ----
@@ -49,7 +50,7 @@ def _text(max_len):
 def _currency(value):
     code = str(value or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", code) or not is_currency(code):
-        raise ValueError("a currency code (ISO 4217), like EUR, GBP or USD")
+        raise ValueError(_("a currency code (ISO 4217), like EUR, GBP or USD"))
     return code
 
 
@@ -58,7 +59,7 @@ def _locale(value):
     try:
         return str(Locale.parse(text))
     except (UnknownLocaleError, ValueError, TypeError):
-        raise ValueError("a language and country, like en_GB, de_DE or fr_FR") from None
+        raise ValueError(_("a language and country, like en_GB, de_DE or fr_FR")) from None
 
 
 @lru_cache(maxsize=1)
@@ -69,7 +70,7 @@ def _zone_names():
 def _timezone(value):
     name = str(value or "").strip()
     if name and name not in _zone_names():
-        raise ValueError("a time zone name like Europe/Paris, or empty for the computer's")
+        raise ValueError(_("a time zone name like Europe/Paris, or empty for the computer's"))
     return name
 
 
@@ -82,7 +83,7 @@ def _bool(value):
     text = str(value).strip().lower()
     if text in TRUE or text in FALSE:
         return text in TRUE
-    raise ValueError("yes or no (true or false)")
+    raise ValueError(_("yes or no (true or false)"))
 
 
 def _rate(value):
@@ -94,7 +95,7 @@ def _clock(value):
         value = f"{value:%H:%M}" if not value.second else str(value)
     match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value or "").strip())
     if not match:
-        raise ValueError("a time of day as HH:MM, from 00:00 to 23:59")
+        raise ValueError(_("a time of day as HH:MM, from 00:00 to 23:59"))
     return f"{int(match[1]):02d}:{match[2]}"
 
 
@@ -103,16 +104,17 @@ def _methods(value):
     items = value if isinstance(value, (list, tuple)) else re.split(r"[,\n]", str(value or ""))
     names = [str(item).strip() for item in items if str(item).strip()]
     if not names:
-        raise ValueError("at least one payment method")
+        raise ValueError(_("at least one payment method"))
     if len(names) > MAX_METHODS:
-        raise ValueError(f"at most {MAX_METHODS} payment methods")
+        raise ValueError(_("at most %(max)s payment methods", max=MAX_METHODS))
     for name in names:
         if len(name) > MAX_METHOD_LEN:
-            raise ValueError(f"each name at most {MAX_METHOD_LEN} characters ({name[:20]}…)")
+            raise ValueError(_("each name at most %(max)s characters (%(name)s…)",
+                               max=MAX_METHOD_LEN, name=name[:20]))
     seen = set()
     for name in names:
         if name.casefold() in seen:
-            raise ValueError(f"{name} is listed twice")
+            raise ValueError(_("%(name)s is listed twice", name=name))
         seen.add(name.casefold())
     return names
 
@@ -155,7 +157,7 @@ class Definition:
     name: str           # stored under this key; get(name)
     kind: type          # str, bool, int or list
     default: object     # a value, or a function that makes it
-    label: str          # what the Settings page calls it
+    label: str          # what the Settings page calls it (N_: translated there)
     parse: object       # human value -> stored value; ValueError(reason)
     hint: str = ""
 
@@ -181,25 +183,27 @@ class Definition:
 
 
 DEFINITIONS = {d.name: d for d in (
-    Definition("shop_name", str, "", "Shop name", _text(200),
-               "printed on invoices and Z-reports"),
-    Definition("shop_address", str, "", "Address", _text(500)),
-    Definition("shop_tax_number", str, "", "Tax number", _text(50), "e.g. your VAT number"),
-    Definition("currency", str, default_currency, "Currency", _currency,
-               "three letters, like EUR, GBP or USD"),
-    Definition("locale", str, default_locale, "Number and date format", _locale,
-               "language and country, like en_GB, de_DE or fr_FR"),
-    Definition("timezone", str, "", "Time zone", _timezone,
-               "like Europe/Paris; empty: the computer's"),
-    Definition("prices_include_tax", bool, True, "Prices include tax", _bool),
-    Definition("default_tax_rate_bp", int, 2000, "Default tax rate (%)", _rate,
-               "for products without their own rate, like 20 or 5.5"),
-    Definition("day_starts_at", str, "00:00", "The business day starts at", _clock,
-               "HH:MM; 02:00 counts a sale at 01:30 in the day before"),
-    Definition("payment_methods", list, ["cash", "card"], "Payment methods", _methods,
-               f"one a line, 1 to {MAX_METHODS}"),
-    Definition("auto_close_day", bool, False, "Close yesterday automatically", _bool),
-    Definition("low_stock_digest", bool, False, "Low-stock alerts as one daily email", _bool),
+    Definition("shop_name", str, "", N_("Shop name"), _text(200),
+               N_("printed on invoices and Z-reports")),
+    Definition("shop_address", str, "", N_("Address"), _text(500)),
+    Definition("shop_tax_number", str, "", N_("Tax number"), _text(50),
+               N_("e.g. your VAT number")),
+    Definition("currency", str, default_currency, N_("Currency"), _currency,
+               N_("three letters, like EUR, GBP or USD")),
+    Definition("locale", str, default_locale, N_("Language, number and date format"), _locale,
+               N_("language and country, like en_GB, de_DE or fr_FR; the pages are in German for "
+                  "de_*, in English otherwise")),
+    Definition("timezone", str, "", N_("Time zone"), _timezone,
+               N_("like Europe/Paris; empty: the computer's")),
+    Definition("prices_include_tax", bool, True, N_("Prices include tax"), _bool),
+    Definition("default_tax_rate_bp", int, 2000, N_("Default tax rate (%)"), _rate,
+               N_("for products without their own rate, like 20 or 5.5")),
+    Definition("day_starts_at", str, "00:00", N_("The business day starts at"), _clock,
+               N_("HH:MM; 02:00 counts a sale at 01:30 in the day before")),
+    Definition("payment_methods", list, ["cash", "card"], N_("Payment methods"), _methods,
+               N_("one a line, 1 to 20")),
+    Definition("auto_close_day", bool, False, N_("Close yesterday automatically"), _bool),
+    Definition("low_stock_digest", bool, False, N_("Low-stock alerts as one daily email"), _bool),
 )}
 BY_PUBLIC = {d.public: d for d in DEFINITIONS.values()}
 

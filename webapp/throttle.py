@@ -13,6 +13,7 @@ import math
 import time
 
 from .extensions import cache
+from .i18n import ngettext
 
 LIMIT = 5
 FIRST_DELAY_S = 30
@@ -69,8 +70,8 @@ def in_words(seconds):
     """'30 seconds', '2 minutes', '1 hour': how long to wait, for the sign-in page."""
     seconds = max(1, int(seconds))
     if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("%(num)s second", "%(num)s seconds", seconds)
     minutes = math.ceil(seconds / 60)
     if minutes < 90:
-        return f"{minutes} minutes"
-    return "1 hour"
+        return ngettext("%(num)s minute", "%(num)s minutes", minutes)
+    return ngettext("%(num)s hour", "%(num)s hours", 1)

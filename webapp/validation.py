@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter
 from pydantic import ValidationError as PydanticError
 
+from .i18n import _, format_count, lazy_gettext
 from .money import (MAX_QUANTITY, MAX_STOCK, NumberError, parse_money,
                     parse_whole)
 
@@ -28,7 +29,10 @@ class ValidationError(ValueError):
 # The one SKU rule (forms, API, CSV import, orders, demo): it is part of URLs such as
 # /api/products/<sku>, so only characters that need no escaping there.
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-SKU_RULE = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+# Messages are in the shop's language (webapp/i18n.py), here and in the API's errors: one
+# set of rules says the same thing on the form, in the API and in the import's report.
+SKU_RULE = lazy_gettext("1 to 64 letters, digits, '.', '_' or '-', starting with a letter or "
+                        "digit")
 # A domain of dot-separated, non-empty labels: "a@b..c", "a@.b.c" and "a@b.c." cannot be
 # delivered (the forms used to take them while the CSV import refused them).
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
@@ -43,12 +47,12 @@ BARCODE_RULE = "8, 12 or 13 digits (an EAN-8, UPC-A or EAN-13 barcode)"
 def _text(max_len, required=True):
     def clean(value):
         if isinstance(value, (bool, dict, list)):  # JSON true or [..] is not a name
-            raise ValueError("must be text")
+            raise ValueError(_("must be text"))
         value = "" if value is None else str(value).strip()
         if required and not value:
-            raise ValueError("is required")
+            raise ValueError(_("is required"))
         if len(value) > max_len:
-            raise ValueError(f"at most {max_len} characters")
+            raise ValueError(_("at most %(max)s characters", max=max_len))
         return value
     return clean
 
@@ -59,7 +63,7 @@ def _blank(value):
 
 def _money(value):
     if _blank(value):
-        raise ValueError("is required")
+        raise ValueError(_("is required"))
     try:
         return parse_money("" if value is None else value)
     except NumberError as exc:
@@ -75,11 +79,11 @@ def _whole(low, high, rule):
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # JSON 7.0: the form and the CSV take "7.0" too
         if _blank(value):
-            raise ValueError("is required")
+            raise ValueError(_("is required"))
         try:
             return parse_whole("" if value is None else value, low, high)
         except NumberError:
-            raise ValueError(rule) from None
+            raise ValueError(rule()) from None
     return clean
 
 
@@ -125,23 +129,24 @@ def barcode_forms(code):
 def _email(value):
     value = _text(254)(value).lower()
     if not EMAIL_RE.fullmatch(value):
-        raise ValueError("not an email address")
+        raise ValueError(_("not an email address"))
     return value
 
 
 def parse_rate(value):
     """'20' / '5.5' / 7.7 (percent, up to two decimals, 0 to 100) -> basis points."""
+    rule = _("a percent from 0 to 100, like 20 or 5.5")
     if isinstance(value, bool):
-        raise ValueError("a percent from 0 to 100, like 20 or 5.5")
+        raise ValueError(rule)
     text = str(value).strip().removesuffix("%").strip()
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise ValueError("a percent from 0 to 100, like 20 or 5.5") from None
+        raise ValueError(rule) from None
     if not number.is_finite() or not 0 <= number <= 100:
-        raise ValueError("a percent from 0 to 100, like 20 or 5.5")
+        raise ValueError(rule)
     if number != number.quantize(Decimal("0.01")):
-        raise ValueError("a percent with at most two decimals")
+        raise ValueError(_("a percent with at most two decimals"))
     return int(number * 100)
 
 
@@ -161,12 +166,20 @@ Email = Annotated[str, BeforeValidator(_email)]
 OptionalEmail = Annotated[str | None, BeforeValidator(_optional(_email))]
 Money = Annotated[int, BeforeValidator(_money)]                      # cents
 OptionalMoney = Annotated[int | None, BeforeValidator(_optional_money)]
-Stock = Annotated[int, BeforeValidator(_whole(0, MAX_STOCK,
-                                              f"a whole number from 0 to {MAX_STOCK:,}"))]
+
+
+def _stock_rule():
+    return _("a whole number from 0 to %(max)s", max=format_count(MAX_STOCK))
+
+
+def _quantity_rule():
+    return _("a whole number from 1 to %(max)s", max=format_count(MAX_QUANTITY))
+
+
+Stock = Annotated[int, BeforeValidator(_whole(0, MAX_STOCK, _stock_rule))]
 OptionalStock = Annotated[int | None, BeforeValidator(_optional(
-    _whole(0, MAX_STOCK, f"a whole number from 0 to {MAX_STOCK:,}")))]
-Quantity = Annotated[int, BeforeValidator(_whole(1, MAX_QUANTITY,
-                                                 f"a whole number from 1 to {MAX_QUANTITY:,}"))]
+    _whole(0, MAX_STOCK, _stock_rule)))]
+Quantity = Annotated[int, BeforeValidator(_whole(1, MAX_QUANTITY, _quantity_rule))]
 TaxRate = Annotated[int, BeforeValidator(parse_rate)]                # basis points
 OptionalTaxRate = Annotated[int | None, BeforeValidator(_optional(parse_rate))]
 
@@ -187,7 +200,7 @@ def _field_name(loc):
 def check(model, data):
     """model(**data), or ValidationError({field: reason}) naming every bad field."""
     if not isinstance(data, dict):
-        raise ValidationError({"fields": "must be an object"})
+        raise ValidationError({"fields": _("must be an object")})
     data = {k: v for k, v in data.items() if k != "csrf_token"}
     try:
         return model.model_validate(data)
@@ -196,9 +209,9 @@ def check(model, data):
         for error in exc.errors():
             name = _field_name(error["loc"])
             if error["type"] == "extra_forbidden":
-                errors.setdefault("fields", "unknown: " + name)
+                errors.setdefault("fields", _("unknown: %(name)s", name=name))
             elif error["type"] == "missing":
-                errors.setdefault(name, "is required")
+                errors.setdefault(name, _("is required"))
             else:
                 errors.setdefault(name, _reason(error))
         raise ValidationError(errors) from None

@@ -23,7 +23,8 @@ from reportlab.platypus import (KeepTogether, PageBreak, Paragraph, SimpleDocTem
                                 Spacer, Table, TableStyle)
 
 from .. import settings
-from ..money_display import format_money
+from ..i18n import N_, _, format_count
+from ..money_display import format_day, format_money, format_moment
 
 ACCENT = colors.HexColor("#2f6f4f")
 WIDTH = A4[0] - 40 * mm  # the frame's width with 20 mm margins
@@ -37,11 +38,11 @@ NOTE = _STYLES["Normal"]
 
 
 def _long_date(day):
-    return f"{day.day} {day:%B %Y}"
+    return format_day(day, "long")  # the shop's locale: "14 March 2025", "14. März 2025"
 
 
 def _count(n):
-    return f"{n:,}"
+    return format_count(n)
 
 
 def _money_format():
@@ -58,15 +59,16 @@ def _pct(value):
 
 def _title_page(data, generated_at, money):
     totals = data["totals"]
-    big = [("Orders", _count(totals["orders"])),
-           ("Revenue", money(totals["revenue_cents"])),
-           ("Average order value", money(totals["average_order_value_cents"])),
-           ("New customers", _count(totals["new_customers"]))]
+    big = [(_("Orders"), _count(totals["orders"])),
+           (_("Revenue"), money(totals["revenue_cents"])),
+           (_("Average order value"), money(totals["average_order_value_cents"])),
+           (_("New customers"), _count(totals["new_customers"]))]
     story = [
         Spacer(1, 25 * mm),
-        Paragraph("Larder sales report", TITLE),
-        Paragraph(f"{_long_date(data['start'])} to {_long_date(data['end'])}", SUBTITLE),
-        Paragraph(f"Generated {generated_at:%Y-%m-%d %H:%M}", SUBTITLE),
+        Paragraph(_("Larder sales report"), TITLE),
+        Paragraph(_("%(first)s to %(last)s", first=_long_date(data["start"]),
+                    last=_long_date(data["end"])), SUBTITLE),
+        Paragraph(_("Generated %(moment)s", moment=format_moment(generated_at)), SUBTITLE),
         Spacer(1, 20 * mm),
     ]
     # Label and figure in one paragraph, so the text reads "Revenue €12,345.67".
@@ -77,7 +79,7 @@ def _title_page(data, generated_at, money):
 
 
 def _value_axis_labels(value):
-    return f"{value:,.0f}"
+    return format_count(round(value))
 
 
 def _month_chart(by_month):
@@ -99,7 +101,7 @@ def _month_chart(by_month):
     chart.bars[0].fillColor = ACCENT
     chart.bars[0].strokeColor = None
     drawing.add(chart)
-    drawing.add(String(0, 220, "Revenue by month", fontName="Helvetica-Bold", fontSize=11))
+    drawing.add(String(0, 220, _("Revenue by month"), fontName="Helvetica-Bold", fontSize=11))
     return drawing
 
 
@@ -118,7 +120,7 @@ def _bars(title, labels, cents):
     chart.valueAxis.valueMin = 0
     chart.valueAxis.labelTextFormat = _value_axis_labels
     chart.valueAxis.labels.fontSize = 7
-    chart.barLabelFormat = lambda value: f"{value:,.2f}"
+    chart.barLabelFormat = _bar_label
     chart.barLabels.boxAnchor = "w"
     chart.barLabels.dx = 3
     chart.barLabels.fontSize = 7
@@ -127,6 +129,12 @@ def _bars(title, labels, cents):
     drawing.add(chart)
     drawing.add(String(0, height + 8, title, fontName="Helvetica-Bold", fontSize=11))
     return drawing
+
+
+def _bar_label(value):
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, "#,##0.00", locale=settings.get("locale"))
 
 
 def _short(text, limit):
@@ -154,67 +162,75 @@ def _table(title, header, rows, right_from):
     return [Paragraph(title, H2), table, Spacer(1, 6 * mm)]
 
 
-TOTALS = (("Orders", "orders", _count), ("Gross sales", "gross_cents", None),
-          ("Discounts", "discounts_cents", None), ("Refunds", "refunds_cents", None),
-          ("Revenue", "revenue_cents", None), ("Tax", "tax_cents", None),
-          ("Net (revenue less tax)", "net_cents", None), ("Cost", "cost_cents", None),
-          ("Margin", "margin_cents", None), ("Lines without a cost", "lines_without_cost",
-                                             _count),
-          ("Average order value", "average_order_value_cents", None),
-          ("New customers", "new_customers", _count))
-PERIODS = {"previous_period": "Previous period", "previous_year": "A year before"}
+# Labels translated when the PDF is made (N_ marks them for the catalog, webapp/i18n.py).
+TOTALS = ((N_("Orders"), "orders", _count), (N_("Gross sales"), "gross_cents", None),
+          (N_("Discounts"), "discounts_cents", None), (N_("Refunds"), "refunds_cents", None),
+          (N_("Revenue"), "revenue_cents", None), (N_("Tax"), "tax_cents", None),
+          (N_("Net (revenue less tax)"), "net_cents", None), (N_("Cost"), "cost_cents", None),
+          (N_("Margin"), "margin_cents", None),
+          (N_("Lines without a cost"), "lines_without_cost", _count),
+          (N_("Average order value"), "average_order_value_cents", None),
+          (N_("New customers"), "new_customers", _count))
+PERIODS = {"previous_period": N_("Previous period"), "previous_year": N_("A year before")}
+WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"),
+            N_("Saturday"), N_("Sunday"))
 
 
 def _figures_tables(data, money):
     """The sections added in 0.3.0, in the order of the files."""
     totals = data["totals"]
-    story = _table("Totals", ["Figure", "Value"],
-                   [[label, (show or money)(totals[key])] for label, key, show in TOTALS], 1)
-    story += _table("Tax per rate", ["Rate", "Net", "Tax", "Gross"],
+    story = _table(_("Totals"), [_("Figure"), _("Value")],
+                   [[_(label), (show or money)(totals[key])] for label, key, show in TOTALS], 1)
+    story += _table(_("Tax per rate"), [_("Rate"), _("Net"), _("Tax"), _("Gross")],
                     [[_pct(r["rate"]), money(r["net_cents"]), money(r["tax_cents"]),
                       money(r["gross_cents"])] for r in data["tax"]], 1)
-    story += _table("Takings per payment method", ["Method", "Orders", "Revenue"],
-                    [[r["method"] or "not recorded", _count(r["orders"]),
+    story += _table(_("Takings per payment method"),
+                    [_("Method"), _("Orders"), _("Revenue")],
+                    [[_(r["method"]) if r["method"] else _("not recorded"), _count(r["orders"]),
                       money(r["revenue_cents"])] for r in data["by_payment_method"]], 1)
-    story += _table("Comparison", ["Period", "From", "To", "Orders", "Revenue", "Change"],
-                    [[PERIODS[r["period"]], r["from"], r["to"], _count(r["orders"]),
+    story += _table(_("Comparison"),
+                    [_("Period"), _("From"), _("To"), _("Orders"), _("Revenue"), _("Change")],
+                    [[_(PERIODS[r["period"]]), r["from"], r["to"], _count(r["orders"]),
                       money(r["revenue_cents"]), _pct(r["change_pct"])]
                      for r in data["comparison"]], 3)
-    story += _table("Margin by product (products with a cost)",
-                    ["SKU", "Product", "Quantity", "Net", "Cost", "Margin", "Margin %"],
+    story += _table(_("Margin by product (products with a cost)"),
+                    [_("SKU"), _("Product"), _("Quantity"), _("Net"), _("Cost"), _("Margin"),
+                     _("Margin %")],
                     [[r["sku"], _short(r["name"], 30), _count(r["quantity"]),
                       money(r["net_cents"]), money(r["cost_cents"]), money(r["margin_cents"]),
                       _pct(r["margin_pct"])] for r in data["margin_by_product"]], 2)
-    story += _table("Products without a cost (no margin)", ["SKU", "Product", "Quantity", "Net"],
+    story += _table(_("Products without a cost (no margin)"),
+                    [_("SKU"), _("Product"), _("Quantity"), _("Net")],
                     [[r["sku"], _short(r["name"], 45), _count(r["quantity"]),
                       money(r["net_cents"])] for r in data["products_without_cost"]], 2)
-    story += _table("Margin by category",
-                    ["Category", "Quantity", "Net", "Cost", "Margin", "Margin %"],
+    story += _table(_("Margin by category"),
+                    [_("Category"), _("Quantity"), _("Net"), _("Cost"), _("Margin"), _("Margin %")],
                     [[_short(r["category"], 30), _count(r["quantity"]), money(r["net_cents"]),
                       money(r["cost_cents"]), money(r["margin_cents"]), _pct(r["margin_pct"])]
                      for r in data["margin_by_category"]], 1)
-    story += _table("Sales by hour", ["Hour", "Orders", "Revenue"],
+    story += _table(_("Sales by hour"), [_("Hour"), _("Orders"), _("Revenue")],
                     [[f"{r['hour']:02d}:00", _count(r["orders"]), money(r["revenue_cents"])]
                      for r in data["by_hour"]], 1)
-    story += _table("Sales by weekday", ["Weekday", "Orders", "Revenue"],
-                    [[r["weekday"], _count(r["orders"]), money(r["revenue_cents"])]
+    story += _table(_("Sales by weekday"), [_("Weekday"), _("Orders"), _("Revenue")],
+                    [[_(r["weekday"]), _count(r["orders"]), money(r["revenue_cents"])]
                      for r in data["by_weekday"]], 1)
     return story
 
 
 def _tables(data, money):
     story = _figures_tables(data, money)
-    story += _table("Sales by country", ["Country", "Orders", "Revenue"],
+    story += _table(_("Sales by country"), [_("Country"), _("Orders"), _("Revenue")],
                     [[_short(r["country"], 40), _count(r["orders"]), money(r["revenue_cents"])]
                      for r in data["by_country"]], 1)
-    story += _table("Top products", ["#", "SKU", "Product", "Quantity", "Revenue"],
+    story += _table(_("Top products"),
+                    ["#", _("SKU"), _("Product"), _("Quantity"), _("Revenue")],
                     [[str(i), r["sku"], _short(r["name"], 45), _count(r["quantity"]),
                       money(r["revenue_cents"])]
                      for i, r in enumerate(data["top_products"], 1)], 3)
-    story += _table("Sales by category", ["Category", "Quantity", "Revenue"],
+    story += _table(_("Sales by category"), [_("Category"), _("Quantity"), _("Revenue")],
                     [[_short(r["category"], 40), _count(r["quantity"]),
                       money(r["revenue_cents"])] for r in data["by_category"]], 1)
-    story += _table("Sales by month", ["Month", "Orders", "Revenue"],
+    story += _table(_("Sales by month"), [_("Month"), _("Orders"), _("Revenue")],
                     [[r["month"], _count(r["orders"]), money(r["revenue_cents"])]
                      for r in data["by_month"]], 1)
     return story
@@ -226,37 +242,38 @@ def write(data, fh, progress=None, generated_at=None):
     generated_at = generated_at or datetime.now()
     money = _money_format()
     story = _title_page(data, generated_at, money) + [PageBreak()]
-    step(10, "Title page")
+    step(10, _("Title page"))
     if data["totals"]["revenue_cents"] > 0:
         story += [_month_chart(data["by_month"]), Spacer(1, 10 * mm)]
-        step(30, "Chart: revenue by month")
+        step(30, _("Chart: revenue by month"))
         cats = data["by_category"]
-        story += [_bars("Revenue by category", [_short(r["category"], 28) for r in cats],
+        story += [_bars(_("Revenue by category"), [_short(r["category"], 28) for r in cats],
                         [r["revenue_cents"] for r in cats]), PageBreak()]
-        step(45, "Chart: revenue by category")
+        step(45, _("Chart: revenue by category"))
         top = data["top_products"]
-        story += [_bars("Top products by revenue",
+        story += [_bars(_("Top products by revenue"),
                         [_short(f"{r['sku']} {r['name']}", 30) for r in top],
                         [r["revenue_cents"] for r in top]), Spacer(1, 10 * mm)]
-        step(60, "Chart: top products")
+        step(60, _("Chart: top products"))
     else:
-        story += [Paragraph("No sales in this range.", NOTE), Spacer(1, 6 * mm)]
+        story += [Paragraph(_("No sales in this range."), NOTE), Spacer(1, 6 * mm)]
     story += _tables(data, money)
 
-    label = f"Larder sales report, {data['start']} to {data['end']}"
+    label = _("Larder sales report, %(first)s to %(last)s", first=format_day(data["start"]),
+              last=format_day(data["end"]))
 
     def page(canvas, doc):
         canvas.saveState()
         canvas.setFont("Helvetica", 8)
         canvas.setFillColor(colors.grey)
         canvas.drawString(20 * mm, 12 * mm, label)
-        canvas.drawRightString(A4[0] - 20 * mm, 12 * mm, f"Page {doc.page}")
+        canvas.drawRightString(A4[0] - 20 * mm, 12 * mm, _("Page %(n)s", n=doc.page))
         canvas.restoreState()
         # Pages are not counted before the build: creep towards 95, one step a page.
-        step(min(95, 65 + 5 * doc.page), f"Page {doc.page}")
+        step(min(95, 65 + 5 * doc.page), _("Page %(n)s", n=doc.page))
 
     doc = SimpleDocTemplate(fh, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm,
                             topMargin=20 * mm, bottomMargin=20 * mm,
                             title=label, author="Larder", creator="Larder")
     doc.build(story, onFirstPage=page, onLaterPages=page)
-    step(100, "PDF written")
+    step(100, _("PDF written"))

@@ -16,6 +16,7 @@
   var form = document.getElementById("desk");
   if (!form) { return; }
   var $ = function (id) { return document.getElementById(id); };
+  var T = window.larderT;  // the shop's language (larder.js)
   var csrf = form.querySelector("input[name=csrf_token]").value;
   var tbody = $("lines");
   var find = $("find");
@@ -38,7 +39,7 @@
       options.body = JSON.stringify(body);
     }
     return fetch(url, options).then(function (response) {
-      return response.json().catch(function () { return {error: "Larder did not answer as expected."}; })
+      return response.json().catch(function () { return {error: T("Larder did not answer as expected.")}; })
         .then(function (data) { data._status = response.status; return data; });
     });
   }
@@ -104,7 +105,7 @@
     if (!body.lines.length) {
       clearErrors();
       showTotals(null);
-      $("desk-summary").textContent = "Nothing to pay yet.";
+      $("desk-summary").textContent = T("Nothing to pay yet.");
       return Promise.resolve();
     }
     return send("POST", form.dataset.priceUrl, body).then(function (data) {
@@ -139,9 +140,9 @@
       });
       if (!Object.keys(fields).length && data.error) { general.push(data.error); }
       $("desk-problem").textContent = general.join(" ");
-      $("desk-summary").textContent = "The total cannot be worked out: check the marked fields.";
+      $("desk-summary").textContent = T("The total cannot be worked out: check the marked fields.");
     }).catch(function () {
-      $("desk-summary").textContent = "Larder did not answer: the total is not up to date.";
+      $("desk-summary").textContent = T("Larder did not answer: the total is not up to date.");
     });
   }
 
@@ -166,16 +167,16 @@
       row.querySelector(".desk-name").textContent = product.name;
       row.querySelector(".desk-sku").textContent = product.sku;
       row.querySelector(".desk-unit").textContent = product.price_text;
-      [["qty", "Quantity of "], ["disc", "Discount on "]].forEach(function (pair) {
+      [["qty", "Quantity of %(name)s"], ["disc", "Discount on %(name)s"]].forEach(function (pair) {
         var input = row.querySelector("input[name=" + pair[0] + "]");
         input.name = input.id = pair[0] + i;
         var label = input.previousElementSibling;
         label.htmlFor = input.id;
-        label.textContent = pair[1] + product.name;
+        label.textContent = T(pair[1], {name: product.name});
       });
-      row.querySelector(".desk-remove").setAttribute("aria-label", "Remove " + product.name);
+      row.querySelector(".desk-remove").setAttribute("aria-label", T("Remove %(name)s", {name: product.name}));
       tbody.appendChild(row);
-      say("Added " + product.name);
+      say(T("Added %(name)s", {name: product.name}));
     }
     if (!scanned) {  // chosen from the list: what was typed is done with
       closeList(find);
@@ -189,7 +190,7 @@
     var name = row.querySelector(".desk-name").textContent;
     var next = row.nextElementSibling || row.previousElementSibling;
     row.remove();
-    say("Removed " + name);
+    say(T("Removed %(name)s", {name: name}));
     (next ? next.querySelector(".desk-qty") : find).focus();
     reprice();
   }
@@ -248,7 +249,7 @@
   }
 
   var productLabel = function (p) {
-    return p.name + " (" + p.sku + ") " + p.price_text + (p.stock > 0 ? "" : ", out of stock");
+    return p.name + " (" + p.sku + ") " + p.price_text + (p.stock > 0 ? "" : ", " + T("out of stock"));
   };
   function searchProducts(q) {
     return send("GET", form.dataset.productsUrl + "?q=" + encodeURIComponent(q));
@@ -262,7 +263,7 @@
       searchProducts(q).then(function (data) {
         if (find.value.trim() !== q) { return; }
         openList(find, data.products || [], productLabel, addProduct);
-        say((data.products || []).length + " products found");
+        say(T("%(n)s products found", {n: (data.products || []).length}));
       });
     }, 150);
   });
@@ -284,12 +285,12 @@
       if (exact || found.length === 1) { return addProduct(exact || found[0], true); }
       if (!find.value) { find.value = q; }
       if (!found.length) {
-        setError(find, "No product matches \u201c" + q + "\u201d.");
+        setError(find, T("No product matches \u201c%(q)s\u201d.", {q: q}));
         return;
       }
       openList(find, found, productLabel, addProduct);
       move(find, 1);
-      say(found.length + " products found: choose one with the arrow keys and Enter");
+      say(T("%(n)s products found: choose one with the arrow keys and Enter", {n: found.length}));
     }).catch(function () { find.value = find.value || q; });
     return queue;
   }
@@ -362,7 +363,7 @@
   $("record").addEventListener("click", function (event) {
     if (!rows().length) {
       event.preventDefault();
-      setError(find, "Add at least one product before recording the sale.");
+      setError(find, T("Add at least one product before recording the sale."));
       find.focus();
     }
   });

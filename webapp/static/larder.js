@@ -9,6 +9,17 @@
   var KEY = "larder-theme";
   var root = document.documentElement;
 
+  // The words scripts write, in the shop's language: <html data-larder-words> (base.html)
+  // maps the English text to its translation (webapp/i18n.py JS_WORDS); absent: English.
+  var words = {};
+  try { words = JSON.parse(root.getAttribute("data-larder-words") || "{}") || {}; } catch (e) { /* English */ }
+  function larderT(text, values) {
+    var out = words[text] || text;
+    Object.keys(values || {}).forEach(function (name) { out = out.split("%(" + name + ")s").join(values[name]); });
+    return out;
+  }
+  window.larderT = larderT;
+
   function stored() {
     try { return localStorage.getItem(KEY) || "auto"; } catch (e) { return "auto"; }
   }
@@ -20,24 +31,24 @@
 
   var NEXT = { auto: "dark", dark: "light", light: "auto" };
   // Short on screen (the menu must fit in 800 px), whole for screen readers.
-  var WORDS = { auto: ["\u25D0", "as the system"], dark: ["\u263E", "dark"],
-                light: ["\u2600", "light"] };
+  var WORDS = { auto: ["\u25D0", "as the system", "Auto"], dark: ["\u263E", "dark", "Dark"],
+                light: ["\u2600", "light", "Light"] };
 
   function themeButton(button) {
     function show() {
       var theme = stored();
-      var words = WORDS[theme] || WORDS.auto;
+      var said = WORDS[theme] || WORDS.auto;
       button.textContent = "";
       var mark = document.createElement("span");
       mark.setAttribute("aria-hidden", "true");
-      mark.textContent = words[0] + " ";
+      mark.textContent = said[0] + " ";
       var hidden = document.createElement("span");
       hidden.className = "visually-hidden";
-      hidden.textContent = "Colours: ";
+      hidden.textContent = larderT("Colours") + ": ";
       button.appendChild(mark);
       button.appendChild(hidden);
-      button.appendChild(document.createTextNode(words[1] === "as the system" ? "Auto" : words[1].charAt(0).toUpperCase() + words[1].slice(1)));
-      button.title = "Colours: " + words[1] + " (press to change)";
+      button.appendChild(document.createTextNode(larderT(said[2])));
+      button.title = larderT("Colours: %(theme)s (press to change)", { theme: larderT(said[1]) });
       button.setAttribute("data-theme-now", theme);
     }
     button.hidden = false;

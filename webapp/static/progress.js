@@ -12,7 +12,7 @@
                  SUCCESS: "success", FAILURE: "failure" };
   var WORDS = { queued: "waiting", running: "running", success: "done", failure: "failed" };
   function stateOf(t) { return STATES[t.state] || t.state.toLowerCase(); }
-  function word(state) { return WORDS[state] || state; }
+  function word(state) { return WORDS[state] ? window.larderT(WORDS[state]) : state; }
 
   function finish(row, t) {
     var state = stateOf(t);
@@ -24,7 +24,7 @@
       var link = document.createElement("a");
       link.href = template.replace("JOB", encodeURIComponent(t.job_id));
       link.setAttribute("data-report-id", t.job_id);
-      link.textContent = "Download";
+      link.textContent = window.larderT("Download");
       cell.appendChild(link);
     }
   }

@@ -39,7 +39,7 @@
     row.className = "job";
     row.setAttribute("data-task-id", job.task_id);
     row.setAttribute("data-state", job.state);
-    cell(row, job.created_at);
+    cell(row, job.created_text || job.created_at);
     cell(row, job.title);
     cell(row, window.larderJobWord(job.state), "state state-" + job.state);
     var progress = cell(row, "");
@@ -65,12 +65,12 @@
     })
       .then(function (r) { return r.json().then(function (data) { return [r.ok, data]; }); })
       .then(function (result) {
-        if (!result[0]) throw new Error(result[1].error || "The report could not be made.");
+        if (!result[0]) throw new Error(result[1].error || window.larderT("The report could not be made."));
         error.hidden = true;
         addRow(result[1]);
       })
       .catch(function (exc) {
-        error.textContent = exc.message || "Larder could not be reached: try again.";
+        error.textContent = exc.message || window.larderT("Larder could not be reached: try again.");
         error.hidden = false;
       });
   });

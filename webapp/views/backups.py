@@ -6,6 +6,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 
 from .. import backups
 from ..auth import record_activity
+from ..i18n import _
 
 bp = Blueprint("backups", __name__, url_prefix="/backups")
 
@@ -14,7 +15,7 @@ def _backup_or_404(name):
     # Looked up by name in the folder's listing: a path from the request is never opened.
     found = backups.find_backup(current_app.config["DATA_DIR"], name)
     if found is None:
-        abort(404, "There is no such backup.")
+        abort(404, _("There is no such backup."))
     return found
 
 
@@ -36,9 +37,9 @@ def make():
     try:
         path = backups.make_backup(current_app, "manual")
     except backups.BackupError as exc:
-        abort(400, f"No backup was made: {exc}.")
+        abort(400, _("No backup was made: %(why)s.", why=exc))
     record_activity(f"Made a backup: {path.name}")
-    flash(f"Backup made and checked: {path.name}.")
+    flash(_("Backup made and checked: %(name)s.", name=path.name))
     return redirect(url_for(".index"))
 
 
@@ -53,13 +54,13 @@ def download(name):
 def restore(name):
     found = _backup_or_404(name)
     if request.form.get("confirm") != "yes":
-        abort(400, "Tick the box to confirm the restore: it replaces every order, product "
-                   "and customer with the backup's.")
+        abort(400, _("Tick the box to confirm the restore: it replaces every order, product "
+                     "and customer with the backup's."))
     try:
         result = backups.restore(current_app, found.path)
     except backups.BackupError as exc:
-        abort(400, f"Nothing was restored: {exc}.")
+        abort(400, _("Nothing was restored: %(why)s.", why=exc))
     record_activity(f"Restored the backup {found.name}")
-    flash(f"Restored {found.name}. The database as it was just before is kept as "
-          f"{result['safety_copy']}.")
+    flash(_("Restored %(name)s. The database as it was just before is kept as %(copy)s.",
+            name=found.name, copy=result["safety_copy"]))
     return redirect(url_for(".index"))

@@ -13,6 +13,7 @@ from markupsafe import escape
 
 from .. import permissions
 from ..background import status as worker_status
+from ..i18n import N_, get_locale
 
 NAV_MARKER = b"<!--nav-->"
 FLASH_MARKER = b"<!--flash-->"
@@ -20,21 +21,21 @@ FLASH_MARKER = b"<!--flash-->"
 # is not said here: a link shows when permissions.RULES lets this role open its endpoint,
 # so the menu and the 403 can never disagree (one table of who may do what).
 FRONT = [
-    ("Dashboard", "dashboard.index", ("dashboard",)),
-    ("Sell", "orders.create", ("orders.create",)),
-    ("Orders", "orders.index", ("orders",)),
-    ("Products", "products.index", ("products",)),
-    ("Customers", "customers.index", ("customers",)),
-    ("Reports", "reports.index", ("reports",)),
+    (N_("Dashboard"), "dashboard.index", ("dashboard",)),
+    (N_("Sell"), "orders.create", ("orders.create",)),
+    (N_("Orders"), "orders.index", ("orders",)),
+    (N_("Products"), "products.index", ("products",)),
+    (N_("Customers"), "customers.index", ("customers",)),
+    (N_("Reports"), "reports.index", ("reports",)),
 ]
 OFFICE = [
-    ("Import", "data_import.index", ("data_import",)),
-    ("End of day", "end_of_day.index", ("end_of_day",)),
-    ("Backups", "backups.index", ("backups",)),
-    ("Settings", "settings.index", ("settings",)),
-    ("Users", "users.index", ("users",)),
-    ("System", "system.index", ("system", "tasks", "outbox", "schedules", "cache_admin")),
-    ("Account", "auth.logout", ("auth.logout",)),
+    (N_("Import"), "data_import.index", ("data_import",)),
+    (N_("End of day"), "end_of_day.index", ("end_of_day",)),
+    (N_("Backups"), "backups.index", ("backups",)),
+    (N_("Settings"), "settings.index", ("settings",)),
+    (N_("Users"), "users.index", ("users",)),
+    (N_("System"), "system.index", ("system", "tasks", "outbox", "schedules", "cache_admin")),
+    (N_("Account"), "auth.logout", ("auth.logout",)),
 ]
 
 
@@ -75,10 +76,10 @@ def flashes_html():
 
 def nav_html(app, who):
     """The menu for this role on this page. It depends on nothing else, so each one is
-    rendered once per process (a cached page's hit then costs a dict lookup, not a
-    template)."""
+    rendered once per process and language (a cached page's hit then costs a dict lookup,
+    not a template)."""
     made = app.extensions.setdefault("larder_nav", {})
-    key = nav_key(who, request.endpoint, request.script_root)
+    key = nav_key(who, request.endpoint, request.script_root, str(get_locale()))
     if key not in made:
         if len(made) > 1000:  # bounded: roles x endpoints is far less
             made.clear()
@@ -86,14 +87,18 @@ def nav_html(app, who):
     return made[key]
 
 
-def nav_key(who, endpoint, script_root):
-    return (who, endpoint, script_root)
+def nav_key(who, endpoint, script_root, locale):
+    return (who, endpoint, script_root, locale)
 
 
 def known_nav(app, who, endpoint, script_root):
-    """The menu already rendered in this process, or None (webapp.fast_path then leaves
-    the request to Flask, which renders it)."""
-    return app.extensions.get("larder_nav", {}).get(nav_key(who, endpoint, script_root))
+    """The menu already rendered in this process in the shop's language, or None
+    (webapp.fast_path then leaves the request to Flask, which renders it). The language
+    is the shop's setting, read like Flask-Babel's selector does (one settings read)."""
+    from ..i18n import shop_locale
+
+    return app.extensions.get("larder_nav", {}).get(
+        nav_key(who, endpoint, script_root, str(shop_locale())))
 
 
 def init_app(app):

@@ -6,6 +6,7 @@ from .. import catalog, stats
 from ..background import jobs
 from ..auth import record_activity
 from ..caching import only_ok, query_key
+from ..i18n import _, ngettext
 from ..extensions import cache, db
 from ..models import Customer, Order
 from .paging import page_arg, search
@@ -54,7 +55,7 @@ def create():
         else:
             record_activity(f"Added customer {customer.email}")
             welcome_later(customer)
-            flash(f"Customer {customer.name} added.")
+            flash(_("Customer %(name)s added.", name=customer.name))
             return redirect(url_for(".detail", customer_id=customer.id))
     return _form_page(form, errors)
 
@@ -82,7 +83,7 @@ def edit(customer_id):
             errors = exc.errors
         else:
             record_activity(f"Edited customer {customer.name}")
-            flash(f"Customer {customer.name} saved.")
+            flash(_("Customer %(name)s saved.", name=customer.name))
             return redirect(url_for(".detail", customer_id=customer.id))
     return _form_page(form, errors, customer)
 
@@ -106,8 +107,9 @@ def merge(customer_id):
                 error = "; ".join(exc.errors.values())
             else:
                 record_activity(f"Merged customer {name} into {kept.name}")
-                flash(f"{name} was merged into {kept.name}: "
-                      f"{moved} order{'' if moved == 1 else 's'} moved.")
+                flash(ngettext("%(name)s was merged into %(kept)s: %(num)s order moved.",
+                               "%(name)s was merged into %(kept)s: %(num)s orders moved.",
+                               moved, name=name, kept=kept.name))
                 return redirect(url_for(".detail", customer_id=kept.id))
     q = search_text()
     candidates = []

@@ -8,6 +8,7 @@ from ..auth import current_user, record_activity
 from ..background import jobs
 from ..errors import size_text
 from ..extensions import db
+from ..i18n import format_count, gettext
 from ..imports import formats
 from ..models import Job
 from .tasks import task_status
@@ -45,9 +46,10 @@ def index():
     sheet = request.form.get("sheet", "").strip()
     errors = {}
     if chosen and chosen not in formats.BY_NAME:
-        errors["format"] = f"{chosen!r} is not one Larder knows; choose one in the list"
+        errors["format"] = gettext("%(kind)r is not one Larder knows; choose one in the list",
+                                   kind=chosen)
     if len(sheet) > MAX_SHEET:
-        errors["sheet"] = f"at most {MAX_SHEET} characters"
+        errors["sheet"] = gettext("at most %(max)s characters", max=MAX_SHEET)
     upload = request.files.get("file")
     if not errors:
         try:
@@ -63,7 +65,7 @@ def index():
 def _import_job(job_id):
     job = jobs.get_by_task_id(job_id)
     if job is None or job.kind != "import":
-        abort(404, "There is no such import.")
+        abort(404, gettext("There is no such import."))
     return job
 
 
@@ -82,9 +84,11 @@ def confirm(job_id):
     params = jobs.params(job)
     result = jobs.result(job) or {}
     if job.state != "success" or not params.get("dry_run"):
-        abort(409, "Only a preview that went through can be imported: upload the file again.")
+        abort(409, gettext("Only a preview that went through can be imported: upload the file "
+                          "again."))
     record_activity(f"Started importing {params['file']} ({result.get('summary', '')})")
-    flash(f"Importing {params['file']}: nothing is saved until the whole file is in.")
+    flash(gettext("Importing %(file)s: nothing is saved until the whole file is in.",
+                  file=params["file"]))
     keep = {k: params[k] for k in ("upload", "file", "format", "sheet")}
     return _start(keep, preview=False)
 
@@ -94,7 +98,7 @@ def cancel(job_id):
     job = _import_job(job_id)
     if not job.finished:
         import_jobs.request_cancel(job.id)
-        flash("Cancelling: nothing of this file will be imported.")
+        flash(gettext("Cancelling: nothing of this file will be imported."))
     return redirect(url_for("data_import.show", job_id=job.id), code=303)
 
 
@@ -105,5 +109,5 @@ def demo():
     except (ValueError, demo_data.DemoError) as exc:
         abort(400, str(exc))
     record_activity(f"Loaded demo data ({counts['orders']} orders)")
-    flash(f"Demo data loaded: {counts['orders']:,} orders.")
+    flash(gettext("Demo data loaded: %(num)s orders.", num=format_count(counts["orders"])))
     return redirect(url_for("dashboard.index"))

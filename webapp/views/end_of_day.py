@@ -12,6 +12,7 @@ from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_templat
 
 from .. import day_close
 from ..auth import record_activity
+from ..i18n import _
 from ..permissions import can, sees_other_days
 from ..settings import today_business_day
 from ..validation import ValidationError
@@ -56,9 +57,9 @@ def close():
         row, created = _close(day, g.user_id)
     except ValidationError as exc:
         return _page(exc.errors), 400
-    flash(f"The day {row.business_day} is closed: Z-report {row.number}."
-          if created else f"The day {row.business_day} was closed before: Z-report "
-                          f"{row.number}.")
+    words = {"day": row.business_day, "number": row.number}
+    flash(_("The day %(day)s is closed: Z-report %(number)s.", **words) if created
+          else _("The day %(day)s was closed before: Z-report %(number)s.", **words))
     return redirect(url_for(".index"))
 
 
@@ -82,11 +83,11 @@ def api_close():
 def download(number, fmt):
     row = day_close.find(number=number)
     if row is None:
-        abort(404, f"There is no Z-report number {number}.")
+        abort(404, _("There is no Z-report number %(number)s.", number=number))
     if fmt not in day_close.FORMATS:
-        abort(404, "Z-reports come as .pdf, .json or .csv.")
+        abort(404, _("Z-reports come as .pdf, .json or .csv."))
     if not sees_other_days() and row.business_day != today_business_day():
-        abort(403, "Your account cannot see the reports of other days.")
+        abort(403, _("Your account cannot see the reports of other days."))
     body, mimetype, name = day_close.stored_file(row, fmt)
     response = send_file(BytesIO(body), mimetype=mimetype, as_attachment=fmt != "json",
                          download_name=name, etag=row.sha256 + fmt, max_age=0)

@@ -11,12 +11,13 @@ from datetime import date
 
 from .. import settings, stats
 from ..extensions import db
+from ..i18n import N_, _
 from ..models import Customer, Order
 from .paging import search_pattern
 
-STATUSES = {"sales": "Sales (not failed or cancelled)", "pending": "Pending",
-            "processed": "Processed", "imported": "Imported", "failed": "Failed",
-            "cancelled": "Cancelled"}
+STATUSES = {"sales": N_("Sales (not failed or cancelled)"), "pending": N_("Pending"),
+            "processed": N_("Processed"), "imported": N_("Imported"), "failed": N_("Failed"),
+            "cancelled": N_("Cancelled")}
 FIRST_YEAR, LAST_YEAR = 1970, 2999  # far past any shop's data, inside every database's range
 MAX_SEARCH, MAX_METHOD = 100, 40
 FIELDS = ("q", "from", "to", "status", "payment", "hour", "customer")
@@ -36,9 +37,9 @@ def _day(text):
     except ValueError:
         day = None
     if day is None:
-        raise ValueError("a date as YYYY-MM-DD, like 2025-03-31")
+        raise ValueError(_("a date as YYYY-MM-DD, like 2025-03-31"))
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise ValueError(f"a date from {FIRST_YEAR} to {LAST_YEAR}")
+        raise ValueError(_("a date from %(first)s to %(last)s", first=FIRST_YEAR, last=LAST_YEAR))
     return day
 
 
@@ -56,8 +57,8 @@ def read(args):
     parsed, errors = {}, {}
     checks = {
         "from": _day, "to": _day,
-        "hour": lambda t: _whole(t, 0, 23, "an hour from 0 to 23"),
-        "customer": lambda t: _whole(t, 1, 2**31 - 1, "a customer number"),
+        "hour": lambda t: _whole(t, 0, 23, _("an hour from 0 to 23")),
+        "customer": lambda t: _whole(t, 1, 2**31 - 1, _("a customer number")),
     }
     for name, value in given.items():
         try:
@@ -65,19 +66,19 @@ def read(args):
                 parsed[name] = checks[name](value)
             elif name == "status":
                 if value not in STATUSES:
-                    raise ValueError("one of: " + ", ".join(STATUSES))
+                    raise ValueError(_("one of: %(known)s", known=", ".join(STATUSES)))
                 parsed[name] = value
             elif name in ("q", "payment"):
                 longest = MAX_SEARCH if name == "q" else MAX_METHOD
                 if len(value) > longest:
-                    raise ValueError(f"at most {longest} characters")
+                    raise ValueError(_("at most %(max)s characters", max=longest))
                 if not value.isprintable():  # a NUL would reach PostgreSQL as a 500
-                    raise ValueError("letters, digits and signs only (no control characters)")
+                    raise ValueError(_("letters, digits and signs only (no control characters)"))
                 parsed[name] = value
         except ValueError as exc:
             errors[name] = str(exc)
     if "from" in parsed and "to" in parsed and parsed["from"] > parsed["to"]:
-        errors["to"] = "on or after the first day"
+        errors["to"] = _("on or after the first day")
     if errors:
         raise FilterError(errors)
     return given, parsed

@@ -13,6 +13,7 @@ from ..background import jobs
 from ..auth import record_activity
 from ..catalog import ValidationError
 from ..extensions import db
+from ..i18n import gettext
 from ..invoice_pdf import order_rates, write_invoice
 from ..models import Customer, Order, Product
 from ..money_display import format_money
@@ -61,7 +62,7 @@ def _order_or_404(order_id):
     """The order, if there is one and the role may see its day (staff: today's)."""
     order = db.session.get(Order, order_id)
     if order is None:
-        abort(404, "There is no such order.")
+        abort(404, gettext("There is no such order."))
     permissions.check_order_day(order.created_at)
     return order
 
@@ -81,7 +82,7 @@ def refund(order_id):
         db.session.rollback()
         return _detail_page(order, exc.errors, 400)
     record_activity(f"Refunded {format_money(done.amount_cents)} of order {order.ref}")
-    flash(f"Refund recorded for order {order.ref}.")
+    flash(gettext("Refund recorded for order %(ref)s.", ref=order.ref))
     return redirect(url_for(".detail", order_id=order.id), 303)
 
 
@@ -94,7 +95,7 @@ def cancel(order_id):
         db.session.rollback()
         return _detail_page(order, exc.errors, 400)
     record_activity(f"Cancelled order {order.ref}")
-    flash(f"Order {order.ref} was cancelled.")
+    flash(gettext("Order %(ref)s was cancelled.", ref=order.ref))
     return redirect(url_for(".detail", order_id=order.id), 303)
 
 
@@ -117,7 +118,8 @@ def process_later(order):
 def _sent_twice(row, content):
     """A form sent again with its one-time token: the first order, never a second one."""
     if idempotency.same_request(row, content):
-        flash(f"Order {row.order.ref} was already recorded: the form was sent twice.")
+        flash(gettext("Order %(ref)s was already recorded: the form was sent twice.",
+                      ref=row.order.ref))
         return redirect(url_for(".receipt", order_id=row.order_id), 303)
     return None
 
@@ -164,7 +166,7 @@ def create():
                 if row is None:
                     raise
             else:
-                flash(f"Order {order.ref} recorded")
+                flash(gettext("Order %(ref)s recorded", ref=order.ref))
                 return redirect(url_for(".receipt", order_id=order.id))
         if row is not None:
             response = _sent_twice(row, content)

@@ -2,6 +2,7 @@
 from flask import Blueprint, abort, render_template
 
 from .. import emails
+from ..i18n import _
 
 bp = Blueprint("outbox", __name__, url_prefix="/outbox")
 
@@ -16,7 +17,7 @@ def show(name):
     try:
         msg = emails.read(name)
     except emails.OutboxError:
-        abort(404, "There is no such email.")
+        abort(404, _("There is no such email."))
     body = msg.get_body(preferencelist=("plain",))
     attachments = [part.get_filename() for part in msg.iter_attachments()]
     return render_template("outbox_show.html", name=name, msg=msg,

@@ -7,6 +7,7 @@ from .. import catalog
 from ..auth import record_activity
 from ..caching import only_ok, product_detail_key, query_key
 from ..extensions import cache, db
+from ..i18n import _
 from ..models import Product
 from ..validation import rate_text
 from .paging import page_arg, search
@@ -66,7 +67,7 @@ def index():
 def detail(sku):
     product = db.session.execute(db.select(Product).filter_by(sku=sku)).scalar()
     if product is None:
-        abort(404, f"There is no product with SKU {sku}.")
+        abort(404, _("There is no product with SKU %(sku)s.", sku=sku))
     return render_template("products/detail.html", product=product, rate_text=rate_text,
                            cached_page=True)
 
@@ -82,7 +83,7 @@ def create():
             errors = exc.errors
         else:
             record_activity(f"Created product {product.sku}")
-            flash(f"Product {product.sku} added.")
+            flash(_("Product %(sku)s added.", sku=product.sku))
             return redirect(url_for(".detail", sku=product.sku))
     return render_template("products/form.html", form=form, errors=errors, product=None,
                            categories=_categories()), (
@@ -101,7 +102,7 @@ def edit(sku):
             errors = exc.errors
         else:
             record_activity(f"Edited product {product.sku}")
-            flash(f"Product {product.sku} saved.")
+            flash(_("Product %(sku)s saved.", sku=product.sku))
             return redirect(url_for(".detail", sku=product.sku))
     return render_template("products/form.html", form=form, errors=errors, product=product,
                            categories=_categories()), (
@@ -115,7 +116,8 @@ def delete(sku):
         outcome = catalog.delete_product(sku)
         # The message is put in after the list's cache (webapp/views/chrome.py).
         record_activity(f"{outcome.title()} product {sku}")
-        flash(f"Product {sku} {outcome}.")
+        flash(_("Product %(sku)s archived.", sku=sku) if outcome == "archived"
+              else _("Product %(sku)s deleted.", sku=sku))
         return redirect(url_for(".index", archived=1) if outcome == "archived"
                         else url_for(".index"))
     return render_template("products/delete.html", product=product,
@@ -129,6 +131,6 @@ def restore(sku):
     if request.method == "POST":
         catalog.restore_product(sku)
         record_activity(f"Restored product {sku}")
-        flash(f"Product {sku} restored: it is back in the product list.")
+        flash(_("Product %(sku)s restored: it is back in the product list.", sku=sku))
         return redirect(url_for(".detail", sku=sku))
     return render_template("products/restore.html", product=product)

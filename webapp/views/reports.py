@@ -8,6 +8,8 @@ from .. import report_periods, reports
 from ..background import jobs
 from ..auth import record_activity
 from ..extensions import db
+from ..i18n import gettext
+from ..money_display import format_moment
 from ..models import Job
 
 bp = Blueprint("reports", __name__)
@@ -17,12 +19,14 @@ def request_report(start, end, fmt, preset=""):
     """Validate and queue a report; an identical unfinished request returns its job.
     A preset (report_periods) other than "custom" sets the dates from the shop's clock."""
     if fmt not in reports.FORMATS:
-        raise reports.ReportError(f"unknown format {fmt!r}: use pdf, csv, json or lines")
+        raise reports.ReportError(gettext("unknown format %(format)r: use pdf, csv, json or lines",
+                                          format=fmt))
     if preset and preset != report_periods.CUSTOM:
         known = report_periods.current_presets()
         if preset not in known:
-            raise reports.ReportError(f"unknown period {preset[:40]!r}: use one of "
-                                      + ", ".join(report_periods.LABELS))
+            raise reports.ReportError(gettext("unknown period %(period)r: use one of %(known)s",
+                                              period=preset[:40],
+                                              known=", ".join(report_periods.LABELS)))
         _, first, last = known[preset]
     else:
         first, last = reports.parse_range(start, end)
@@ -40,7 +44,7 @@ def api_create():
     """{"from", "to", "format"} or {"preset": "last_month", "format"}: 202 + status URL."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        abort(400, "The body must be a JSON object with from, to and format.")
+        abort(400, gettext("The body must be a JSON object with from, to and format."))
     try:
         job = request_report(str(data.get("from", "")), str(data.get("to", "")),
                              str(data.get("format", "")), str(data.get("preset") or ""))
@@ -50,6 +54,8 @@ def api_create():
     return jsonify(report_id=job.id, task_id=job.task_id, status_url=status_url,
                    state=job.state, title=job.title,
                    created_at=job.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                   # as the Reports page shows it (the shop's locale), for its script
+                   created_text=format_moment(job.created_at, "medium"),
                    download_url=url_for(".download", job_id=job.id)), 202, {"Location": status_url}
 
 
@@ -66,7 +72,8 @@ def index():
         except reports.ReportError as exc:
             error = str(exc)
         else:
-            flash(f"{job.title} requested: it is being made in the background.")
+            flash(gettext("%(report)s requested: it is being made in the background.",
+                          report=job.title))
             return redirect(url_for(".index"))
     past = db.session.execute(
         db.select(Job).filter_by(kind="report").order_by(Job.created_at.desc()).limit(50)
@@ -80,14 +87,15 @@ def index():
 def download(job_id):
     job = db.session.get(Job, job_id)
     if job is None or job.kind != "report":
-        abort(404, "There is no such report.")
+        abort(404, gettext("There is no such report."))
     if job.state != "success":
-        abort(409, "This report is not ready yet.")
+        abort(409, gettext("This report is not ready yet."))
     p = jobs.params(job)
     # The file name comes from our own row, never from the request.
     path = Path(current_app.config["DATA_DIR"], "reports", f"{job.id}.{p['format']}")
     if not path.is_file():
-        abort(410, "This report's file was removed by the daily cleanup; request it again.")
+        abort(410, gettext("This report's file was removed by the daily cleanup; request it "
+                          "again."))
     first, last = reports.parse_range(p["from"], p["to"])
     return send_file(path, mimetype=reports.MIME[p["format"]], as_attachment=True,
                      download_name=reports.report_filename(first, last, p["format"]))

@@ -5,22 +5,23 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from ..auth import record_activity
 from ..background import jobs
 from ..extensions import db
+from ..i18n import N_, gettext
 from ..models import Job
 
 bp = Blueprint("schedules", __name__, url_prefix="/schedules")
 
 # What each scheduled job does, for the shop (the names are the configuration's).
 WORDS = {
-    "daily-cleanup": "Tidy up: remove old report files, emails, uploads and finished jobs",
-    "hourly-sync": "Bring in the CSV files put in the inbox folder",
-    "daily-backup": "Back up the shop's data",
-    "daily-low-stock": "Email the products low in stock (when switched on in Settings)",
-    "daily-close": "Close yesterday's business day (when switched on in Settings)",
+    "daily-cleanup": N_("Tidy up: remove old report files, emails, uploads and finished jobs"),
+    "hourly-sync": N_("Bring in the CSV files put in the inbox folder"),
+    "daily-backup": N_("Back up the shop's data"),
+    "daily-low-stock": N_("Email the products low in stock (when switched on in Settings)"),
+    "daily-close": N_("Close yesterday's business day (when switched on in Settings)"),
 }
 
 
 def words(name):
-    return WORDS.get(name, name.replace("-", " ").capitalize())
+    return gettext(WORDS[name]) if name in WORDS else name.replace("-", " ").capitalize()
 
 
 def entries():
@@ -37,11 +38,13 @@ def entries():
 
 def describe(schedule):
     if isinstance(schedule, (int, float)):  # an interval (larder.toml can set one)
-        return f"every {schedule:g} seconds"
+        seconds = f"{schedule:g}"
+        return gettext("every %(n)s seconds", n=seconds)
     minute, hour = schedule._orig_minute, schedule._orig_hour
     if hour == "*":
-        return f"every hour at minute {minute}"
-    return f"every day at {int(hour):02d}:{int(minute):02d}"
+        return gettext("every hour at minute %(minute)s", minute=minute)
+    clock = f"{int(hour):02d}:{int(minute):02d}"
+    return gettext("every day at %(time)s", time=clock)
 
 
 @bp.get("/")
@@ -53,10 +56,10 @@ def index():
 def run_now(name):
     schedule = current_app.config["CELERY"]["beat_schedule"]
     if name not in schedule:
-        abort(404, "There is no such schedule.")
+        abort(404, gettext("There is no such schedule."))
     kind = jobs.kind_of_task(schedule[name]["task"])
     job, _ = jobs.submit(kind, f"{words(name)} (run now)", {}, dedup_key=f"schedule:{name}",
                          user_id=g.user_id)
     record_activity(f"Ran now: {words(name)}")
-    flash(f"Started now: {words(name)}. Its progress is shown below.")
+    flash(gettext("Started now: %(job)s. Its progress is shown below.", job=words(name)))
     return redirect(url_for("tasks.index"))

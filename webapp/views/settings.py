@@ -10,6 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from .. import settings
 from ..auth import record_activity
 from ..extensions import db
+from ..i18n import _, refresh
 from ..models import Order
 from ..validation import ValidationError
 
@@ -82,7 +83,8 @@ def index():
             if not confirm or form.get("confirm") == _confirmation(confirm):
                 settings.save(values)
                 record_activity("Changed the shop's settings")
-                flash("Settings saved.")
+                refresh()  # the message in the language just chosen
+                flash(_("Settings saved."))
                 return redirect(url_for(".index"))
     orders = db.session.scalar(db.select(db.func.count(Order.id))) if confirm else 0
     return render_template("settings.html", rows=_rows(form, errors), errors=errors,

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, render_template
 
 from ..background import jobs
 from ..extensions import db
+from ..i18n import _
 from ..models import Job
 from ..permissions import sees_other_days
 
@@ -40,10 +41,10 @@ def task_status(job):
 def task_status_view(task_id):
     job = jobs.get_by_task_id(task_id)
     if job is None:
-        abort(404, "There is no such task.")
+        abort(404, _("There is no such task."))
     if not sees_other_days() and job.user_id != g.user_id:
         # Staff follow their own sales; others' jobs (reports, imports) hold figures.
-        abort(403, "Your account cannot follow other people's jobs.")
+        abort(403, _("Your account cannot follow other people's jobs."))
     return jsonify(task_status(job))
 
 

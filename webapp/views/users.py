@@ -7,6 +7,7 @@ from ..auth import (ACCOUNT_ROLES, add_user, record_activity, reset_password,
                     set_disabled)
 from ..extensions import db
 from ..models import User
+from ..i18n import _
 from ..permissions import ROLE_NAMES
 
 bp = Blueprint("users", __name__, url_prefix="/users")
@@ -35,7 +36,8 @@ def create():
         form.pop("password", None)  # never sent back into the page
         return _page(form, error=_sentence(exc), status=400)
     record_activity(f"Added the {role} account {user.username}")
-    flash(f"Account {user.username} added ({ROLE_NAMES[role].lower()}).")
+    flash(_("Account %(name)s added (%(role)s).", name=user.username,
+            role=_(ROLE_NAMES[role]).lower()))
     return redirect(url_for(".index"), 303)
 
 
@@ -43,8 +45,8 @@ def create():
 def disable(username):
     user = _account_or_404(username, lambda: set_disabled(username, True))
     record_activity(f"Disabled the account {user.username}")
-    flash(f"Account {user.username} disabled: it is signed out everywhere and cannot "
-          "sign in.")
+    flash(_("Account %(name)s disabled: it is signed out everywhere and cannot sign in.",
+            name=user.username))
     return redirect(url_for(".index"), 303)
 
 
@@ -52,7 +54,7 @@ def disable(username):
 def enable(username):
     user = _account_or_404(username, lambda: set_disabled(username, False))
     record_activity(f"Enabled the account {user.username}")
-    flash(f"Account {user.username} can sign in again.")
+    flash(_("Account %(name)s can sign in again.", name=user.username))
     return redirect(url_for(".index"), 303)
 
 
@@ -63,7 +65,7 @@ def reset(username):
     except ValueError as exc:
         return _page(error=_sentence(exc), status=400, reset_for=username)
     record_activity(f"Set a new password for {user.username}")
-    flash(f"New password set for {user.username}: it is signed out everywhere.")
+    flash(_("New password set for %(name)s: it is signed out everywhere.", name=user.username))
     return redirect(url_for(".index"), 303)
 
 

@@ -1,8 +1,9 @@
 """Larder's own customers layout (larder.LAYOUTS): see larder.py."""
+from ...i18n import N_
 from . import larder
 
 NAME = "customers"
-LABEL = "Larder customers file"
+LABEL = N_("Larder customers file")  # translated where shown (webapp/i18n.py)
 
 
 def recognise(header):

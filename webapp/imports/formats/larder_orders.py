@@ -1,8 +1,9 @@
 """Larder's own orders layout (larder.LAYOUTS): see larder.py."""
+from ...i18n import N_
 from . import larder
 
 NAME = "orders"
-LABEL = "Larder orders file"
+LABEL = N_("Larder orders file")  # translated where shown (webapp/i18n.py)
 
 
 def recognise(header):

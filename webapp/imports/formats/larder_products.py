@@ -1,8 +1,9 @@
 """Larder's own products layout (larder.LAYOUTS): see larder.py."""
+from ...i18n import N_
 from . import larder
 
 NAME = "products"
-LABEL = "Larder products file"
+LABEL = N_("Larder products file")  # translated where shown (webapp/i18n.py)
 
 
 def recognise(header):

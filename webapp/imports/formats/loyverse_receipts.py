@@ -5,13 +5,14 @@ with the same item and customer); `Status` Cancelled receipts are skipped. Dates
 the account's locale and carry no zone (shop time). No tax-rate column: rates come from
 the amounts, snapped to the shop's rates. Payment types are only in the receipts summary
 file, which is recognised and refused with a plain reason (docs/importing.md)."""
+from ...i18n import N_
 from ..records import CustomerRecord, ProductRecord, RefundRecord, SaleRecord
 from ...validation import EMAIL_RE
 from .common import (DEFAULT_CATEGORY, Columns, RefundMatcher, Row, consecutive, header_has,
                      item_amounts, made_up_sku)
 
 NAME = "loyverse_receipts"
-LABEL = "Loyverse receipts by item export"
+LABEL = N_("Loyverse receipts by item export")  # translated where shown (webapp/i18n.py)
 SOURCE = "loyverse"
 
 COLUMNS = {

@@ -7,6 +7,7 @@ are given to the lines so that each rate's tax matches `Tax N Value`; refunds (o
 `Refunded Amount`, no date) are dated at `Cancelled at`, else at the sale, and say so;
 voided/expired, unpaid, cancelled-without-refund and test-gateway orders are skipped.
 """
+from ...i18n import N_
 import itertools
 
 from ...tax import Line, PricingError, price_order
@@ -16,7 +17,7 @@ from .common import (SHIPPING_SKU, Columns, Row, consecutive, header_has,
                      made_up_sku, payment_method, rate_from_text)
 
 NAME = "shopify_orders"
-LABEL = "Shopify orders export"
+LABEL = N_("Shopify orders export")  # translated where shown (webapp/i18n.py)
 SOURCE = "shopify"
 
 COLUMNS = {

@@ -4,11 +4,12 @@ Handle); rows with only an image are skipped silently; gift cards are skipped. A
 variant's barcode is checked by the products' own rule (catalog.ProductIn)."""
 from ...catalog import ProductIn
 from ...validation import field_rule
+from ...i18n import N_
 from ..records import ProductRecord
 from .common import (DEFAULT_CATEGORY, Columns, Row, consecutive, header_has, made_up_sku)
 
 NAME = "shopify_products"
-LABEL = "Shopify products export"
+LABEL = N_("Shopify products export")  # translated where shown (webapp/i18n.py)
 SOURCE = "shopify"
 
 COLUMNS = {

@@ -3,13 +3,14 @@ row per item; lines of a sale share `Transaction ID`; `Event Type` Payment or Re
 (refund rows carry the sale's Transaction ID and become refunds on their own). Money
 `$8.00`/`-$3.00`, `Qty` `1.0`. Prices are without tax (Net Sales + Tax = what was paid).
 `Date`+`Time` are local to `Time Zone` (a Rails zone name) and converted to shop time."""
+from ...i18n import N_
 from ..records import CustomerRecord, ProductRecord, RefundRecord, SaleRecord
 from ..values import ValueProblem, zone_named
 from .common import (DEFAULT_CATEGORY, Columns, Row, consecutive, header_has,
                      item_amounts, made_up_sku)
 
 NAME = "square_items"
-LABEL = "Square items detail export"
+LABEL = N_("Square items detail export")  # translated where shown (webapp/i18n.py)
 SOURCE = "square"
 
 COLUMNS = {

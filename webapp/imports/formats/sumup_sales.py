@@ -5,12 +5,13 @@ transaction id. Prices include tax; the rate is written (`7.7%`). `Account`/`Kon
 staff login, never a customer: every sale is a walk-in sale. Refund rows become refunds on
 their own, linked by `Transaction refunded` (English) or, when the report does not link
 them (German), to the latest earlier sale of the same item in the file."""
+from ...i18n import N_
 from ..records import LineRecord, ProductRecord, RefundRecord, SaleRecord
 from .common import (DEFAULT_CATEGORY, Columns, RefundMatcher, Row, consecutive, header_has,
                      made_up_sku, payment_method, rate_from_text, unit_and_extra)
 
 NAME = "sumup_sales"
-LABEL = "SumUp sales report"
+LABEL = N_("SumUp sales report")  # translated where shown (webapp/i18n.py)
 SOURCE = "sumup"
 
 COLUMNS = {

@@ -1,0 +1,127 @@
+"""Words in the shop's language (Flask-Babel; docs/interface.md, "Languages").
+
+The language follows the shop's `locale` setting (webapp/settings.py), the same one that
+formats money and dates: de_DE or de_AT read German, any other locale English (the
+words as written in the code). One place for the strings: webapp/translations/, one
+catalog per language (`make translations` extracts, updates and compiles them). The
+compiled .mo files are committed, so running from source needs no build step and the
+executable ships them as they are (app.spec datas); tests/test_translations.py fails when a
+.mo is older than its .po or a string in the code is missing from the catalog.
+
+In code: `_("Product %(sku)s saved.", sku=sku)` (named placeholders, so a translation may
+move them); `N_("Sell")` marks a string kept in a module-level table, translated where it
+is shown (`_(label)`). Outside a request (a worker task, a CLI command) the same calls
+work in any app context.
+"""
+from pathlib import Path
+
+from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext, refresh
+from jinja2 import pass_context
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+babel = Babel()
+
+__all__ = ["N_", "_", "gettext", "init_app", "language", "lazy_gettext", "ngettext",
+           "refresh"]
+_ = gettext
+
+
+def N_(text):
+    """Mark `text` for the catalog without translating it now (module-level tables)."""
+    return text
+
+
+def shop_locale():
+    from . import settings  # here: settings' rules import this module's gettext
+
+    return settings.get("locale")
+
+
+def language():
+    """The page's language code for <html lang>: "de", "en"..."""
+    locale = get_locale()
+    return locale.language if locale is not None else "en"
+
+
+def init_app(app):
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
+    babel.init_app(app, locale_selector=shop_locale)
+    app.jinja_env.globals["html_lang"] = language
+    _register(app)
+
+
+# Stored words that people read (an order's status, a payment method, a role): kept in
+# English in the database and in files for machines, translated where they are shown
+# (`|tr`). A payment method the shop named itself is shown as it was typed.
+WORDS = frozenset((N_("pending"), N_("processed"), N_("imported"), N_("failed"),
+                   N_("cancelled"), N_("cash"), N_("card"), N_("voucher"),
+                   N_("owner"), N_("manager"), N_("staff"),
+                   N_("products"), N_("customers"), N_("orders")))
+
+
+def translate(text):
+    """`{{ text|tr }}`: a text made in Python (a label marked N_, a stored word) in the
+    shop's language; one the catalog does not know is shown as it is. Unlike `_()` in a
+    template it is not a format string, so a "%" in it needs no doubling."""
+    return gettext(text) if isinstance(text, str) and text else text
+
+
+def format_count(number):
+    """A count with the locale's thousands separator: 12,345 (en_GB), 12.345 (de_DE)."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(number, locale=shop_locale())
+
+
+def weekday(iso_day):
+    """"2025-03-14" -> the day's name in the shop's language: "Friday", "Freitag"."""
+    from datetime import date
+
+    from babel.dates import format_date
+
+    return format_date(date.fromisoformat(str(iso_day)[:10]), "EEEE", locale=shop_locale())
+
+
+# The words the pages' scripts (webapp/static/*.js) write themselves. base.html passes
+# their translations as JSON in <html data-larder-words> (data, not a script: the pages
+# hold none but their files); larder.js's larderT(text, {name: value}) looks a text up
+# there and fills its %(name)s, English when absent.
+JS_WORDS = (
+    N_("Colours"), N_("Auto"), N_("Dark"), N_("Light"), N_("as the system"), N_("dark"),
+    N_("light"), N_("Colours: %(theme)s (press to change)"),
+    N_("waiting"), N_("running"), N_("done"), N_("failed"), N_("Download"),
+    N_("The report could not be made."), N_("Larder could not be reached: try again."),
+    N_("Larder did not answer as expected."), N_("Nothing to pay yet."),
+    N_("The total cannot be worked out: check the marked fields."),
+    N_("Larder did not answer: the total is not up to date."),
+    N_("Quantity of %(name)s"), N_("Discount on %(name)s"), N_("Remove %(name)s"),
+    N_("Added %(name)s"), N_("Removed %(name)s"), N_("out of stock"),
+    N_("%(n)s products found"),
+    N_("%(n)s products found: choose one with the arrow keys and Enter"),
+    N_("No product matches “%(q)s”."),
+    N_("Add at least one product before recording the sale."),
+)
+
+
+def js_words():
+    """{English: this language's} for the scripts; empty in English (they fall back)."""
+    if language() == "en":
+        return {}  # English pages carry no word list
+    return {text: gettext(text) for text in JS_WORDS if gettext(text) != text}
+
+
+def _at_render_time(function):
+    """A template filter Jinja must call at each render, not work out once when it
+    compiles a template ("orders"|tr, 20000|count would be frozen in the first language)."""
+    @pass_context
+    def filter_(context, *args, **kwargs):
+        return function(*args, **kwargs)
+    return filter_
+
+
+def _register(app):
+    app.jinja_env.globals["js_words"] = js_words
+    app.add_template_filter(_at_render_time(weekday), "weekday")
+    app.add_template_filter(_at_render_time(translate), "tr")
+    app.add_template_filter(_at_render_time(format_count), "count")
