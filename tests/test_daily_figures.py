@@ -3,18 +3,16 @@ step of a random run (fixed seeds) of sales, processing, cancels, refunds, produ
 order edits, imports and day-start changes, the tables equal the orders summed again
 (`differences()` empty: a missing hook shows at the step that needs it), and the
 dashboard's and the report's figures read from them equal those read from the orders.
-Also: the demo loader, the `larder figures` command, and PostgreSQL with sales recorded
-at once in the same hour (increments: no count lost)."""
+Also: the demo loader and the `larder figures` command (PostgreSQL:
+tests/test_daily_figures_postgres.py)."""
 import random
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from cache_servers import postgres_server  # noqa: F401  (fixture)
 from test_cli import larder, one_line_error
-from webapp import daily_figures, ordering, refunds, settings, stats, tax
+from webapp import catalog, daily_figures, ordering, refunds, settings, stats, tax
 from webapp.demo_data import load_demo
 from webapp.extensions import db
 from webapp.imports.engine import ImportFailed, import_file
@@ -33,7 +31,7 @@ def make_shop(rng):
                         cost_cents=None if i % 4 == 0 else rng.randint(10, 2000),
                         tax_rate_bp=RATES[i % 4]) for i in range(8)]
     customers = [Customer(email=f"c{i}@example.com", name=f"C{i}",
-                          country=rng.choice(["UK", "FR"])) for i in range(4)]
+                          country=rng.choice(["UK", "FR"])) for i in range(6)]
     db.session.add_all(products + customers)
     db.session.commit()
 
@@ -66,7 +64,9 @@ def sale_past(rng):
     lines = [tax.Line(rng.randint(1, 5), p.price_cents, p.tax_rate_bp or 2000,
                       rng.choice([0, 0, 5])) for p in products]
     priced = tax.price_order(lines, True, discount_percent_bp=rng.choice([None, 1000]))
+    customers = db.session.execute(db.select(Customer.id)).scalars().all()
     order = Order(ref=f"P{rng.getrandbits(40):x}", created_at=past_moment(rng),
+                  customer_id=rng.choice(customers + [None]),
                   status=rng.choice(COUNTED + ("failed", "cancelled")),
                   payment_method=rng.choice(["cash", "card", ""]),
                   gross_cents=priced.gross_cents, discount_cents=priced.discount_cents,
@@ -126,7 +126,10 @@ def edit_product(rng):
 def edit_order(rng):
     """An order moved to another moment, given another method, a line changed, or its
     state changed, through the session."""
-    order = db.session.get(Order, _some(rng, *COUNTED, "failed", "cancelled"))
+    order_id = _some(rng, *COUNTED, "failed", "cancelled")
+    if order_id is None:
+        return
+    order = db.session.get(Order, order_id)
     what = rng.randrange(4)
     if what == 0:
         order.created_at = past_moment(rng)
@@ -184,12 +187,39 @@ def import_till_refund(rng, folder):
     import_file(path)
 
 
+def edit_customer(rng):
+    """A customer moves to another country (their sales count there), through the
+    session."""
+    customer = rng.choice(db.session.execute(db.select(Customer)).scalars().all())
+    customer.country = rng.choice(["UK", "FR", "DE"])
+    db.session.commit()
+
+
+def merge(rng):
+    customers = db.session.execute(db.select(Customer.id)).scalars().all()
+    if len(customers) > 2:
+        keep, drop = rng.sample(customers, 2)
+        catalog.merge_customers(keep, drop)
+
+
+def import_customers(rng, folder):
+    """Larder's customers CSV giving a known customer another country."""
+    customer = rng.choice(db.session.execute(db.select(Customer)).scalars().all())
+    path = Path(folder) / f"customers-{rng.getrandbits(30)}.csv"
+    path.write_text(f"email,name,country\n{customer.email},{customer.name},"
+                    f"{rng.choice(['UK', 'FR', 'ES'])}\n")
+    db.session.commit()
+    import_file(path, format="customers")
+
+
 def day_start(rng):
     settings.save({"day_starts_at": rng.choice(["00:00", "02:00", "04:30"])})
 
 
 STEPS = [sale_now, sale_past, sale_past, process, cancel, refund, refund, edit_product,
-         edit_order, import_orders, import_till_refund, day_start]
+         edit_order, import_orders, import_till_refund, day_start, edit_customer, merge,
+         import_customers]
+WITH_FOLDER = (import_orders, import_till_refund, import_customers)
 
 
 # ---- what must hold after every step ---------------------------------------------------
@@ -227,9 +257,9 @@ def test_random_changes_keep_the_daily_figures_equal_to_the_orders(app, tmp_path
     with app.app_context():
         make_shop(rng)
         check_all(rng, "the shop")
-        for i in range(40):
+        for i in range(50):
             step = rng.choice(STEPS)
-            if step in (import_orders, import_till_refund):
+            if step in WITH_FOLDER:
                 step(rng, tmp_path)
             else:
                 step(rng)
@@ -314,62 +344,3 @@ def test_refund_lines_of_a_line_changed_after_count_with_its_product(app):
         db.session.commit()
         assert db.session.scalar(db.select(db.func.count(RefundLine.id))) > 0
         assert daily_figures.differences() == []
-
-
-@pytest.mark.slow
-def test_postgres_sales_at_once_lose_no_count(postgres_server, data_dir):  # noqa: F811
-    """Eight threads record and process sales in the same hour and method at once: the
-    increments add up (no count lost, no deadlock)."""
-    import sqlalchemy
-
-    from conftest import TOKEN
-    from webapp import create_app
-
-    name = "larder_daily"
-    with sqlalchemy.create_engine(f"{postgres_server}/postgres",
-                                  isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
-    app = create_app({"TESTING": True, "LARDER_TOKEN": TOKEN,
-                      "DATABASE_URL": f"{postgres_server}/{name}"}, data_dir=data_dir)
-    try:
-        with app.app_context():
-            make_shop(random.Random(2))
-            for p in db.session.execute(db.select(Product)).scalars():
-                p.stock = 10_000
-            db.session.commit()
-        start, errors = threading.Barrier(8), []
-
-        def sell(seed):
-            rng = random.Random(seed)
-            with app.app_context():
-                try:
-                    start.wait()
-                    for _ in range(10):
-                        order = ordering.create_order({"lines": [{"sku": "S1", "quantity": 1}],
-                                                       "payment_method": "cash"})
-                        ordering.process_order(order.id)
-                        if rng.random() < 0.3:
-                            refunds.refund_order(order.id, {"reason": "x", "restock": True})
-                except Exception as exc:  # reported below
-                    errors.append(exc)
-
-        threads = [threading.Thread(target=sell, args=(i,)) for i in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
-        with app.app_context():
-            assert daily_figures.differences() == []
-            assert db.session.scalar(db.select(db.func.sum(DailySales.orders))) == 80
-            rng = random.Random(7)
-            for i in range(15):
-                step = rng.choice([s for s in STEPS
-                                   if s not in (import_orders, import_till_refund)])
-                step(rng)
-                check_all(rng, f"postgres step {i}: {step.__name__}")
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()

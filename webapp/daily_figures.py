@@ -16,6 +16,8 @@ Every write is an increment (INSERT ... ON CONFLICT DO UPDATE SET n = n + exclud
 keys in sorted order: two transactions adding to the same hour never lose a count on
 PostgreSQL, and they take the rows' locks in the same order.
 """
+import contextlib
+
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,7 +30,9 @@ _col = sa.column
 # this same code, whatever the models become later.
 _O = sa.table("orders", _col("id"), _col("created_at", sa.DateTime), _col("status"),
               _col("payment_method"), _col("gross_cents"), _col("discount_cents"),
-              _col("total_cents"))
+              _col("total_cents"), _col("customer_id"))
+_C = sa.table("customers", _col("id"), _col("country"))
+WALK_IN = "Walk-in (no customer)"  # = reports.figures.WALK_IN
 _L = sa.table("order_lines", _col("id"), _col("order_id"), _col("product_id"),
               _col("quantity"), _col("unit_price_cents"), _col("tax_rate_bp"),
               _col("unit_cost_cents"), _col("net_cents"), _col("tax_cents"))
@@ -47,6 +51,8 @@ SOLD = ("lines", "quantity", "list_cents", "net_cents", "tax_cents", "cost_cents
 REFUNDED = ("refund_lines", "refund_quantity", "refund_net_cents", "refund_tax_cents",
             "refund_cost_cents", "refund_net_known_cents", "refund_quantity_known")
 PRODUCT_VALUES = SOLD + REFUNDED
+COUNTRY_KEYS = ("day", "country")
+COUNTRY_VALUES = ("orders", "total_cents", "refunds", "refunds_cents")
 
 _meta = sa.MetaData()
 SALES = sa.Table("daily_sales", _meta, sa.Column("day", sa.Date, primary_key=True),
@@ -58,6 +64,10 @@ PRODUCTS = sa.Table("daily_product_sales", _meta, sa.Column("day", sa.Date, prim
                     sa.Column("product_id", sa.Integer, primary_key=True),
                     sa.Column("rate_bp", sa.Integer, primary_key=True),
                     *(sa.Column(name, sa.BigInteger) for name in PRODUCT_VALUES))
+COUNTRIES = sa.Table("daily_country_sales", _meta,
+                     sa.Column("day", sa.Date, primary_key=True),
+                     sa.Column("country", sa.String(100), primary_key=True),
+                     *(sa.Column(name, sa.BigInteger) for name in COUNTRY_VALUES))
 BASIS = sa.Table("figures_basis", _meta, sa.Column("id", sa.Integer, primary_key=True),
                  sa.Column("day_starts_at", sa.String(5)))
 
@@ -96,10 +106,15 @@ class Delta:
     """Changes to the daily rows, merged by key: {key tuple: [values]}."""
 
     def __init__(self):
-        self.sales, self.products = {}, {}
+        self.sales, self.products, self.countries = {}, {}, {}
+
+    def tables(self):
+        return ((SALES, SALES_KEYS, SALES_VALUES, self.sales),
+                (PRODUCTS, PRODUCT_KEYS, PRODUCT_VALUES, self.products),
+                (COUNTRIES, COUNTRY_KEYS, COUNTRY_VALUES, self.countries))
 
     def _add(self, rows, found, width, offset, sign):
-        size = len(SALES_VALUES) if rows is self.sales else len(PRODUCT_VALUES)
+        size = {id(r): len(names) for _, _, names, r in self.tables()}[id(rows)]
         for row in found:
             values = row[-width:]
             total = rows.setdefault(tuple(row[:-width]), [0] * size)
@@ -130,6 +145,12 @@ class Delta:
             .select_from(_L.join(_O, _O.c.id == _L.c.order_id))
             .where(*where).group_by(*_by_position(3)))
         self._add(self.products, found, len(SOLD), 0, sign)
+        found = conn.execute(
+            sa.select(day, sa.func.coalesce(_C.c.country, WALK_IN), sa.func.count(),
+                      _sum(_O.c.total_cents))
+            .select_from(_O.outerjoin(_C, _C.c.id == _O.c.customer_id))
+            .where(*where).group_by(*_by_position(2)))
+        self._add(self.countries, found, 2, 0, sign)
         return self
 
     def refunds(self, conn, start, where, sign=1):
@@ -154,10 +175,18 @@ class Delta:
                          .join(_L, _L.c.id == _RL.c.order_line_id))
             .where(*where).group_by(*_by_position(3)))
         self._add(self.products, found, len(REFUNDED), len(SOLD), sign)
+        day = _when(conn, _R.c.created_at, start)[0]
+        found = conn.execute(
+            sa.select(day, sa.func.coalesce(_C.c.country, WALK_IN), sa.func.count(),
+                      _sum(_R.c.amount_cents))
+            .select_from(_R.join(_O, _O.c.id == _R.c.order_id)
+                         .outerjoin(_C, _C.c.id == _O.c.customer_id))
+            .where(*where).group_by(*_by_position(2)))
+        self._add(self.countries, found, 2, 2, sign)
         return self
 
     def merge(self, other):
-        for mine, theirs in ((self.sales, other.sales), (self.products, other.products)):
+        for (*_, mine), (*_, theirs) in zip(self.tables(), other.tables()):
             for key, values in theirs.items():
                 total = mine.setdefault(key, [0] * len(values))
                 for i, value in enumerate(values):
@@ -166,9 +195,7 @@ class Delta:
 
     def write(self, conn):
         """Add the changes to the tables (rows whose changes are all zero are skipped)."""
-        for table, keys, names, rows in ((SALES, SALES_KEYS, SALES_VALUES, self.sales),
-                                         (PRODUCTS, PRODUCT_KEYS, PRODUCT_VALUES,
-                                          self.products)):
+        for table, keys, names, rows in self.tables():
             changes = [{**dict(zip(keys, key)), **dict(zip(names, values))}
                        for key, values in sorted(rows.items()) if any(values)]
             if changes:
@@ -226,8 +253,8 @@ def current(conn):
 def fill(conn, start):
     """Empty the tables and sum every order and refund again, with the day starting at
     `start` (a datetime.time). Used by rebuild() and by migration 0008."""
-    conn.execute(SALES.delete())
-    conn.execute(PRODUCTS.delete())
+    for table in (SALES, PRODUCTS, COUNTRIES):
+        conn.execute(table.delete())
     Delta().orders(conn, start, []).refunds(conn, start, []).write(conn)
     if conn.execute(BASIS.update().where(BASIS.c.id == 1)
                     .values(day_starts_at=clock(start))).rowcount == 0:
@@ -260,9 +287,7 @@ def differences(conn=None):
     stored = basis(conn)
     if stored != clock(start):
         out.append(("figures_basis", (), stored, clock(start)))
-    for table, keys, names, rows in ((SALES, SALES_KEYS, SALES_VALUES, wanted.sales),
-                                     (PRODUCTS, PRODUCT_KEYS, PRODUCT_VALUES,
-                                      wanted.products)):
+    for table, keys, names, rows in wanted.tables():
         have = {}
         for row in conn.execute(sa.select(*(table.c[k] for k in keys + names))):
             values = [int(v or 0) for v in row[len(keys):]]
@@ -313,8 +338,8 @@ def order_left(order_id):
 
 
 def withdraw(order_ids):
-    """Before a Core statement changes these orders (the import rewriting one): what
-    they count now, to add back with add() after."""
+    """Before a Core statement changes these orders (the import rewriting one, which
+    has no refund): what they count now, to add back with add() after."""
     from .extensions import db
 
     conn = db.session.connection()
@@ -324,17 +349,51 @@ def withdraw(order_ids):
     _write(db.session, delta)
 
 
+def orders_of(customer_id):
+    from .extensions import db
+
+    return db.session.execute(sa.select(_O.c.id).where(
+        _O.c.customer_id == customer_id)).scalars().all()
+
+
+@contextlib.contextmanager
+def orders_changing(order_ids):
+    """Around a Core statement that changes these orders or what they are counted
+    under (their customer's country, a merge): their figures and their refunds' are
+    taken off before and added back after, in one write."""
+    from .extensions import db
+
+    conn, start = db.session.connection(), day_start_now()
+    refund_ids = _refunds_of(conn, order_ids)
+    delta = Delta()
+    for sign in (-1, 1):
+        for clause in in_ids(_O.c.id, order_ids):
+            delta.orders(conn, start, [clause], sign=sign)
+        for clause in in_ids(_R.c.id, refund_ids):
+            delta.refunds(conn, start, [clause], sign=sign)
+        if sign == -1:
+            yield
+    _write(db.session, delta)
+
+
+def _refunds_of(conn, order_ids):
+    found = set()
+    for clause in in_ids(_R.c.order_id, order_ids):
+        found.update(conn.execute(sa.select(_R.c.id).where(clause)).scalars())
+    return found
+
+
 # ---- the session hook ----------------------------------------------------------------
 
 _PENDING, _FLUSH = "daily_figures.pending", "daily_figures.flush"
 
 
 def _touched(session):
-    """(existing order ids, existing refund ids, new orders, new refunds) a flush
-    changes."""
-    from .models import Order, OrderLine, Refund, RefundLine
+    """(existing order ids, existing refund ids, new orders, new refunds, customers
+    whose country changes) a flush changes."""
+    from .models import Customer, Order, OrderLine, Refund, RefundLine
 
-    orders, refunds, new_orders, new_refunds = set(), set(), [], []
+    orders, refunds, new_orders, new_refunds, customers = set(), set(), [], [], set()
     changed = [o for o in session.dirty if session.is_modified(o, include_collections=False)]
     for obj in (*session.new, *changed, *session.deleted):
         if isinstance(obj, Order):
@@ -350,18 +409,22 @@ def _touched(session):
                       else getattr(obj.refund, "id", None))
             if parent is not None:
                 refunds.add(parent)
-    return orders, refunds, new_orders, new_refunds
+        elif isinstance(obj, Customer) and obj.id is not None:
+            if sa.inspect(obj).attrs.country.history.has_changes():
+                customers.add(obj.id)
+    return orders, refunds, new_orders, new_refunds, customers
 
 
 def _before_flush(session, flush_context, instances):
-    orders, refunds, new_orders, new_refunds = _touched(session)
-    if not (orders or refunds or new_orders or new_refunds):
+    orders, refunds, new_orders, new_refunds, customers = _touched(session)
+    if not (orders or refunds or new_orders or new_refunds or customers):
         return
     conn = session.connection()
     start = day_start_now()
-    if orders:  # their refunds count by the order's method and lines
-        refunds |= set(conn.execute(sa.select(_R.c.id).where(
-            _R.c.order_id.in_(sorted(orders)))).scalars())
+    for clause in in_ids(_O.c.customer_id, customers):  # counted under their country
+        orders.update(conn.execute(sa.select(_O.c.id).where(clause)).scalars())
+    # their refunds count by the order's method, lines and customer
+    refunds |= _refunds_of(conn, orders)
     delta = Delta()
     for clause in in_ids(_O.c.id, orders):
         delta.orders(conn, start, [clause], sign=-1)

@@ -12,6 +12,7 @@ from sqlalchemy import func
 
 from . import daily_figures
 from .extensions import db
+from .models import DailyCountrySales as C
 from .models import DailyProductSales as P
 from .models import DailySales as S
 from .settings import business_day_of, business_day_span
@@ -113,3 +114,13 @@ def product_groups(first, last):
             refunded.append({"product_id": pid, "rate_bp": rate,
                              **dict(zip(REFUNDED, values[9:]))})
     return sold, refunded
+
+
+def by_country(first, last):
+    """[(country, orders, order totals less refunds)] as reports.figures.by_country
+    gives them: countries with sales or refunds in the days."""
+    return [(country, int(n), int(t) - int(r)) for country, n, t, r, k in db.session.execute(
+        db.select(C.country, _sum(C.orders), _sum(C.total_cents), _sum(C.refunds_cents),
+                  _sum(C.refunds))
+        .where(C.day >= first, C.day <= last).group_by(C.country))
+        if int(n) or int(k)]

@@ -429,6 +429,20 @@ class DailyProductSales(db.Model):
     refund_quantity_known: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class DailyCountrySales(db.Model):
+    """Sales and refunds per business day and the customer's country ("Walk-in (no
+    customer)" without one): the reports' sales by country. A customer's new country
+    or a merge moves their orders' rows (webapp.daily_figures)."""
+
+    __tablename__ = "daily_country_sales"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    country: Mapped[str] = mapped_column(String(100), primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunds: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunds_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class FiguresBasis(db.Model):
     """One row: the day start (HH:MM) the daily figures were summed with. When the
     setting in force differs, the figures are read from the orders until rebuilt."""

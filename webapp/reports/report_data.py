@@ -118,16 +118,17 @@ def collect(start, end, progress=None, raw=False):
                  "revenue_cents": months_found.get(m, (0, 0))[1]} for m in months(start, end)]
     step(20, "Orders by month")
 
-    # 2. New customers, countries (by the customer's country now: from the orders).
+    # 2. New customers, countries (by the customer's country now).
     if not whole:
         refunds = figures.refunds_by_method(since, until)
+    countries = (daily_reads.by_country(*whole) if whole
+                 else figures.by_country(since, until))
     new_customers = db.session.scalar(
         db.select(func.count(Customer.id))
         .where(Customer.created_at >= since, Customer.created_at < until))
     by_payment_method = figures.payment_rows(sales, refunds)
     by_country = [{"country": c, "orders": n, "revenue_cents": r}
-                  for c, n, r in sorted(figures.by_country(since, until),
-                                        key=lambda row: (-row[2], row[0]))]
+                  for c, n, r in sorted(countries, key=lambda row: (-row[2], row[0]))]
     step(40, "Totals and countries")
 
     # 3. Lines sold and refunded per product and rate (one pass over the span's lines).

@@ -1,5 +1,6 @@
 """Daily figures (issue 13): sales and refunds summed per business day, hour and payment
-method (daily_sales) and per business day, product and tax rate (daily_product_sales),
+method (daily_sales), per business day, product and tax rate (daily_product_sales) and
+per business day and customer's country (daily_country_sales),
 with the day start they were summed with (figures_basis). Filled here from every order
 and refund, with the day start stored in Settings (larder.toml's, if different, makes
 the first start rebuild them: webapp.daily_figures.ensure_current).
@@ -49,6 +50,12 @@ def upgrade():
     *_counts(PRODUCT_VALUES),
     sa.PrimaryKeyConstraint('day', 'product_id', 'rate_bp')
     )
+    op.create_table('daily_country_sales',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('country', sa.String(length=100), nullable=False),
+    *_counts(("orders", "total_cents", "refunds", "refunds_cents")),
+    sa.PrimaryKeyConstraint('day', 'country')
+    )
     op.create_table('figures_basis',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('day_starts_at', sa.String(length=5), nullable=False),
@@ -66,5 +73,6 @@ def upgrade():
 
 def downgrade():
     op.drop_table('figures_basis')
+    op.drop_table('daily_country_sales')
     op.drop_table('daily_product_sales')
     op.drop_table('daily_sales')
