@@ -5,11 +5,12 @@ a few thousand rows instead of a million orders (docs/figures.md, "Daily figures
 
 How they stay right:
 - Writes through the ORM session (an order recorded, a refund, any change to an order,
-  its lines or a refund): a session hook takes off what the touched orders and refunds
-  counted before the flush and adds what they count after it.
+  its lines, a refund or a customer's country): the session hook (webapp.daily_hooks)
+  takes off what the touched orders and refunds counted before the flush and adds what
+  they count after it.
 - Core statements, which that hook cannot see, say what they did: ordering.py (an order
-  claimed for processing or cancelled: order_left), the import's writer (add), the demo
-  loader (rebuild).
+  claimed for processing or cancelled: order_left), the import's writer (add,
+  withdraw), a customers merge or import (orders_changing), the demo loader (rebuild).
 - Another day start (Settings, larder.toml): the tables are rebuilt. Until then readers
   use the orders themselves (current() is False) and the first write rebuilds.
 Every write is an increment (INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n),
@@ -19,9 +20,7 @@ PostgreSQL, and they take the rows' locks in the same order.
 import contextlib
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 COUNTED = ("pending", "processed", "imported")  # = stats.COUNTED (no import cycle)
 IN_CHUNK = 900
@@ -326,6 +325,9 @@ def add(order_ids=(), refund_ids=()):
     _write(db.session, delta)
 
 
+_PENDING, _FLUSH = "daily_figures.pending", "daily_figures.flush"
+
+
 def order_left(order_id):
     """An order that counted has just stopped counting by a Core UPDATE in this
     transaction (claimed for processing, cancelled): take it off at the commit. If its
@@ -383,89 +385,6 @@ def _refunds_of(conn, order_ids):
     return found
 
 
-# ---- the session hook ----------------------------------------------------------------
-
-_PENDING, _FLUSH = "daily_figures.pending", "daily_figures.flush"
-
-
-def _touched(session):
-    """(existing order ids, existing refund ids, new orders, new refunds, customers
-    whose country changes) a flush changes."""
-    from .models import Customer, Order, OrderLine, Refund, RefundLine
-
-    orders, refunds, new_orders, new_refunds, customers = set(), set(), [], [], set()
-    changed = [o for o in session.dirty if session.is_modified(o, include_collections=False)]
-    for obj in (*session.new, *changed, *session.deleted):
-        if isinstance(obj, Order):
-            (new_orders.append(obj) if obj.id is None else orders.add(obj.id))
-        elif isinstance(obj, Refund):
-            (new_refunds.append(obj) if obj.id is None else refunds.add(obj.id))
-        elif isinstance(obj, OrderLine):
-            parent = obj.order_id if obj.order_id is not None else getattr(obj.order, "id", None)
-            if parent is not None:
-                orders.add(parent)
-        elif isinstance(obj, RefundLine):
-            parent = (obj.refund_id if obj.refund_id is not None
-                      else getattr(obj.refund, "id", None))
-            if parent is not None:
-                refunds.add(parent)
-        elif isinstance(obj, Customer) and obj.id is not None:
-            if sa.inspect(obj).attrs.country.history.has_changes():
-                customers.add(obj.id)
-    return orders, refunds, new_orders, new_refunds, customers
-
-
-def _before_flush(session, flush_context, instances):
-    orders, refunds, new_orders, new_refunds, customers = _touched(session)
-    if not (orders or refunds or new_orders or new_refunds or customers):
-        return
-    conn = session.connection()
-    start = day_start_now()
-    for clause in in_ids(_O.c.customer_id, customers):  # counted under their country
-        orders.update(conn.execute(sa.select(_O.c.id).where(clause)).scalars())
-    # their refunds count by the order's method, lines and customer
-    refunds |= _refunds_of(conn, orders)
-    delta = Delta()
-    for clause in in_ids(_O.c.id, orders):
-        delta.orders(conn, start, [clause], sign=-1)
-    for clause in in_ids(_R.c.id, refunds):
-        delta.refunds(conn, start, [clause], sign=-1)
-    session.info[_FLUSH] = (delta, orders, refunds, new_orders, new_refunds)
-
-
-def _after_flush(session, flush_context):
-    state = session.info.pop(_FLUSH, None)
-    if state is None:
-        return
-    delta, orders, refunds, new_orders, new_refunds = state
-    orders = orders | {o.id for o in new_orders}
-    refunds = refunds | {r.id for r in new_refunds}
-    conn = session.connection()
-    start = day_start_now()
-    for clause in in_ids(_O.c.id, orders):
-        delta.orders(conn, start, [clause])
-    for clause in in_ids(_R.c.id, refunds):
-        delta.refunds(conn, start, [clause])
-    _write(session, delta)
-
-
-def _before_commit(session):
-    pending = session.info.pop(_PENDING, None)
-    if pending is not None:
-        _write(session, pending)
-
-
-def _forget(session, *args):
-    session.info.pop(_PENDING, None)
-    session.info.pop(_FLUSH, None)
-
-
-event.listen(Session, "before_flush", _before_flush)
-event.listen(Session, "after_flush", _after_flush)
-event.listen(Session, "before_commit", _before_commit)
-event.listen(Session, "after_soft_rollback", _forget)
-
-
 def ensure_current(app):
     """At start: tables summed with another day start (larder.toml changed) are
     rebuilt once, so that no request pays for it."""
@@ -478,3 +397,6 @@ def ensure_current(app):
         else:
             db.session.rollback()
 
+
+# The session hook (daily_hooks) is part of keeping the figures: always registered.
+from . import daily_hooks  # noqa: E402,F401
