@@ -86,10 +86,14 @@ def _when(conn, column, start):
         day = sa.cast(shifted, sa.Date)
         hour = sa.cast(sa.extract("hour", column), sa.Integer)
         next_date = sa.cast(column, sa.Date) != day
-    else:  # SQLite keeps 'YYYY-MM-DD HH:MM:SS[.ffffff]': text functions
+    elif minutes:  # SQLite keeps 'YYYY-MM-DD HH:MM:SS[.ffffff]': text functions
         day = sa.func.date(column, sa.literal_column(f"'-{minutes} minutes'"))
         hour = sa.cast(sa.func.substr(column, 12, 2), sa.Integer)
         next_date = sa.func.substr(column, 1, 10) != day
+    else:  # days start at midnight (the default): the date is the text's first part
+        day = sa.func.substr(column, 1, 10)
+        hour = sa.cast(sa.func.substr(column, 12, 2), sa.Integer)
+        next_date = sa.literal_column("0")
     return sa.type_coerce(day, sa.Date), hour, sa.type_coerce(next_date, sa.Boolean)
 
 
