@@ -344,3 +344,29 @@ def test_refund_lines_of_a_line_changed_after_count_with_its_product(app):
         db.session.commit()
         assert db.session.scalar(db.select(db.func.count(RefundLine.id))) > 0
         assert daily_figures.differences() == []
+
+
+def test_the_dashboard_and_report_read_the_daily_figures_not_the_orders(app):
+    """For whole days they read the tables (a row changed by hand shows), and not
+    when the tables were summed with another day start (the orders' figures again)."""
+    with app.app_context():
+        load_demo(orders=300, days=30, seed=6)
+        today = settings.today_business_day()
+        first = today - timedelta(days=20)
+        before = (stats.summary.uncached()["revenue_cents"],
+                  stats.period_totals.uncached(*stats.span(first, today))["revenue_cents"],
+                  collect(first, today)["totals"]["revenue_cents"])
+        db.session.execute(daily_figures.SALES.update().values(
+            total_cents=daily_figures.SALES.c.total_cents + 1))
+        rows = db.session.scalar(db.select(db.func.count()).select_from(daily_figures.SALES)
+                                 .where(daily_figures.SALES.c.day >= first))
+        assert (stats.summary.uncached()["revenue_cents"],
+                stats.period_totals.uncached(*stats.span(first, today))["revenue_cents"],
+                collect(first, today)["totals"]["revenue_cents"]) == (
+            before[0] + db.session.scalar(db.select(db.func.count())
+                                          .select_from(daily_figures.SALES)),
+            before[1] + rows, before[2] + rows)
+        db.session.execute(daily_figures.BASIS.update().values(day_starts_at="01:00"))
+        assert stats.summary.uncached()["revenue_cents"] == before[0]
+        assert collect(first, today)["totals"]["revenue_cents"] == before[2]
+        db.session.rollback()
