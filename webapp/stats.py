@@ -5,6 +5,10 @@ do not). Revenue is what the orders took less the refunds dated in the same span
 (docs/figures.md). Periods are business days (settings.day_starts_at): "today" is the
 current business day; a period of days [first, last] is
 business_day_span(first)[0] <= t < business_day_span(last)[1].
+
+Spans of whole business days are read from the daily figures (webapp.daily_reads: a few
+thousand rows at a million orders); anything else, or figures summed with another day
+start, from the orders (the same numbers: tests/test_daily_figures.py).
 """
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
