@@ -367,6 +367,7 @@ def test_the_dashboard_and_report_read_the_daily_figures_not_the_orders(app):
                                           .select_from(daily_figures.SALES)),
             before[1] + rows, before[2] + rows)
         db.session.execute(daily_figures.BASIS.update().values(day_starts_at="01:00"))
+        assert daily_figures.differences()[0] == ("figures_basis", (), "01:00", "00:00")
         assert stats.summary.uncached()["revenue_cents"] == before[0]
         assert collect(first, today)["totals"]["revenue_cents"] == before[2]
         db.session.rollback()
