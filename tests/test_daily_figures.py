@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from test_cli import larder, one_line_error
-from webapp import catalog, daily_figures, ordering, refunds, settings, stats, tax
+from webapp import catalog, create_app, daily_figures, ordering, refunds, settings, stats, tax
 from webapp.demo_data import load_demo
 from webapp.extensions import db
 from webapp.imports.engine import ImportFailed, import_file
@@ -371,3 +371,16 @@ def test_the_dashboard_and_report_read_the_daily_figures_not_the_orders(app):
         assert stats.summary.uncached()["revenue_cents"] == before[0]
         assert collect(first, today)["totals"]["revenue_cents"] == before[2]
         db.session.rollback()
+
+
+def test_a_day_start_set_in_larder_toml_is_summed_at_the_next_start(app, data_dir):
+    with app.app_context():
+        load_demo(orders=200, days=10, seed=2)
+        assert daily_figures.basis(db.session.connection()) == "00:00"
+    (data_dir / "larder.toml").write_text('[shop]\nday_starts_at = "02:30"\n')
+    again = create_app({"TESTING": True, "LARDER_TOKEN": "t"}, data_dir=data_dir)
+    with again.app_context():
+        assert daily_figures.basis(db.session.connection()) == "02:30"
+        assert daily_figures.differences() == []
+        db.session.remove()
+        db.engine.dispose()

@@ -264,7 +264,7 @@ def fill(conn, start):
         conn.execute(BASIS.insert().values(id=1, day_starts_at=clock(start)))
 
 
-def rebuild(conn=None):
+def rebuild(conn=None, only_if_stale=False):
     """Sum the tables again from the orders and refunds, in the caller's transaction
     (`larder figures rebuild`, a new day start, the demo loader). Takes the basis row's
     lock first: writers wait (PostgreSQL; SQLite has one writer anyway)."""
@@ -274,7 +274,8 @@ def rebuild(conn=None):
     # An UPDATE takes SQLite's write lock and PostgreSQL's row lock before the reading.
     conn.execute(BASIS.update().where(BASIS.c.id == 1)
                  .values(day_starts_at=BASIS.c.day_starts_at))
-    basis(conn, lock="update")
+    if only_if_stale and basis(conn, lock="update") == clock(day_start_now()):
+        return  # another process did it while this one waited for the lock
     fill(conn, day_start_now())
 
 
@@ -396,7 +397,7 @@ def ensure_current(app):
 
     with app.app_context():
         if not current(db.session.connection()):
-            rebuild()
+            rebuild(only_if_stale=True)
             db.session.commit()
         else:
             db.session.rollback()
