@@ -384,3 +384,12 @@ def test_a_day_start_set_in_larder_toml_is_summed_at_the_next_start(app, data_di
         assert daily_figures.differences() == []
         db.session.remove()
         db.engine.dispose()
+
+
+def test_ids_in_runs_are_read_as_ranges():
+    """An import's ids follow each other: one BETWEEN, not thousands of values in IN."""
+    import sqlalchemy as sa
+
+    clauses = daily_figures.in_ids(sa.column("id"), [42, *range(1, 21), 40, 3])
+    assert [str(c.compile(compile_kwargs={"literal_binds": True})) for c in clauses] == [
+        "id BETWEEN 1 AND 20", "id IN (40, 42)"]
