@@ -351,6 +351,37 @@ def demo(ctx, orders, days, seed, replace):
     click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
+@cli.command()
+@click.argument("action", type=click.Choice(["rebuild", "check"]))
+@click.pass_context
+def figures(ctx, action):
+    """The daily figures the dashboard and reports read: `rebuild` sums them again from
+    the orders and refunds; `check` compares them (exit 1 when they differ)."""
+    import time
+
+    from webapp import daily_figures
+    from webapp.caching import clear_all
+    from webapp.extensions import db
+
+    app = _app(ctx)
+    with app.app_context():
+        started = time.perf_counter()
+        if action == "rebuild":
+            daily_figures.rebuild()
+            db.session.commit()
+            clear_all()
+            click.echo(f"daily figures rebuilt in {time.perf_counter() - started:.1f} s")
+            return
+        found = daily_figures.differences()
+        db.session.rollback()
+    if found:
+        for table, key, have, want in found[:20]:
+            click.echo(f"{table} {key}: stored {have}, from the orders {want}")
+        click.echo(f"{len(found)} rows differ: run `larder figures rebuild`")
+        ctx.exit(1)
+    click.echo("the daily figures agree with the orders")
+
+
 def _sqlite_only(ctx):
     """Backups are for SQLite: refuse PostgreSQL before connecting to anything."""
     from webapp import backups

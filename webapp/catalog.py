@@ -7,7 +7,7 @@ the order form, stays in history and reports, and can be restored.
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
-from . import caching, low_stock
+from . import caching, daily_figures, low_stock
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product
 from .money import cents_to_str
@@ -341,9 +341,11 @@ def merge_customers(keep_id, drop_id):
     keep, drop = get_customer(keep_id), get_customer(drop_id)
     email, till_id = drop.email, drop.till_id
     try:
-        moved = db.session.execute(
-            db.update(Order).where(Order.customer_id == drop.id)
-            .values(customer_id=keep.id)).rowcount
+        # Their sales count under keep's country from now on (daily figures).
+        with daily_figures.orders_changing(daily_figures.orders_of(drop.id)):
+            moved = db.session.execute(
+                db.update(Order).where(Order.customer_id == drop.id)
+                .values(customer_id=keep.id)).rowcount
         db.session.delete(drop)
         db.session.flush()  # the unique e-mail and till id are free only after this
         if not keep.email and email:

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from flask import g, has_app_context
 from sqlalchemy import delete, exists, insert, select, text
 
-from . import caching, models, settings
+from . import caching, daily_figures, models, settings
 from .demo_sales import METHODS, Clock, write_sales
 from .extensions import db
 from .models import (Customer, Order, OrderLine, Product, Refund, RefundLine, Setting,
@@ -240,6 +240,7 @@ def load_demo(orders=20000, seed=42, end=None, days=730, replace=False):
         _offer_methods(session, stamp)
         if session.get_bind().dialect.name == "postgresql":
             _advance_sequences(session)
+        daily_figures.rebuild()  # bulk rows, written past the session's hook
         session.commit()
     except BaseException:
         session.rollback()

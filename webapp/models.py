@@ -7,8 +7,8 @@ changes a recorded order (docs/figures.md).
 """
 from datetime import date, datetime
 
-from sqlalchemy import (Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer,
-                        LargeBinary, String, Text, UniqueConstraint)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey,
+                        Index, Integer, LargeBinary, String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false, true
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -385,3 +385,72 @@ class Job(db.Model):
     @property
     def finished(self):
         return self.state in ("success", "failure")
+
+
+class DailySales(db.Model):
+    """Sales and refunds summed per business day, clock hour and payment method
+    (webapp.daily_figures keeps them in the same transaction as every change; docs/
+    figures.md). `next_date`: the hour is on the calendar day after `day` (before the
+    day's start time). Refunds count at their own time, by the method they were paid
+    back by (their own, else their order's)."""
+
+    __tablename__ = "daily_sales"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_date: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    method: Mapped[str] = mapped_column(String(40), primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    gross_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    discount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunds: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunds_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DailyProductSales(db.Model):
+    """Lines sold and refunded per business day, product and tax rate: what the reports'
+    tax, margin and product sections and the dashboard's best sellers sum."""
+
+    __tablename__ = "daily_product_sales"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rate_bp: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lines: Mapped[int] = mapped_column(BigInteger, default=0)
+    quantity: Mapped[int] = mapped_column(BigInteger, default=0)
+    list_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # quantity x unit price
+    net_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # lines with a cost
+    net_known_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    quantity_known: Mapped[int] = mapped_column(BigInteger, default=0)
+    lines_without_cost: Mapped[int] = mapped_column(BigInteger, default=0)
+    refund_lines: Mapped[int] = mapped_column(BigInteger, default=0)
+    refund_quantity: Mapped[int] = mapped_column(BigInteger, default=0)
+    refund_net_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    refund_tax_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    refund_cost_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    refund_net_known_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    refund_quantity_known: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DailyCountrySales(db.Model):
+    """Sales and refunds per business day and the customer's country ("Walk-in (no
+    customer)" without one): the reports' sales by country. A customer's new country
+    or a merge moves their orders' rows (webapp.daily_figures)."""
+
+    __tablename__ = "daily_country_sales"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    country: Mapped[str] = mapped_column(String(100), primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunds: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunds_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FiguresBasis(db.Model):
+    """One row: the day start (HH:MM) the daily figures were summed with. When the
+    setting in force differs, the figures are read from the orders until rebuilt."""
+
+    __tablename__ = "figures_basis"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day_starts_at: Mapped[str] = mapped_column(String(5))

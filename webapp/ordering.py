@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from pydantic import field_validator, model_validator
 
-from . import caching, day_close, low_stock, settings, tax
+from . import caching, daily_figures, day_close, low_stock, settings, tax
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product, now
 from .money import MAX_LINES, MAX_ORDER_CENTS, cents_for_display
@@ -233,10 +233,16 @@ def cancel_order(order_id, reason=""):
     text = str(reason or "").strip()[:300]
     # Conditional, like process_order's claim: a worker taking the order at the same
     # moment wins or loses as a whole, never both.
-    changed = db.session.execute(
-        db.update(Order).where(Order.id == order_id, Order.status.in_(("pending", "failed")))
-        .values(status="cancelled", status_reason=text or "cancelled")
-    ).rowcount
+    changed = 0
+    for before in ("pending", "failed"):  # one at a time: whether it counted matters
+        changed = db.session.execute(
+            db.update(Order).where(Order.id == order_id, Order.status == before)
+            .values(status="cancelled", status_reason=text or "cancelled")
+        ).rowcount
+        if changed:
+            if before == "pending":  # a sale until now: off the daily figures
+                daily_figures.order_left(order_id)
+            break
     db.session.commit()
     db.session.refresh(order)
     if not changed:
@@ -263,6 +269,7 @@ def process_order(order_id):
     if not claimed:
         db.session.rollback()
         return db.session.get(Order, order_id)
+    daily_figures.order_left(order_id)  # "processing"; added back if processed
     order = db.session.execute(
         db.select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
     ).unique().scalar_one()

@@ -317,6 +317,12 @@ def save(values):
             db.session.add(Setting(key=name, value=text, updated_at=now()))
         elif row.value != text:
             row.value, row.updated_at = text, now()
+    if "day_starts_at" in values:
+        from . import daily_figures
+
+        db.session.flush()  # the new start is read from here on (_forget_when_written)
+        if not daily_figures.current(db.session.connection()):
+            daily_figures.rebuild()  # every day's figures move: summed again, same commit
     db.session.commit()
     g.pop("larder_settings", None)
     caching.settings_changed()

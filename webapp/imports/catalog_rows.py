@@ -4,6 +4,7 @@ of rules, the same reasons), then created, updated or left alone by its key (SKU
 Only the fields the file gives are written."""
 from sqlalchemy import insert, select, update
 
+from .. import daily_figures
 from ..catalog import CustomerIn, ProductIn, barcode_taken
 from ..extensions import db
 from ..models import Customer, Product, now
@@ -98,5 +99,8 @@ def upsert_customer(writer, rec):
     if not changed:
         writer.plan.count("customers", "unchanged")
         return
-    db.session.execute(update(_C).where(_C.c.id == old.id).values(**changed))
+    # A new country moves the customer's sales in the daily figures' countries.
+    with daily_figures.orders_changing(
+            daily_figures.orders_of(old.id) if "country" in changed else []):
+        db.session.execute(update(_C).where(_C.c.id == old.id).values(**changed))
     writer.plan.count("customers", "updated")

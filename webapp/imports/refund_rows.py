@@ -165,6 +165,7 @@ class RefundWriter:
             order_id=order_id, created_at=rec.created_at, reason=rec.reason[:300],
             restocked=False, payment_method=method, amount_cents=amount, net_cents=net,
             tax_cents=tax).returning(_R.c.id)).scalar_one()
+        self.new_refunds.append(refund_id)  # for the daily figures (Writer.finish)
         db.session.execute(insert(_RL), [
             {"refund_id": refund_id, "order_line_id": line.id, "quantity": q,
              "tax_rate_bp": line.tax_rate_bp, "net_cents": n, "tax_cents": t,

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from sqlalchemy import delete, func, insert, select, update
 
-from .. import settings
+from .. import daily_figures, settings
 from ..catalog import sku_problem
 from ..extensions import db
 from ..models import Customer, Order, OrderLine, Product, Refund, ZReport, now
@@ -92,6 +92,8 @@ class Writer(RefundWriter):
         self.pending = {}            # ref -> (record, customer id, lines, priced)
         self.keys_seen = {}          # products/customers layouts: key -> line
         self.stock_changed = []
+        # What the daily figures must count at the end (webapp.daily_figures).
+        self.new_orders, self.new_refunds = [], []
 
     def problem(self, line, column, reason):
         self.plan.problem(Problem(line, column, reason))
@@ -312,6 +314,7 @@ class Writer(RefundWriter):
                 ids = [by_ref[ref] for ref in refs]
             if self.sqlite:
                 self.next_order_id = max(ids) + 1
+            self.new_orders.extend(ids)
             if self.indexes:  # the orders are in: the transaction is open
                 self.indexes.maybe_drop()
             self._insert_lines(zip(ids, new))
@@ -365,6 +368,8 @@ class Writer(RefundWriter):
             return
         if self._closed(old.created_at, rec.line, "order"):
             return
+        daily_figures.withdraw([old.id])  # counted again by finish()
+        self.new_orders.append(old.id)
         db.session.execute(update(_O).where(_O.c.id == old.id)
                            .values(**self._order_row(sale, with_ref=False)))
         db.session.execute(delete(_L).where(_L.c.order_id == old.id))
@@ -377,6 +382,7 @@ class Writer(RefundWriter):
         self.flush()
         if not self.plan.problem_count:  # else rolled back: the indexes come back anyway
             self.need_indexes()
+            daily_figures.add(self.new_orders, self.new_refunds)
 
     def need_indexes(self):
         """Before a query that reads orders other than by ref (refunds, a changed

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import func
 
+from .. import daily_reads
 from ..extensions import db
 from ..models import Customer, Product
 from ..settings import business_day_span, day_start
@@ -77,65 +78,65 @@ def months(start, end):
     return out
 
 
-def collect(start, end, progress=None):
+def collect(start, end, progress=None, raw=False):
     """The report's data for business days [start, end]: the dates under `start` and
     `end` and the sections in SECTIONS (COLUMNS gives their keys); progress(percent,
     message) after each query. Old sections keep their keys; revenue everywhere is
-    what the shop took in: order totals less refunds (counted on their own day)."""
+    what the shop took in: order totals less refunds (counted on their own day).
+    Read from the daily figures (webapp.daily_reads), or from the orders themselves
+    when those cannot answer or `raw` (the same figures: tests/test_daily_figures.py)."""
     start, end = check_range(start, end)
     step = progress or (lambda percent, message: None)
     since, until = business_day_span(start)[0], business_day_span(end)[1]
     opens = day_start()  # read once: settings.business_day_of reads it at every call
-    minute = opens.minute
     step(0, "Reading orders")
 
-    # 1. Orders by hour and payment method (the covering index alone), refunds by hour:
-    # months, hours, weekdays, methods and totals are rolled up from these rows (at most
-    # 24 x 2 x methods a day).
+    # 1. Sales and refunds per business day, clock hour and payment method (the daily
+    # figures, or the orders when they cannot answer): months, hours, weekdays, methods
+    # and totals are rolled up from these rows (at most 24 x 2 x methods a day).
+    whole = raw is False and daily_reads.days(since, until)
+    if whole:
+        rows = daily_reads.hour_rows(*whole)
+    else:
+        rows = raw_hour_rows(since, until, opens)
     months_found, hours, weekdays = {}, [[0, 0] for _ in range(24)], [[0, 0] for _ in range(7)]
-    sales, orders, gross, discounts, total_paid = {}, 0, 0, 0, 0
-    buckets = []
-    for text, after, method, n, total, gross_part, discount_part in figures.order_buckets(
-            since, until, minute):
-        buckets.append((text, after, n, total))
-        by_method = sales.setdefault(method, [0, 0])
-        by_method[0] += n
-        by_method[1] += total
+    sales, refunds, orders, gross, discounts, total_paid = {}, {}, 0, 0, 0, 0
+    for day, hour, _, method, n, gross_part, discount_part, total, refund_n, refunded in rows:
+        if n:
+            by_method = sales.setdefault(method, [0, 0])
+            by_method[0] += n
+            by_method[1] += total
+        if refund_n:
+            refunds[method] = refunds.get(method, 0) + refunded
         orders, gross, discounts = orders + n, gross + gross_part, discounts + discount_part
         total_paid += total
-    buckets += [(h, a, 0, -t) for h, a, t in figures.refunds_by_hour(since, until, minute)]
-    places = {}  # (hour, after) -> its month, hour and weekday rows: once per hour, not
-    # once per payment method (the dates are the loop's cost)
-    for text, after, n, amount in buckets:
-        rows = places.get((text, after))
-        if rows is None:
-            moment = datetime(int(text[:4]), int(text[5:7]), int(text[8:10]),
-                              int(text[11:13]), minute if after else 0)
-            day = (moment.date() if moment.time() >= opens
-                   else moment.date() - timedelta(days=1))
-            rows = places[text, after] = (months_found.setdefault(f"{day:%Y-%m}", [0, 0]),
-                                          hours[moment.hour], weekdays[day.weekday()])
-        for row in rows:
+        for row in (months_found.setdefault(f"{day:%Y-%m}", [0, 0]), hours[hour],
+                    weekdays[day.weekday()]):
             row[0] += n
-            row[1] += amount
+            row[1] += total - refunded
     by_month = [{"month": m, "orders": months_found.get(m, (0, 0))[0],
                  "revenue_cents": months_found.get(m, (0, 0))[1]} for m in months(start, end)]
     step(20, "Orders by month")
 
-    # 2. Refunds by method, new customers, countries.
-    refunds = figures.refunds_by_method(since, until)
+    # 2. New customers, countries (by the customer's country now).
+    if not whole:
+        refunds = figures.refunds_by_method(since, until)
+    countries = (daily_reads.by_country(*whole) if whole
+                 else figures.by_country(since, until))
     new_customers = db.session.scalar(
         db.select(func.count(Customer.id))
         .where(Customer.created_at >= since, Customer.created_at < until))
     by_payment_method = figures.payment_rows(sales, refunds)
     by_country = [{"country": c, "orders": n, "revenue_cents": r}
-                  for c, n, r in sorted(figures.by_country(since, until),
-                                        key=lambda row: (-row[2], row[0]))]
+                  for c, n, r in sorted(countries, key=lambda row: (-row[2], row[0]))]
     step(40, "Totals and countries")
 
     # 3. Lines sold and refunded per product and rate (one pass over the span's lines).
-    lines = figures.line_groups(since, until)
-    refund_lines = figures.refund_groups(since, until)
+    if whole:
+        lines, refund_lines = daily_reads.product_groups(*whole)
+    else:
+        lines = figures.line_groups(since, until)
+        refund_lines = figures.refund_groups(since, until)
     step(70, "Sales by product")
     totals = figures.money_totals(orders, gross, discounts, total_paid, lines,
                                   refund_lines, sum(refunds.values()))
@@ -149,8 +150,12 @@ def collect(start, end, progress=None):
     comparison = []
     for period, (first, last) in (("previous_period", previous_period(start, end)),
                                   ("previous_year", previous_year(start, end))):
-        n, revenue = figures.sales_and_refunds(business_day_span(first)[0],
-                                               business_day_span(last)[1])
+        if whole:
+            n, total, refunded = daily_reads.totals(first, last)
+            revenue = total - refunded
+        else:
+            n, revenue = figures.sales_and_refunds(business_day_span(first)[0],
+                                                   business_day_span(last)[1])
         comparison.append({"period": period, "from": first.isoformat(),
                            "to": last.isoformat(), "orders": n, "revenue_cents": revenue,
                            "change_pct": percent(totals["revenue_cents"] - revenue, revenue)})
@@ -182,6 +187,28 @@ def collect(start, end, progress=None):
         "by_payment_method": by_payment_method,
         "comparison": comparison,
     }
+
+
+def raw_hour_rows(since, until, opens):
+    """daily_reads.hour_rows' rows summed from the orders and refunds of [since,
+    until) (`opens`: the day start): order rows by hour and method, refund rows by hour
+    (method None: refunds by method are read apart)."""
+    minute, out, places = opens.minute, [], {}
+    buckets = [(text, after, method, n, gross, discount, total, 0, 0)
+               for text, after, method, n, total, gross, discount in figures.order_buckets(
+                   since, until, minute)]
+    buckets += [(text, after, None, 0, 0, 0, 0, 1, amount)
+                for text, after, amount in figures.refunds_by_hour(since, until, minute)]
+    for text, after, method, *figures_of in buckets:
+        place = places.get((text, after))
+        if place is None:  # once per hour, not once per method: the dates are the cost
+            moment = datetime(int(text[:4]), int(text[5:7]), int(text[8:10]),
+                              int(text[11:13]), minute if after else 0)
+            day = (moment.date() if moment.time() >= opens
+                   else moment.date() - timedelta(days=1))
+            place = places[text, after] = (day, moment.hour, moment.date() != day)
+        out.append((*place, method, *figures_of))
+    return out
 
 
 def product_rows(lines, refund_lines):
