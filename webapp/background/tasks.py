@@ -97,14 +97,13 @@ def process_order_task(job, params, progress):
     from .. import ordering
     from ..invoice_pdf import write_invoice
 
-    order = ordering.process_order(params["order_id"])
-    if order is None:
+    if ordering.process_order(params["order_id"]) is None:
         raise ValueError(f"order {params['order_id']} does not exist")
+    order = ordering.load_for_invoice(params["order_id"])  # lines and products at once
     if order.status == "processed":
         # No progress step (a commit and a result write per order): an order takes a
         # fraction of a second, and the worker's rate is the shop's at busy times.
-        write_invoice(ordering.load_for_invoice(order.id),
-                      files_folder("invoices") / f"{order.ref}.pdf")
+        write_invoice(order, files_folder("invoices") / f"{order.ref}.pdf")
         # A walk-in sale, or a customer known only by a till's id, has no one to write to.
         if order.customer is not None and order.customer.email:
             jobs.submit("email", f"Order confirmation {order.ref}",
