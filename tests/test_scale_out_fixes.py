@@ -3,7 +3,6 @@ deadlocked on PostgreSQL, a job lost to a deadlock, identical requests making se
 jobs, and the settings several processes must share. The whole shop run this way (two
 `serve`, two workers) is tests/test_scale_out.py."""
 import itertools
-import json
 import shutil
 import sqlite3
 import threading
