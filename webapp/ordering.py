@@ -240,8 +240,10 @@ def lock_products(ids, share=False):
     share=True (recording an order): KEY SHARE, the lock its lines' foreign keys take
     anyway, taken up front in id order rather than line by line in the order's own.
     Otherwise (changing stock): FOR NO KEY UPDATE, which does not conflict with KEY
-    SHARE, so recording orders never waits for processing ones."""
-    select = db.select(Product).where(Product.id.in_(sorted(set(ids)))).order_by(Product.id)
+    SHARE, so recording orders never waits for processing ones. Returns the products
+    (their ids only, for share)."""
+    select = db.select(Product.id if share else Product).where(
+        Product.id.in_(sorted(set(ids)))).order_by(Product.id)
     select = select.with_for_update(key_share=True, read=share)
     return db.session.execute(select.execution_options(populate_existing=True)).scalars().all()
 
