@@ -17,6 +17,7 @@ import argparse
 import os
 import platform
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -120,6 +121,8 @@ def main():
     parser.add_argument("--webs", default="1,2,4")
     parser.add_argument("--skip", default="", help="cost,accept,drain to skip")
     args = parser.parse_args()
+    # Stopped (timeout, kill): the `finally` blocks still stop the site's processes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     print(f"# {platform.platform()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     tmp = tempfile.mkdtemp(prefix="larder-scale-")
     with run_postgres("max_connections=300") as pg, run_redis(tmp) as rd:
