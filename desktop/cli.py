@@ -4,7 +4,6 @@ Bad arguments or files end with exit code 2 and one readable line on stderr; so 
 any failure of the disk or the database (its traceback goes to the log file).
 """
 import os
-import secrets
 import sys
 
 import click
@@ -98,8 +97,10 @@ def _serve(ctx, host, port, no_worker, data_dir, log_path):
     from webapp.background.supervisor import start_bundled_worker
 
     log = logging.getLogger("larder.serve")
-    token = secrets.token_urlsafe(32)
-    app = _app(ctx, LARDER_TOKEN=token)
+    # A new token at each start, unless the deployment gives one (LARDER_TOKEN, shared by
+    # several `serve` processes behind one address: docs/scaling.md).
+    app = _app(ctx)
+    token = app.config["LARDER_TOKEN"]
     if host not in ("127.0.0.1", "localhost", "::1"):
         allowed = app.config["LARDER_ALLOWED_HOSTS"]
         if not allowed:
@@ -147,6 +148,10 @@ def worker(ctx, beat, parent_pid):
     from desktop.logs import exit_now
     from webapp.background.supervisor import WorkerRunning, run_supervisor
 
+    name = os.environ.get("LARDER_WORKER_NAME", "")
+    if name and not (len(name) <= 40 and name.replace("-", "").replace("_", "").isalnum()
+                     and name.isascii()):
+        fail(f"LARDER_WORKER_NAME {name[:40]!r}: use 1-40 letters, digits, '-' or '_'")
     try:
         run_supervisor(ctx.obj["data_dir"], beat, parent_pid)
     except WorkerRunning as exc:

@@ -56,6 +56,7 @@ class DesktopApi:
         from webapp import reports
         from webapp.extensions import db
         from webapp.background.jobs import params
+        from webapp.config import files_folder
         from webapp.models import Job
 
         with self._app.app_context():
@@ -63,7 +64,7 @@ class DesktopApi:
             if job is None or job.kind != "report" or job.state != "success":
                 return {"error": "This report is not ready."}
             p = params(job)
-            source = Path(self._app.config["DATA_DIR"], "reports", f"{job.id}.{p['format']}")
+            source = files_folder("reports", self._app.config) / f"{job.id}.{p['format']}"
             first, last = reports.parse_range(p["from"], p["to"])
             name = reports.report_filename(first, last, p["format"])
         if not source.is_file():

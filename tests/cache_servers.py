@@ -10,6 +10,7 @@ a bounded wait) until it answers, yields how to reach it, and stops it afterward
 the binary is missing the test is skipped locally and fails under CI=true, as with
 conftest.require_binary.
 """
+import contextlib
 import os
 import shutil
 import socket
@@ -102,8 +103,14 @@ def start_server(name, make_argv, request, expect, log_dir):
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     """URL of a private redis-server, e.g. redis://127.0.0.1:45678/0."""
+    with run_redis(str(tmp_path_factory.mktemp("redis"))) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def run_redis(log_dir):
+    """The redis_server fixture's server, for scripts too (bench/scale_out.py)."""
     binary = require_binary("redis-server")
-    log_dir = str(tmp_path_factory.mktemp("redis"))
 
     def argv(port):
         return [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
@@ -150,6 +157,13 @@ def postgres_server():
     """A throwaway PostgreSQL cluster on a free port; yields a SQLAlchemy URL base
     (append a database name). PostgreSQL refuses to run as root: then it runs as the
     `postgres` user."""
+    with run_postgres() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def run_postgres(*settings):
+    """The postgres_server fixture's cluster, for scripts too; settings: "name=value"."""
     initdb, postgres = _postgres_bin("initdb"), _postgres_bin("postgres")
     import tempfile
     from pathlib import Path
@@ -168,7 +182,8 @@ def postgres_server():
     proc = subprocess.Popen(as_user + [postgres, "-D", str(data), "-p", str(port),
                                        "-c", "listen_addresses=127.0.0.1",
                                        "-c", f"unix_socket_directories={base}",
-                                       "-c", "fsync=off"],
+                                       "-c", "fsync=off",
+                                       *[a for kv in settings for a in ("-c", kv)]],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"postgresql+psycopg://larder@127.0.0.1:{port}"
     import sqlalchemy
@@ -183,6 +198,8 @@ def postgres_server():
                 proc.kill()
                 raise RuntimeError("PostgreSQL did not start")
             time.sleep(0.2)
-    yield url
-    _stop(proc)
-    shutil.rmtree(base, ignore_errors=True)
+    try:
+        yield url
+    finally:
+        _stop(proc)
+        shutil.rmtree(base, ignore_errors=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import current_app
 
 from . import idempotency
-from .config import UPLOADS
+from .config import UPLOADS, files_folder
 from .extensions import cache, db
 from .inbox_sync import clean_old
 from .models import Job
@@ -27,14 +27,13 @@ def _remove_older(folder, cutoff, pattern="*"):
 
 def cleanup(days=None):
     days = int(days if days is not None else current_app.config.get("LARDER_RETENTION_DAYS", 30))
-    data = Path(current_app.config["DATA_DIR"])
     cutoff = time.time() - days * 86400
     counts = {
-        "reports": _remove_older(data / "reports", cutoff),
-        "outbox": _remove_older(data / "outbox", cutoff),
-        "invoices": _remove_older(data / "invoices", cutoff),
+        "reports": _remove_older(files_folder("reports"), cutoff),
+        "outbox": _remove_older(files_folder("outbox"), cutoff),
+        "invoices": _remove_older(files_folder("invoices"), cutoff),
         "inbox": clean_old(days),
-        "uploads": _remove_older(data / UPLOADS, cutoff),  # files sent to Import
+        "uploads": _remove_older(files_folder(UPLOADS), cutoff),  # files sent to Import
     }
     old = datetime.now() - timedelta(days=days)
     counts["jobs"] = db.session.execute(

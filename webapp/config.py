@@ -38,6 +38,8 @@ ENV_KEYS = (
     "LARDER_BACKUP_KEEP_DAILY",
     "LARDER_BACKUP_KEEP_WEEKLY",
     "LARDER_SQLITE_BUSY_TIMEOUT_MS",
+    "LARDER_FILES_DIR",
+    "LARDER_TOKEN",
 )
 
 # Tutorial names that Flask-Caching 2.5 no longer accepts, mapped to the real backends.
@@ -176,7 +178,10 @@ def build_config(data_dir=None, overrides=None):
         # diskcache's own limit; past it, least recently stored entries are culled.
         "LARDER_CACHE_SIZE_LIMIT": 256 * 1024 * 1024,
         "CACHE_ENABLE_SIGNALS": True,  # counts hits/misses and sets X-Cache
-        "LARDER_TOKEN": None,  # set by `serve`; None means no launch token in force
+        # The launch token: made by `serve` and the window at each start, unless the
+        # deployment gives one (LARDER_TOKEN, larder.toml) for several `serve` processes
+        # to share; None here means a new one (webapp.create_app).
+        "LARDER_TOKEN": None,
         "LARDER_ALLOWED_HOSTS": [],  # extra Host names for LAN use
         "LARDER_SERVER_PORT": None,
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
@@ -207,6 +212,8 @@ def build_config(data_dir=None, overrides=None):
         ]
     if os.environ.get("LARDER_SECRET_KEY"):
         cfg["SECRET_KEY"] = os.environ["LARDER_SECRET_KEY"]
+    if cfg.get("LARDER_TOKEN") is not None:
+        _check_shared_secret("LARDER_TOKEN", cfg["LARDER_TOKEN"])
     cfg.update(overrides or {})
     cfg["LARDER_SHOP_OVERRIDES"] = _shop_overrides(cfg)
     cfg["LARDER_SHOP_STAMP"] = _stamp(cfg["LARDER_SHOP_OVERRIDES"])
@@ -239,7 +246,13 @@ def build_config(data_dir=None, overrides=None):
     if cfg["CACHE_TYPE"].endswith(("FileSystemCache", "DiskCache")):
         # Both unpickle what they read: the folder must be the owner's alone.
         ensure_private_dir(cfg["CACHE_DIR"])
-    for folder in DATA_FOLDERS:
+    # Reports, invoices, emails, uploads and the inbox: written by one process (a worker),
+    # read by another (a web process), so with several hosts on a share all can reach.
+    files_dir = Path(data_dir, cfg.get("LARDER_FILES_DIR") or data_dir).expanduser()
+    cfg["LARDER_FILES_DIR"] = str(files_dir.resolve())
+    for folder in SHARED_FOLDERS:
+        ensure_private_dir(files_dir / folder)
+    for folder in LOCAL_FOLDERS:
         ensure_private_dir(data_dir / folder)
     cfg["CELERY"] = celery_config(data_dir, cfg)
     return cfg
@@ -248,8 +261,36 @@ def build_config(data_dir=None, overrides=None):
 # The data dir's folders, made at start. UPLOADS: files sent to the Import page, kept
 # under names Larder makes (webapp/import_jobs.py), and the import preview's throw-away
 # database copies (webapp/imports/engine.py), until the daily cleanup.
+# SHARED_FOLDERS live under LARDER_FILES_DIR (the data dir unless set): every web process
+# and worker of a site must see the same ones (docs/scaling.md). LOCAL_FOLDERS are each
+# process's own.
 UPLOADS = "uploads"
-DATA_FOLDERS = ("reports", "outbox", "inbox", "invoices", "logs", UPLOADS)
+SHARED_FOLDERS = ("reports", "outbox", "inbox", "invoices", UPLOADS)
+LOCAL_FOLDERS = ("logs",)
+DATA_FOLDERS = SHARED_FOLDERS + LOCAL_FOLDERS
+
+
+def files_folder(name, config=None):
+    """Where a shared folder (one of SHARED_FOLDERS) is: under LARDER_FILES_DIR. Only
+    these names: a path never comes from a request."""
+    if name not in SHARED_FOLDERS:
+        raise ValueError(f"not a shared folder: {name!r}")
+    if config is None:
+        from flask import current_app
+
+        config = current_app.config
+    return Path(config.get("LARDER_FILES_DIR") or config["DATA_DIR"], name)
+
+
+MIN_SHARED_SECRET = 32  # characters: the token is not throttled (webapp/auth.py)
+
+
+def _check_shared_secret(name, value):
+    """A token given by the deployment: long enough that guessing is hopeless."""
+    if not isinstance(value, str) or len(value.strip()) < MIN_SHARED_SECRET:
+        raise ConfigError(f"{name} must be at least {MIN_SHARED_SECRET} characters (make "
+                          f"one with: python -c \"import secrets; "
+                          f"print(secrets.token_urlsafe(32))\")")
 
 
 def _shop_overrides(cfg):

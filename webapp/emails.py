@@ -9,10 +9,10 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid
 from datetime import datetime
-from pathlib import Path
 
 from flask import current_app
 
+from .config import files_folder
 from .extensions import db
 from .atomic_files import write_atomically
 from .models import Customer, Order
@@ -28,7 +28,7 @@ class OutboxError(LookupError):
 
 
 def outbox_dir():
-    return Path(current_app.config["DATA_DIR"], "outbox")
+    return files_folder("outbox")
 
 
 def _sender():
@@ -78,7 +78,7 @@ def order_confirmation(order):
         + (_("Total: %(total)s (tax %(tax)s), paid by %(method)s",
              method=_(order.payment_method), **total) if order.payment_method
            else _("Total: %(total)s (tax %(tax)s)", **total)) + "\n")
-    invoice = Path(current_app.config["DATA_DIR"], "invoices", f"{order.ref}.pdf")
+    invoice = files_folder("invoices") / f"{order.ref}.pdf"
     if is_regular(invoice):
         msg.add_attachment(read_regular(invoice), maintype="application", subtype="pdf",
                            filename=f"invoice-{order.ref}.pdf")

@@ -11,7 +11,7 @@ import logging
 import re
 import sqlite3
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
@@ -52,6 +52,26 @@ def is_disk_full(exc):
         if getattr(exc, "sqlstate", None) == "53100":  # psycopg: disk_full
             return True
         # SQLAlchemy keeps the driver's error in .orig; Python chains the rest.
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
+
+
+# Failures of the moment that the same transaction, run again, gets past: PostgreSQL's
+# deadlock_detected, serialization_failure and lock_not_available; SQLite's busy timeout.
+TRANSIENT_SQLSTATES = ("40P01", "40001", "55P03")
+BUSY_MESSAGE = N_("Larder is busy: this was not saved. Send it again in a moment.")
+
+
+def is_transient_db_error(exc):
+    """True when exc, or an error it wraps, is one of the database's failures of the
+    moment (a deadlock, a serialization conflict, a lock it waited too long for)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if getattr(exc, "sqlstate", None) in TRANSIENT_SQLSTATES:
+            return True
+        if isinstance(exc, sqlite3.OperationalError) and "database is locked" in str(exc):
+            return True
         exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
     return False
 
@@ -140,5 +160,14 @@ def init_app(app):
         if is_disk_full(exc):
             log.error("disk full on %s %s: %s", request.method, request.path, exc)
             return error_response(507, _(DISK_FULL_MESSAGE))
+        if is_transient_db_error(exc):
+            # Nothing was saved (the transaction was rolled back): say so, and to retry.
+            from .extensions import db
+
+            db.session.rollback()
+            log.warning("busy database on %s %s: %s", request.method, request.path, exc)
+            response = make_response(error_response(503, _(BUSY_MESSAGE)))
+            response.headers["Retry-After"] = "1"
+            return response
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, _(InternalServerError.description))

@@ -14,7 +14,7 @@ from pathlib import Path
 from flask import current_app
 
 from .background.jobs import JobFailed
-from .config import UPLOADS
+from .config import UPLOADS, files_folder
 
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(csv|tsv|txt|xlsx)$")
@@ -27,7 +27,7 @@ class UploadError(ValueError):
 
 
 def uploads_dir():
-    return Path(current_app.config["DATA_DIR"], UPLOADS)
+    return files_folder(UPLOADS)
 
 
 def max_upload_bytes():

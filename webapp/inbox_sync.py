@@ -22,7 +22,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from .config import ensure_private_dir
+from .config import ensure_private_dir, files_folder
 from .locks import AlreadyLocked, FileLock
 from .safe_files import is_regular, regular_files
 
@@ -33,7 +33,7 @@ WORKING = ".importing"
 
 
 def inbox_dir():
-    return Path(current_app.config["DATA_DIR"], "inbox")
+    return files_folder("inbox")
 
 
 def _rank(name):

@@ -364,6 +364,9 @@ class Job(db.Model):
     params: Mapped[str] = mapped_column(Text, default="{}")  # JSON
     # Dedup key: an identical request while one is unfinished returns that job.
     dedup_key: Mapped[str] = mapped_column(String(200), default="")
+    # The dedup_key while the job is unfinished, NULL once it ends: unique, so that two
+    # processes making the same job at the same moment make one (jobs.submit).
+    active_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     state: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|success|failure
     progress: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(String(300), default="")
@@ -380,6 +383,7 @@ class Job(db.Model):
         Index("ix_jobs_state", "state"),
         Index("ix_jobs_kind_created", "kind", "created_at"),
         Index("ix_jobs_dedup", "dedup_key", "state"),
+        Index("ux_jobs_active_key", "active_key", unique=True),
     )
 
     @property

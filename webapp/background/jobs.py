@@ -13,6 +13,8 @@ import json
 import logging
 import uuid
 
+from sqlalchemy.exc import IntegrityError
+
 from ..extensions import db
 from ..models import Job, now
 
@@ -41,20 +43,30 @@ def kind_of_task(task_name):
 
 def submit(kind, title, params, dedup_key="", user_id=None):
     """Create and queue a job; an unfinished job with the same dedup_key is returned
-    instead. Returns (job, created)."""
-    if dedup_key:
-        existing = db.session.execute(
-            db.select(Job).where(Job.dedup_key == dedup_key, Job.state.in_(UNFINISHED))
-        ).scalar()
-        if existing is not None:
-            return existing, False
-    job_id = uuid.uuid4().hex
-    job = Job(id=job_id, task_id=job_id, kind=kind, title=title, params=json.dumps(params),
-              dedup_key=dedup_key, user_id=user_id, state="queued")
-    db.session.add(job)
-    db.session.commit()
-    send(job)
-    return job, True
+    instead. Returns (job, created). The check alone cannot see a job another process is
+    making at the same moment: the unique `active_key` decides, and the loser returns the
+    winner's job."""
+    for _ in range(3):  # the winner may finish between our failed insert and our look
+        if dedup_key:
+            existing = db.session.execute(
+                db.select(Job).where(Job.active_key == dedup_key)).scalar()
+            if existing is not None:
+                return existing, False
+        job_id = uuid.uuid4().hex
+        job = Job(id=job_id, task_id=job_id, kind=kind, title=title,
+                  params=json.dumps(params), dedup_key=dedup_key,
+                  active_key=dedup_key or None, user_id=user_id, state="queued")
+        db.session.add(job)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            if not dedup_key:
+                raise
+            continue
+        send(job)
+        return job, True
+    raise RuntimeError(f"could not queue the job {dedup_key!r}")
 
 
 def task_id(job):
@@ -103,6 +115,12 @@ def claim(job_id, worker=""):
     return job
 
 
+def retry_later(job, message):
+    """Back to queued (its task is sent again, same id): a failure of the moment."""
+    job.state, job.message = "queued", message[:300]
+    db.session.commit()
+
+
 def set_progress(job, percent, message=""):
     percent = max(0, min(100, int(percent)))
     if percent != job.progress or message != job.message:
@@ -115,6 +133,7 @@ def finish(job, result=None, error=None):
     """Success (progress 100) or failure (the error is what is shown). The last step's
     text is cleared either way: it described work in progress."""
     job.finished_at = now()
+    job.active_key = None  # the same request may now make a new job
     job.message = ""
     if result is not None or error is None:
         job.result = json.dumps(result if result is not None else {})

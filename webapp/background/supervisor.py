@@ -48,8 +48,14 @@ def node_specs(cpu_count=None):
     return specs
 
 
-def node_hostname(name):
-    return f"{name}@{socket.gethostname()}"
+def node_hostname(name, supervisor_pid=None):
+    """A node's Celery name: `quick@host`. Several workers on one host sharing a broker
+    (scale-out) need their own names: LARDER_WORKER_NAME, else the supervisor's pid when
+    given (a remote broker), makes it `quick-<that>@host`."""
+    worker = os.environ.get("LARDER_WORKER_NAME") or (str(supervisor_pid) if supervisor_pid
+                                                      else "")
+    return f"{name}-{worker}@{socket.gethostname()}" if worker else \
+        f"{name}@{socket.gethostname()}"
 
 
 def backoff(failures):
@@ -231,8 +237,9 @@ def run_node(data_dir, name, queues, pool, concurrency, parent_pid=None):
 
     app = create_app(data_dir=data_dir)
     celery = app.extensions["celery"]
-    hostname = node_hostname(name)
-    if celery.conf.broker_url == "filesystem://":
+    local = celery.conf.broker_url == "filesystem://"
+    hostname = node_hostname(name, None if local else parent_pid)
+    if local:
         # Fetched messages wait in this node's own folder until done (broker.py).
         celery.conf.broker_transport_options = node_options(app.config["CELERY"], hostname)
     if parent_pid:

@@ -6,21 +6,27 @@ Beat starts `larder.cleanup` and `larder.sync_inbox` with no job id: their row i
 when they start, under the task's id. Every body is safe to run twice.
 """
 import logging
-from pathlib import Path
+import random
 
 from celery import shared_task
-from flask import current_app
 
 from . import jobs
+from ..config import files_folder
+from ..errors import is_transient_db_error
 from ..extensions import db
 
 log = logging.getLogger(__name__)
 TITLES = {"cleanup": "Daily cleanup", "sync": "Hourly inbox sync", "backup": "Daily backup",
           "low_stock": "Daily low-stock email", "dayclose": "Close yesterday (Z-report)"}
+# A job that meets a deadlock or a serialization conflict (PostgreSQL, several processes
+# at once) is run again, not failed: its transaction was rolled back whole.
+MAX_RETRIES = 8
 
 
-def data_path(*parts):
-    return Path(current_app.config["DATA_DIR"], *parts)
+def retry_delay(retries):
+    """Seconds before the next try: 0.1, 0.2, 0.4 ... 5 s, with jitter (so the jobs that
+    met each other do not meet again)."""
+    return min(0.1 * 2 ** retries, 5.0) * random.uniform(0.5, 1.5)
 
 
 def job_task(name, kind, progress_in_row=True):
@@ -28,7 +34,7 @@ def job_task(name, kind, progress_in_row=True):
     endpoint reads it there), for a body that holds a database transaction open the
     whole time (an import: committing the row would commit its work half done)."""
     def decorator(body):
-        @shared_task(name=name, bind=True)
+        @shared_task(name=name, bind=True, max_retries=MAX_RETRIES)
         def task(self, job_id=None):
             if job_id is None:  # from beat (or a plain .delay()): the row is made now
                 job = jobs.start_scheduled(kind, TITLES.get(kind, kind), self.request.id,
@@ -54,6 +60,11 @@ def job_task(name, kind, progress_in_row=True):
                 return exc.result
             except Exception as exc:
                 db.session.rollback()
+                if is_transient_db_error(exc) and self.request.retries < MAX_RETRIES:
+                    jobs.retry_later(job, "the database was busy: trying again")
+                    log.warning("job %s (%s): %s; trying again", job.id, name,
+                                str(exc).splitlines()[0])
+                    raise self.retry(countdown=retry_delay(self.request.retries))
                 jobs.finish(job, error=exc)
                 log.exception("job %s (%s) failed", job.id, name)
                 raise
@@ -76,7 +87,7 @@ def report_task(job, params, progress):
     from .. import reports
 
     start, end = reports.parse_range(params["from"], params["to"])
-    path = data_path("reports", f"{job.id}.{params['format']}")
+    path = files_folder("reports") / f"{job.id}.{params['format']}"
     totals = reports.build_report(start, end, params["format"], path, progress=progress)
     return {"file": path.name, "totals": totals}
 
@@ -86,12 +97,13 @@ def process_order_task(job, params, progress):
     from .. import ordering
     from ..invoice_pdf import write_invoice
 
-    order = ordering.process_order(params["order_id"])
-    if order is None:
+    if ordering.process_order(params["order_id"]) is None:
         raise ValueError(f"order {params['order_id']} does not exist")
+    order = ordering.load_for_invoice(params["order_id"])  # lines and products at once
     if order.status == "processed":
-        progress(50, "writing the invoice")
-        write_invoice(order, data_path("invoices", f"{order.ref}.pdf"))
+        # No progress step (a commit and a result write per order): an order takes a
+        # fraction of a second, and the worker's rate is the shop's at busy times.
+        write_invoice(order, files_folder("invoices") / f"{order.ref}.pdf")
         # A walk-in sale, or a customer known only by a till's id, has no one to write to.
         if order.customer is not None and order.customer.email:
             jobs.submit("email", f"Order confirmation {order.ref}",

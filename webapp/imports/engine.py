@@ -21,7 +21,6 @@ import contextlib
 import gc
 import os
 import tempfile
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import create_engine, event
@@ -107,9 +106,9 @@ def _preview_database():
         yield
         return
     from ..backups import copy_database
-    from ..config import UPLOADS, ensure_private_dir, sqlite_url
+    from ..config import UPLOADS, ensure_private_dir, files_folder, sqlite_url
 
-    folder = ensure_private_dir(Path(current_app.config["DATA_DIR"]) / UPLOADS)
+    folder = ensure_private_dir(files_folder(UPLOADS))
     fd, copy = tempfile.mkstemp(prefix=".preview-", suffix=".db", dir=folder)
     os.close(fd)
     engine = session = None

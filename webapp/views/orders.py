@@ -2,9 +2,7 @@
 New sale page; its parts are in views/desk.py), the receipt and the invoice PDF."""
 import secrets
 
-from pathlib import Path
-
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+from flask import (Blueprint, abort, flash, g, redirect, render_template, request,
                    send_file, url_for)
 from sqlalchemy.exc import IntegrityError
 
@@ -12,6 +10,7 @@ from .. import catalog, idempotency, ordering, permissions, refunds, settings
 from ..background import jobs
 from ..auth import record_activity
 from ..catalog import ValidationError
+from ..config import files_folder
 from ..extensions import db
 from ..i18n import gettext
 from ..invoice_pdf import order_rates, write_invoice
@@ -259,7 +258,7 @@ def invoice(order_id):
     """The order's invoice PDF: the one written when it was processed, or written now
     (a pending order's figures are fixed at the sale too)."""
     order = _order_or_404(order_id)
-    path = Path(current_app.config["DATA_DIR"], "invoices", f"{order.ref}.pdf")
+    path = files_folder("invoices") / f"{order.ref}.pdf"
     if not path.is_file():
         write_invoice(order, path)
     return send_file(path, mimetype="application/pdf", as_attachment=False,

@@ -1,11 +1,11 @@
 """Reports: POST /api/reports (202 + status URL), the Reports page, downloads."""
-from pathlib import Path
 
-from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect,
-                   render_template, request, send_file, url_for)
+from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_template, request,
+                   send_file, url_for)
 
 from .. import report_periods, reports
 from ..background import jobs
+from ..config import files_folder
 from ..auth import record_activity
 from ..extensions import db
 from ..i18n import gettext
@@ -92,7 +92,7 @@ def download(job_id):
         abort(409, gettext("This report is not ready yet."))
     p = jobs.params(job)
     # The file name comes from our own row, never from the request.
-    path = Path(current_app.config["DATA_DIR"], "reports", f"{job.id}.{p['format']}")
+    path = files_folder("reports") / f"{job.id}.{p['format']}"
     if not path.is_file():
         abort(410, gettext("This report's file was removed by the daily cleanup; request it "
                           "again."))
