@@ -386,7 +386,7 @@ def test_files_for_machines_keep_their_english_columns(sold):
     with sold.app_context():
         products = export_csv("products").splitlines()[0]
         report = report_csv.dumps(collect(date(2020, 1, 1), date(2039, 12, 31)))
-    assert products == "sku,name,category,price,stock,cost,tax_rate,reorder_at"
+    assert products == "sku,name,category,price,stock,cost,tax_rate,reorder_at,barcode"
     assert report.startswith("section,start,end\n")
     assert "section,orders,gross,discounts,refunds,revenue" in report
     assert HEADER[:3] == ("date", "time", "type")
