@@ -162,6 +162,53 @@ def test_v030_database_is_upgraded_and_keeps_every_figure(tmp_path):
         db.engine.dispose()
 
 
+V040_DB = FIXTURES / "larder-0.4.0.db"
+EXPECTED_040 = json.loads((FIXTURES / "larder-0.4.0.expected.json").read_text())
+
+
+def test_v040_database_is_upgraded_and_keeps_every_figure(tmp_path):
+    """The previous release's database (0.4.0, schema 0006: roles, a disabled account, a
+    till's imported sale and refund, closed days; made by tests/fixtures/make_v040_db.py
+    with the 0.4.0 code) upgrades to HEAD: 0007 (barcodes: none yet), 0008 (the daily
+    figures, filled from the orders: the year report read from them is 0.4.0's, to the
+    byte) and 0009 (no unfinished job, so no active key)."""
+    from webapp import daily_figures, reports
+    from webapp.models import (Customer, Job, Order, OrderLine, Product, Refund,
+                               RefundLine, Setting, User, ZReport)
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(V040_DB, data / "larder.db")
+    app = create_app({"TESTING": True}, data_dir=data)
+    assert revision(data / "larder.db") == db_upgrade.HEAD
+    assert schema_diff(app) == []
+    with app.app_context():
+        models = (Product, Customer, Order, OrderLine, Refund, RefundLine, User, ZReport,
+                  Setting)
+        assert {m.__tablename__: db.session.query(m).count() for m in models} == \
+            EXPECTED_040["counts"]
+        assert {u.username: [u.role, bool(u.disabled)] for u in db.session.query(User)} == \
+            EXPECTED_040["users"]
+        assert sum(o.total_cents for o in db.session.query(Order)) == \
+            EXPECTED_040["order_totals_cents"]
+        assert sum(r.amount_cents for r in db.session.query(Refund)) == \
+            EXPECTED_040["refund_totals_cents"]
+        assert sum(p.stock for p in db.session.query(Product)) == EXPECTED_040["stock_sum"]
+        assert {s.key: s.value for s in db.session.query(Setting)} == \
+            EXPECTED_040["settings"]
+        assert db.session.query(Product).filter(Product.barcode.isnot(None)).count() == 0
+        assert db.session.query(Job).filter(Job.active_key.isnot(None)).count() == 0
+        assert {str(z.number): {"day": z.business_day.isoformat(), "sha256": z.sha256,
+                                "json_body": z.json_body}
+                for z in db.session.query(ZReport)} == EXPECTED_040["zreports"]
+        assert not daily_figures.differences()
+        out = data / "report.json"
+        totals = reports.build_report(date(2025, 1, 1), date(2025, 12, 31), "json", out)
+        assert totals == EXPECTED_040["report_totals"]
+        assert json.loads(out.read_text()) == EXPECTED_040["report"]
+        db.engine.dispose()
+
+
 def test_upgraded_database_signs_staff_in_and_out_and_records_orders_once(v010_dir):
     """0002 on a 0.1.0 database: the staff account made by 0.1.0 signs in and out (the
     new generation column), and an order with an Idempotency-Key is recorded once."""
