@@ -2,7 +2,7 @@
 import logging
 import secrets
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 
 def create_app(test_config=None, data_dir=None):
