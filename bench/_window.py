@@ -178,13 +178,19 @@ class Launch:
             time.sleep(0.01)
         return time.monotonic() - self.started
 
-    def wait_worker(self, nodes=3, timeout=90):
-        """Until the bundled worker runs its nodes and beat (supervisor + nodes + beat)."""
+    def wait_worker(self, nodes=2, timeout=90, settled=1.5):
+        """Until the bundled worker runs its children: at least `nodes` processes under the
+        supervisor, and no new one for `settled` s (0.5.0: the quick node and one report
+        node per core beyond the first, beat a thread; before: three nodes + beat)."""
         deadline = time.monotonic() + timeout
+        seen, since = -1, time.monotonic()
         while time.monotonic() < deadline:
             tree = descendants(self.proc.pid)
             workers = [p for p in tree if "worker --beat" in proctable_cmdline(p)]
-            if workers and len(descendants(workers[0])) >= nodes + 1:
+            count = len(descendants(workers[0])) if workers else 0
+            if count != seen:
+                seen, since = count, time.monotonic()
+            elif count >= nodes and time.monotonic() - since >= settled:
                 return
             time.sleep(0.1)
         raise RuntimeError("the bundled worker did not start")
