@@ -134,6 +134,8 @@ class Order(db.Model):
     __table_args__ = (
         Index("ix_orders_figures", "created_at", "status", "total_cents", "gross_cents",
               "discount_cents", "payment_method", "customer_id"),
+        # The orders list, newest first (migration 0010): no sort of equal times.
+        Index("ix_orders_list", "created_at", "id"),
     )
 
     def to_dict(self):
