@@ -31,12 +31,7 @@ PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]?\d*(?:\.\d+)?[sdrf%]")
 SAME_IN_BOTH = {"Larder", "PDF", "CSV", "JSON", "System", "Import", "Name", "Status",
                 "Downloads", "Filter", "backups"}
 # Left in English, each named with the reason (none may be added silently):
-KNOWN_ENGLISH = {
-    # webapp/background/status.py (the worker's banner): another part of issue 12 is
-    # reworking the worker; its words are to be wrapped there.
-    "Reports and order processing are paused: restarting…",
-    "Reports and order processing are paused: the background worker is not running.",
-}
+KNOWN_ENGLISH = set()
 
 
 def catalog():
@@ -307,6 +302,22 @@ def test_flash_messages_are_german(sold, owner_browser):
     page = owner_browser.post("/products/SKU-002/edit", data=data,
                               follow_redirects=True).get_data(as_text=True)
     assert "Artikel SKU-002 gespeichert." in page
+
+
+def test_the_worker_banner_is_german_on_fresh_and_cached_pages(sold):
+    """No worker runs in the tests: every page says so, in the shop's language, also when
+    the fast path answers a cached page (an app context, no request)."""
+    set_locale(sold, "de_DE")
+    german = "Berichte und Bestellverarbeitung sind angehalten: Neustart läuft…"
+    with http_session(sold) as http:
+        pages = [http.get(http.base + "/products/") for _ in range(2)]
+    assert pages[1].headers.get("X-Cache") == "HIT"
+    for page in pages:
+        assert german in page.text and "Reports and order processing" not in page.text
+    set_locale(sold, "en_GB")
+    with http_session(sold) as http:
+        assert "Reports and order processing are paused: restarting…" in http.get(
+            http.base + "/products/").text
 
 
 # ---- PDF, email and files ----------------------------------------------------------------
