@@ -31,12 +31,7 @@ PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]?\d*(?:\.\d+)?[sdrf%]")
 SAME_IN_BOTH = {"Larder", "PDF", "CSV", "JSON", "System", "Import", "Name", "Status",
                 "Downloads", "Filter", "backups"}
 # Left in English, each named with the reason (none may be added silently):
-KNOWN_ENGLISH = {
-    # webapp/background/status.py (the worker's banner): another part of issue 12 is
-    # reworking the worker; its words are to be wrapped there.
-    "Reports and order processing are paused: restarting…",
-    "Reports and order processing are paused: the background worker is not running.",
-}
+KNOWN_ENGLISH = set()
 
 
 def catalog():
@@ -307,6 +302,78 @@ def test_flash_messages_are_german(sold, owner_browser):
     page = owner_browser.post("/products/SKU-002/edit", data=data,
                               follow_redirects=True).get_data(as_text=True)
     assert "Artikel SKU-002 gespeichert." in page
+
+
+def test_the_worker_banner_is_german_on_fresh_and_cached_pages(sold):
+    """No worker runs in the tests: every page says so, in the shop's language, also when
+    the fast path answers a cached page (an app context, no request)."""
+    set_locale(sold, "de_DE")
+    german = "Berichte und Bestellverarbeitung sind angehalten: Neustart läuft…"
+    with http_session(sold) as http:
+        pages = [http.get(http.base + "/products/") for _ in range(2)]
+    assert pages[1].headers.get("X-Cache") == "HIT"
+    for page in pages:
+        assert german in page.text and "Reports and order processing" not in page.text
+    set_locale(sold, "en_GB")
+    with http_session(sold) as http:
+        assert "Reports and order processing are paused: restarting…" in http.get(
+            http.base + "/products/").text
+
+
+def test_the_desk_prices_in_german(sold, client):
+    """The order desk's price check (POST /api/orders/price): its error, each field's
+    reason, the stock note and the total's summary in the shop's language."""
+    set_locale(sold, "de_DE")
+    bad = client.post("/api/orders/price", json={"lines": [{"sku": "NOPE", "quantity": 1}]})
+    assert bad.status_code == 400
+    assert bad.json["fields"]["lines[0].sku"] == "Kein Artikel hat die Artikelnummer 'NOPE'"
+    assert bad.json["error"] == ("Für diese Bestellung lässt sich kein Preis berechnen. "
+                                 "Zeile 1 Artikel: kein Artikel hat die Artikelnummer 'NOPE'.")
+    big = client.post("/api/orders/price", json={"lines": [{"sku": "SKU-001", "quantity": 1}],
+                                                 "discount": "9999"})
+    assert big.json["error"] == ("Für diese Bestellung lässt sich kein Preis berechnen. "
+                                 "Bestellrabatt: der Bestellrabatt ist höher als die "
+                                 "Bestellung.")
+    short = client.post("/api/orders/price", json={"lines": [{"sku": "SKU-002",
+                                                              "quantity": 11}]})
+    assert short.json["stock"] == {"SKU-002": "Nur 10 auf Lager"}
+    fine = client.post("/api/orders/price", json={"lines": [{"sku": "SKU-002",
+                                                             "quantity": 2}]})
+    assert fine.json["totals"]["text"]["summary"] == "Summe 7,00\xa0€, 2 Artikel"
+
+
+def test_an_order_short_of_stock_is_refused_in_german(sold, client):
+    set_locale(sold, "de_DE")
+    answer = client.post("/api/orders", json={"lines": [{"sku": "SKU-002", "quantity": 11}]})
+    assert answer.status_code == 400
+    assert answer.json["fields"] == {"lines[0].quantity": "nur 10 auf Lager: verringern Sie "
+                                     "die Menge oder buchen Sie zuerst Bestand zu"}
+    unknown = client.post("/api/orders", json={"lines": [{"sku": "NOPE", "quantity": 1}]})
+    assert unknown.json["fields"] == {"lines[0].sku": "unbekannte Artikelnummer 'NOPE'"}
+
+
+def test_a_refused_refund_or_cancel_is_german(sold, client):
+    set_locale(sold, "de_DE")
+    with sold.app_context():
+        from webapp.extensions import db
+        from webapp.models import Order
+
+        order = db.session.get(Order, 1)
+        status, ref = order.status, order.ref
+    assert status == "processed"  # the tests' worker runs at once
+    too_many = client.post("/api/orders/1/refunds", json={
+        "reason": "kaputt", "lines": [{"sku": "SKU-001", "quantity": 5}]})
+    assert too_many.status_code == 400
+    assert too_many.json["fields"]["lines[0].quantity"] == (
+        "SKU-001: 2 verkauft, 0 bereits erstattet, also können höchstens 2 erstattet werden")
+    other = client.post("/api/orders/1/refunds", json={"reason": "x", "lines": [
+        {"sku": "SKU-009", "quantity": 1}]})
+    assert other.json["fields"] == {"lines[0].sku": f"Bestellung {ref} hat keine Zeile mit "
+                                                    "SKU-009"}
+    cancel = client.post("/api/orders/1/cancel", json={"reason": "x"})
+    assert cancel.status_code == 400, cancel.json
+    assert cancel.json["fields"]["status"].startswith(
+        "diese Bestellung ist verarbeitet: eine verkaufte Bestellung wird erstattet")
 
 
 # ---- PDF, email and files ----------------------------------------------------------------

@@ -16,6 +16,7 @@ from pydantic import StrictInt, model_validator
 
 from . import caching, day_close, low_stock, settings
 from .extensions import db
+from .i18n import N_, gettext
 from .models import Order, Product, Refund, RefundLine, now
 from .tax import round_half_up
 from .validation import (Input, OptionalText, Quantity, Sku, Text, ValidationError, check)
@@ -33,9 +34,9 @@ class RefundLineIn(Input):
     @classmethod
     def _an_object(cls, data):
         if not isinstance(data, dict):
-            raise ValueError("must be an object with line_id (or sku) and quantity")
+            raise ValueError(gettext("must be an object with line_id (or sku) and quantity"))
         if data.get("line_id") is None and not data.get("sku"):
-            raise ValueError("give the line_id or the sku of the line to refund")
+            raise ValueError(gettext("give the line_id or the sku of the line to refund"))
         return data
 
 
@@ -72,33 +73,37 @@ def _wanted(order, refund_in, done):
         wanted = {line: line.quantity - done.get(line.id, NOTHING)[0] for line in order.lines}
         wanted = {line: q for line, q in wanted.items() if q > 0}
         if not wanted:
-            raise ValidationError({"lines": "everything in this order is already refunded"})
+            raise ValidationError(
+                {"lines": gettext("everything in this order is already refunded")})
         return wanted
     if not refund_in.lines:
-        raise ValidationError({"lines": "at least one line to refund"})
+        raise ValidationError({"lines": gettext("at least one line to refund")})
     errors, wanted = {}, {}
     by_id = {line.id: line for line in order.lines}
     for i, item in enumerate(refund_in.lines):
         if item.line_id is not None:
             line = by_id.get(item.line_id)
             if line is None:
-                errors[f"lines[{i}].line_id"] = f"order {order.ref} has no line {item.line_id}"
+                errors[f"lines[{i}].line_id"] = gettext(
+                    "order %(ref)s has no line %(line)s", ref=order.ref, line=item.line_id)
                 continue
         else:
             same = [line for line in order.lines if line.product.sku == item.sku]
             if len(same) != 1:
-                errors[f"lines[{i}].sku"] = (f"order {order.ref} has no line of {item.sku}"
-                                             if not same else
-                                             f"order {order.ref} has {len(same)} lines of "
-                                             f"{item.sku}: give the line_id")
+                errors[f"lines[{i}].sku"] = (
+                    gettext("order %(ref)s has no line of %(sku)s", ref=order.ref, sku=item.sku)
+                    if not same else
+                    gettext("order %(ref)s has %(count)s lines of %(sku)s: give the line_id",
+                            ref=order.ref, count=len(same), sku=item.sku))
                 continue
             line = same[0]
         wanted[line] = wanted.get(line, 0) + item.quantity
         left = line.quantity - done.get(line.id, NOTHING)[0]
         if wanted[line] > left:
-            errors[f"lines[{i}].quantity"] = (
-                f"{line.product.sku}: {line.quantity} sold, "
-                f"{line.quantity - left} already refunded, so at most {left} can be refunded")
+            errors[f"lines[{i}].quantity"] = gettext(
+                "%(sku)s: %(sold)s sold, %(done)s already refunded, so at most %(left)s can "
+                "be refunded", sku=line.product.sku, sold=line.quantity,
+                done=line.quantity - left, left=left)
     if errors:
         raise ValidationError(errors)
     return wanted
@@ -110,15 +115,17 @@ def refund_order(order_id, data, user_id=None):
     refund_in = check(RefundIn, data)
     order = db.session.get(Order, order_id)
     if order is None:
-        raise LookupError("There is no such order.")
+        raise LookupError(gettext("There is no such order."))
     if order.status not in REFUNDABLE:
-        how = ("cancel it instead" if order.status in ("pending", "failed")
-               else "there is nothing to refund")
-        raise ValidationError({"status": f"this order is {order.status}, not sold: {how}"})
+        how = (N_("this order is %(status)s, not sold: cancel it instead")
+               if order.status in ("pending", "failed")
+               else N_("this order is %(status)s, not sold: there is nothing to refund"))
+        raise ValidationError({"status": gettext(how, status=gettext(order.status))})
     methods = settings.get("payment_methods")
     method = refund_in.payment_method or order.payment_method
     if refund_in.payment_method and method not in methods:
-        raise ValidationError({"payment_method": "one of: " + ", ".join(methods)})
+        raise ValidationError({"payment_method": gettext("one of: %(known)s",
+                                                         known=", ".join(methods))})
     created = now()
     day_close.ensure_open(created)
     # Take the order's row lock first (a no-op UPDATE: SQLite's write lock, PostgreSQL's

@@ -14,12 +14,14 @@ import os
 import threading
 import time
 
+from markupsafe import escape
+
 from ..atomic_files import read_bytes, write_atomically
+from ..i18n import gettext
 from .procs import pid_alive
 
 STATES = ("ok", "starting", "down")
-BANNER = ('<p class="banner" role="status">Reports and order processing are paused: '
-          'restarting…</p>')
+BANNER = '<p class="banner" role="status">{}</p>'
 MARKER = b"<!--worker-banner-->"
 _remote = {"at": 0.0, "state": "down"}
 _remote_lock = threading.Lock()
@@ -95,4 +97,8 @@ def banner(app):
     """What goes at MARKER, the place every HTML page keeps for it (base.html): filled
     after any page cache (webapp/views/chrome.py, with the menu and messages), so a
     cached page shows the worker's state of now."""
-    return BANNER.encode() if worker_state(app) == "down" else b""
+    if worker_state(app) != "down":
+        return b""
+    # In the shop's language: the fast path calls this in an app context, Flask in a request.
+    text = gettext("Reports and order processing are paused: restarting…")
+    return BANNER.format(escape(text)).encode()

@@ -13,6 +13,7 @@ from flask import Blueprint, jsonify, request
 from .. import ordering, settings
 from ..catalog import ValidationError
 from ..extensions import db
+from ..i18n import N_, format_count, gettext, ngettext
 from ..models import Customer, Product
 from ..money import MAX_LINES, cents_to_str
 from ..money_display import format_money
@@ -64,19 +65,24 @@ def find_customer(text):
     if len(found) == 1:
         return found[0], None
     if found:
-        return text, f"Several customers are called {text}: type the email instead."
-    return text, f"No customer called {text}: type their email, or add them below."
+        return text, gettext("Several customers are called %(name)s: type the email instead.",
+                             name=text)
+    return text, gettext("No customer called %(name)s: type their email, or add them below.",
+                         name=text)
 
 
-PLAIN = {"unknown sku": "No product has this SKU",
-         "is required": "Required"}
+# A rule's words for a program, as a person says them; looked up in the shop's language
+# (German "unbekannte Artikelnummer 'X'" starts with German "unbekannte Artikelnummer").
+PLAIN = {N_("unknown sku"): N_("No product has this SKU"),
+         N_("is required"): N_("Required")}
 
 
 def plain(message):
     """A rule's reason as a sentence for the page."""
     for start, words in PLAIN.items():
+        start = gettext(start)
         if message.startswith(start):
-            message = words + message[len(start):]
+            message = gettext(words) + message[len(start):]
     return message[:1].upper() + message[1:]
 
 
@@ -124,8 +130,9 @@ def desk_state(data):
         totals = {**{k: cents_to_str(v) for k, v in figures.items()},
                   "items": items, "prices_include_tax": settings.get("prices_include_tax"),
                   "text": {k: format_money(v) for k, v in figures.items()}}
-        totals["text"]["summary"] = (f"Total {totals['text']['total']}, "
-                                     f"{items:,} item{'s' if items != 1 else ''}")
+        totals["text"]["summary"] = ngettext(
+            "Total %(total)s, %(count)s item", "Total %(total)s, %(count)s items", items,
+            total=totals["text"]["total"], count=format_count(items))
     return {"lines": lines, "totals": totals, "errors": draft.errors, "stock": notes,
             "customer": ({"name": draft.customer.name, "email": draft.customer.email}
                          if draft.customer else None)}
@@ -133,17 +140,20 @@ def desk_state(data):
 
 # ---- JSON endpoints (the page's script; any API client may use them) -----------------
 
-WHERE = {"customer_email": "Customer", "payment_method": "Payment",
-         "discount": "Order discount", "lines": "Items", "fields": "Fields"}
-LINE_PART = {"sku": "product", "quantity": "quantity", "discount": "discount"}
+WHERE = {"customer_email": N_("Customer"), "payment_method": N_("Payment"),
+         "discount": N_("Order discount"), "lines": N_("Items"), "fields": N_("Fields")}
+LINE_PART = {"sku": N_("Line %(number)s product"), "quantity": N_("Line %(number)s quantity"),
+             "discount": N_("Line %(number)s discount")}
 
 
 def where(key):
     """An API field name as people say it: lines[1].quantity -> "Line 2 quantity"."""
     m = re.fullmatch(r"lines\[(\d+)\]\.(sku|quantity|discount)", key)
     if m:
-        return f"Line {int(m[1]) + 1} {LINE_PART[m[2]]}"
-    return WHERE.get(key, key.replace("_", " ").capitalize())
+        return gettext(LINE_PART[m[2]], number=int(m[1]) + 1)
+    if key in WHERE:
+        return gettext(WHERE[key])
+    return key.replace("_", " ").capitalize()
 
 
 @bp.post("/orders/price")
@@ -155,8 +165,11 @@ def price():
     state = desk_state(json_body())
     if state["errors"]:
         fields = {k: plain(v) for k, v in state["errors"].items()}
-        return jsonify(error="This order cannot be priced. " + " ".join(
-            f"{where(k)}: {v[:1].lower()}{v[1:]}." for k, v in fields.items()),
+        problems = " ".join(gettext("%(where)s: %(reason)s.", where=where(k),
+                                    reason=v[:1].lower() + v[1:])
+                            for k, v in fields.items())
+        return jsonify(error=gettext("This order cannot be priced. %(problems)s",
+                                     problems=problems),
             fields=fields, lines=state["lines"],
             stock=state["stock"]), 400
     return jsonify(state)
