@@ -457,3 +457,19 @@ def test_files_for_machines_keep_their_english_columns(sold):
     assert report.startswith("section,start,end\n")
     assert "section,orders,gross,discounts,refunds,revenue" in report
     assert HEADER[:3] == ("date", "time", "type")
+
+
+def test_every_pricing_reason_of_the_tax_module_is_in_the_catalog_list():
+    """webapp.tax raises its reasons in English (no Flask there); ordering.PRICING marks
+    them for the catalog and they are translated where shown. A reason changed or added
+    in tax.py but not in that list would reach a German shop in English."""
+    import ast
+    from pathlib import Path
+
+    from webapp import ordering
+
+    tree = ast.parse(Path(ordering.__file__).with_name("tax.py").read_text())
+    raised = {node.exc.args[0].value for node in ast.walk(tree)
+              if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+              and getattr(node.exc.func, "id", "") == "PricingError"}
+    assert raised and raised <= set(ordering.PRICING), raised - set(ordering.PRICING)
