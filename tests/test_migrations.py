@@ -122,24 +122,37 @@ V030_DB = FIXTURES / "larder-0.3.0.db"
 EXPECTED_030 = json.loads((FIXTURES / "larder-0.3.0.expected.json").read_text())
 
 
+def upgraded(fixture, tmp_path):
+    """(app, data dir) on a copy of a release's database, upgraded to HEAD at start, its
+    schema exactly the models'."""
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(fixture, data / "larder.db")
+    app = create_app({"TESTING": True}, data_dir=data)
+    assert revision(data / "larder.db") == db_upgrade.HEAD
+    assert schema_diff(app) == []
+    return app, data
+
+
+def table_counts():
+    from webapp.models import (Customer, Order, OrderLine, Product, Refund, RefundLine,
+                               Setting, User, ZReport)
+
+    return {m.__tablename__: db.session.query(m).count()
+            for m in (Product, Customer, Order, OrderLine, Refund, RefundLine, User, ZReport,
+                      Setting)}
+
+
 def test_v030_database_is_upgraded_and_keeps_every_figure(tmp_path):
     """The previous release's database (0.3.0, schema 0004: tax, refunds, closed days,
     settings; made by tests/fixtures/make_v030_db.py) upgrades to HEAD and every figure,
     stored Z-report and setting stays as 0.3.0 made it."""
     from webapp import reports
-    from webapp.models import (Customer, Order, OrderLine, Product, Refund, RefundLine,
-                               Setting, User, ZReport)
+    from webapp.models import Customer, Order, Product, Setting, User, ZReport
 
-    data = tmp_path / "data"
-    data.mkdir()
-    shutil.copy(V030_DB, data / "larder.db")
-    app = create_app({"TESTING": True}, data_dir=data)
-    assert revision(data / "larder.db") == db_upgrade.HEAD
-    assert schema_diff(app) == []
+    app, data = upgraded(V030_DB, tmp_path)
     with app.app_context():
-        models = (Product, Customer, Order, OrderLine, Refund, RefundLine, User, ZReport,
-                  Setting)
-        counts = {m.__tablename__: db.session.query(m).count() for m in models}
+        counts = table_counts()
         assert {k: counts[k] for k in EXPECTED_030["counts"] if k != "users"} == \
             {k: v for k, v in EXPECTED_030["counts"].items() if k != "users"}
         sam = db.session.query(User).filter_by(username="sam").one()
@@ -173,20 +186,11 @@ def test_v040_database_is_upgraded_and_keeps_every_figure(tmp_path):
     figures, filled from the orders: the year report read from them is 0.4.0's, to the
     byte) and 0009 (no unfinished job, so no active key)."""
     from webapp import daily_figures, reports
-    from webapp.models import (Customer, Job, Order, OrderLine, Product, Refund,
-                               RefundLine, Setting, User, ZReport)
+    from webapp.models import Job, Order, Product, Refund, Setting, User, ZReport
 
-    data = tmp_path / "data"
-    data.mkdir()
-    shutil.copy(V040_DB, data / "larder.db")
-    app = create_app({"TESTING": True}, data_dir=data)
-    assert revision(data / "larder.db") == db_upgrade.HEAD
-    assert schema_diff(app) == []
+    app, data = upgraded(V040_DB, tmp_path)
     with app.app_context():
-        models = (Product, Customer, Order, OrderLine, Refund, RefundLine, User, ZReport,
-                  Setting)
-        assert {m.__tablename__: db.session.query(m).count() for m in models} == \
-            EXPECTED_040["counts"]
+        assert table_counts() == EXPECTED_040["counts"]
         assert {u.username: [u.role, bool(u.disabled)] for u in db.session.query(User)} == \
             EXPECTED_040["users"]
         assert sum(o.total_cents for o in db.session.query(Order)) == \
