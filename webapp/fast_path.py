@@ -211,15 +211,17 @@ class FastPath:
     def _fill(self, request, visit, body):
         """The menu, no messages (a pending one went to Flask) and the worker banner, as
         chrome.fill_page puts them in; None when the menu is not known yet here."""
+        lang = chrome.page_language(body)
         if chrome.NAV_MARKER in body:
-            nav = chrome.known_nav(self.app, visit.role, visit.endpoint, request.script_root)
+            nav = chrome.known_nav(self.app, visit.role, visit.endpoint, request.script_root,
+                                   lang)
             if nav is None:
                 return None
             body = body.replace(chrome.NAV_MARKER, nav)
         if chrome.FLASH_MARKER in body:
             body = body.replace(chrome.FLASH_MARKER, b"")
         if worker_status.MARKER in body:
-            body = body.replace(worker_status.MARKER, worker_status.banner(self.app))
+            body = body.replace(worker_status.MARKER, worker_status.banner(self.app, lang))
         return body
 
 

@@ -15,14 +15,15 @@ work in any app context.
 """
 from pathlib import Path
 
-from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext, refresh
+from flask_babel import (Babel, force_locale, get_locale, gettext, lazy_gettext, ngettext,
+                         refresh)
 from jinja2 import pass_context
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 babel = Babel()
 
-__all__ = ["N_", "_", "gettext", "init_app", "language", "lazy_gettext", "ngettext",
-           "refresh"]
+__all__ = ["N_", "_", "force_locale", "gettext", "init_app", "language", "lazy_gettext",
+           "ngettext", "refresh"]
 _ = gettext
 
 

@@ -17,7 +17,7 @@ import time
 from markupsafe import escape
 
 from ..atomic_files import read_bytes, write_atomically
-from ..i18n import gettext
+from ..i18n import force_locale, gettext, language
 from .procs import pid_alive
 
 STATES = ("ok", "starting", "down")
@@ -93,12 +93,18 @@ def remote_state(app):
         return _remote["state"]
 
 
-def banner(app):
+def banner(app, lang=None):
     """What goes at MARKER, the place every HTML page keeps for it (base.html): filled
     after any page cache (webapp/views/chrome.py, with the menu and messages), so a
-    cached page shows the worker's state of now."""
+    cached page shows the worker's state of now. In the page's language: `lang` (the fast
+    path reads it from the cached page, without the shop's settings), else the shop's;
+    each language's banner is made once per process."""
     if worker_state(app) != "down":
         return b""
-    # In the shop's language: the fast path calls this in an app context, Flask in a request.
-    text = gettext("Reports and order processing are paused: restarting…")
-    return BANNER.format(escape(text)).encode()
+    lang = lang or language()
+    made = app.extensions.setdefault("larder_banner", {})
+    if lang not in made:
+        with force_locale(lang):
+            text = gettext("Reports and order processing are paused: restarting…")
+        made[lang] = BANNER.format(escape(text)).encode()
+    return made[lang]

@@ -13,7 +13,7 @@ from markupsafe import escape
 
 from .. import permissions
 from ..background import status as worker_status
-from ..i18n import N_, get_locale
+from ..i18n import N_, language
 
 NAV_MARKER = b"<!--nav-->"
 FLASH_MARKER = b"<!--flash-->"
@@ -79,7 +79,7 @@ def nav_html(app, who):
     rendered once per process and language (a cached page's hit then costs a dict lookup,
     not a template)."""
     made = app.extensions.setdefault("larder_nav", {})
-    key = nav_key(who, request.endpoint, request.script_root, str(get_locale()))
+    key = nav_key(who, request.endpoint, request.script_root, language())
     if key not in made:
         if len(made) > 1000:  # bounded: roles x endpoints is far less
             made.clear()
@@ -87,18 +87,26 @@ def nav_html(app, who):
     return made[key]
 
 
-def nav_key(who, endpoint, script_root, locale):
-    return (who, endpoint, script_root, locale)
+def nav_key(who, endpoint, script_root, lang):
+    return (who, endpoint, script_root, lang)
 
 
-def known_nav(app, who, endpoint, script_root):
-    """The menu already rendered in this process in the shop's language, or None
-    (webapp.fast_path then leaves the request to Flask, which renders it). The language
-    is the shop's setting, read like Flask-Babel's selector does (one settings read)."""
-    from ..i18n import shop_locale
+def page_language(body):
+    """The language a rendered page was made in, from its `<html lang="..">` (base.html):
+    the fast path keys the menu by it without reading the shop's settings."""
+    start = body.find(b'<html lang="', 0, 300)
+    if start < 0:
+        return None
+    start += len(b'<html lang="')
+    end = body.find(b'"', start, start + 20)
+    return body[start:end].decode("ascii", "replace") if end > 0 else None
 
-    return app.extensions.get("larder_nav", {}).get(
-        nav_key(who, endpoint, script_root, str(shop_locale())))
+
+def known_nav(app, who, endpoint, script_root, lang):
+    """The menu already rendered in this process in the page's language (the menu has
+    words only: no money or dates), or None (webapp.fast_path then leaves the request to
+    Flask, which renders it)."""
+    return app.extensions.get("larder_nav", {}).get(nav_key(who, endpoint, script_root, lang))
 
 
 def init_app(app):
