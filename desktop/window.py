@@ -155,6 +155,10 @@ def run_window(starting, data_dir, on_ready=None, on_page_loaded=None, on_closin
         window.load_url(url)
 
     gui = "qt" if sys.platform.startswith("linux") else None
+    if gui == "qt":  # the date pickers in the shop's format (desktop/shop_locale.py)
+        from desktop.shop_locale import set_engine_language
+
+        set_engine_language(data_dir)
     icon = str(ASSETS / "larder.png")
     webview.start(started, gui=gui, private_mode=False,
                   storage_path=os.path.join(data_dir, "webview"), icon=icon)

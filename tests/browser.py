@@ -86,8 +86,15 @@ class Desk:
 
 @pytest.fixture
 def desk(browser, live_server, shop):
+    from webapp import settings
+
     base = live_server.url
-    context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 800})
+    with shop.app_context():
+        locale = settings.get("locale").replace("_", "-")
+    # The browser in the shop's language, as the window is (desktop/shop_locale.py): date
+    # pickers in the screenshots read like the pages' dates (en_GB: 30/11/2026).
+    context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 800},
+                                  locale=locale)
     desk = None
 
     def only_local(route):
