@@ -43,6 +43,14 @@ def chromium_path():
     return path
 
 
+# Chromium draws date pickers in its own UI language, not the context's locale: headless,
+# that is the environment's LANG (with Debian's chromium-l10n installed: .ci/run). The
+# browser starts in the test shop's (conftest: en_GB), as the window starts in the shop's
+# (desktop/shop_locale.py), so the pictures show 30/11/2026 in pickers and pages alike.
+TEST_SHOP_LANG = "en-GB"
+TEST_SHOP_ENV = {"LANG": "en_GB.UTF-8", "LANGUAGE": "en_GB"}
+
+
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium for the session (starting it is the slow part)."""
@@ -57,7 +65,8 @@ def browser():
     with sync_playwright() as playwright:
         # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
         chromium = playwright.chromium.launch(executable_path=path, headless=True,
-                                              args=["--no-sandbox"])
+                                              args=["--no-sandbox", f"--lang={TEST_SHOP_LANG}"],
+                                              env={**os.environ, **TEST_SHOP_ENV})
         yield chromium
         chromium.close()
 
