@@ -29,7 +29,20 @@ class Ready:
         return self.url
 
 
-def main(data_dir, display):
+# What the page calls: the bridge's open_external (the way static/desktop.js does), then
+# reports the page it was on and the bridge's answer.
+BRIDGE_CALL = """
+  if (window.pywebview && window.pywebview.api && window.pywebview.api.open_external) {
+    window.pywebview.api.open_external('ftp://nope').then(function (r) {
+      fetch('/probe?page=' + encodeURIComponent(document.body.className) +
+            '&answer=' + encodeURIComponent(r.error));
+    });
+  }"""
+
+
+def probe_window(data_dir, display, script):
+    """Open the real window on the app and run `script` in the page (every second, until
+    it calls /probe?...): {name: value} of what it sent. Other probes use it too."""
     os.environ["DISPLAY"] = display
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
@@ -51,21 +64,18 @@ def main(data_dir, display):
         def check():
             deadline = time.monotonic() + 60
             while not seen.is_set() and time.monotonic() < deadline:
-                # run_js runs the code as is (evaluate_js wraps it in eval)
-                window.run_js("""
-                  if (window.pywebview && window.pywebview.api && window.pywebview.api.open_external) {
-                    window.pywebview.api.open_external('ftp://nope').then(function (r) {
-                      fetch('/probe?page=' + encodeURIComponent(document.body.className) +
-                            '&answer=' + encodeURIComponent(r.error));
-                    });
-                  }""")
+                window.run_js(script)  # run_js runs the code as is (evaluate_js wraps it)
                 seen.wait(1)
             window.destroy()
         threading.Thread(target=check, daemon=True).start()
 
     win.run_window(Ready(app, f"{server.url}/?token=tok"), data_dir, on_ready=ready)
     server.stop()
-    print("RESULT " + json.dumps(result), flush=True)
+    return result
+
+
+def main(data_dir, display):
+    print("RESULT " + json.dumps(probe_window(data_dir, display, BRIDGE_CALL)), flush=True)
 
 
 if __name__ == "__main__":
