@@ -161,6 +161,18 @@ def postgres_server():
         yield url
 
 
+def new_database(server_url, name):
+    """A fresh, empty database `name` on the PostgreSQL server (dropped first if a
+    run before left it); its URL."""
+    import sqlalchemy
+
+    with sqlalchemy.create_engine(f"{server_url}/postgres",
+                                  isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    return f"{server_url}/{name}"
+
+
 @contextlib.contextmanager
 def run_postgres(*settings):
     """The postgres_server fixture's cluster, for scripts too; settings: "name=value"."""

@@ -5,7 +5,7 @@ orders there too."""
 import random
 import threading
 
-from cache_servers import postgres_server  # noqa: F401  (fixture)
+from cache_servers import new_database, postgres_server  # noqa: F401  (fixture)
 from test_daily_figures import STEPS, WITH_FOLDER, check_all, make_shop
 from webapp import daily_figures, ordering, refunds
 from webapp.extensions import db
@@ -15,18 +15,12 @@ from webapp.models import DailySales, Product
 def test_postgres_sales_at_once_lose_no_count(postgres_server, data_dir):  # noqa: F811
     """Six threads record, process and refund sales in the same hour and method at once:
     the increments add up (no count lost, no deadlock); then random steps as above."""
-    import sqlalchemy
-
     from conftest import TOKEN
     from webapp import create_app
 
-    name = "larder_daily"
-    with sqlalchemy.create_engine(f"{postgres_server}/postgres",
-                                  isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
     app = create_app({"TESTING": True, "LARDER_TOKEN": TOKEN,
-                      "DATABASE_URL": f"{postgres_server}/{name}"}, data_dir=data_dir)
+                      "DATABASE_URL": new_database(postgres_server, "larder_daily")},
+                     data_dir=data_dir)
     try:
         with app.app_context():
             make_shop(random.Random(2))

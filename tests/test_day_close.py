@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from cache_servers import postgres_server  # noqa: F401  (fixture)
+from cache_servers import new_database, postgres_server  # noqa: F401  (fixture)
 from conftest import csrf_from, http_session
 from test_cli import larder, one_line_error
 from webapp import day_close, stats
@@ -386,18 +386,12 @@ def test_closes_racing_in_separate_processes(day_shop, data_dir, tmp_path):
 def test_closing_and_hours_on_postgres(postgres_server, data_dir):  # noqa: F811
     """The same numbering on PostgreSQL (no write lock: the unique constraints and the
     retry alone), and the dashboard's hours (its own SQL there)."""
-    import sqlalchemy
-
     from conftest import TOKEN
     from webapp import create_app
 
-    name = "larder_dayclose"
-    with sqlalchemy.create_engine(f"{postgres_server}/postgres",
-                                  isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
     app = create_app({"TESTING": True, "LARDER_TOKEN": TOKEN,
-                      "DATABASE_URL": f"{postgres_server}/{name}"}, data_dir=data_dir)
+                      "DATABASE_URL": new_database(postgres_server, "larder_dayclose")},
+                     data_dir=data_dir)
     try:
         with app.app_context():
             setting("day_starts_at", "02:00")

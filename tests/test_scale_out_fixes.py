@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from cache_servers import postgres_server  # noqa: F401  (fixture)
+from cache_servers import new_database, postgres_server  # noqa: F401  (fixture)
 from conftest import TOKEN
 
 _names = itertools.count()
@@ -25,18 +25,14 @@ def pg_shop(postgres_server, data_dir):  # noqa: F811
     from webapp import catalog, create_app
     from webapp.extensions import db
 
-    name = f"larder_fix_{next(_names)}"
-    with sqlalchemy.create_engine(f"{postgres_server}/postgres",
-                                  isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
-    app = create_app({"TESTING": True, "LARDER_TOKEN": TOKEN,
-                      "DATABASE_URL": f"{postgres_server}/{name}",
+    url = new_database(postgres_server, f"larder_fix_{next(_names)}")
+    app = create_app({"TESTING": True, "LARDER_TOKEN": TOKEN, "DATABASE_URL": url,
                       "CELERY_OVERRIDES": {"task_always_eager": True}}, data_dir=data_dir)
     with app.app_context():
         ids = [catalog.create_product({"sku": f"P{i}", "name": f"Product {i}", "category": "Shop", "price": "2.00",
                                        "stock": "100"}).id for i in (1, 2, 3)]
     app.product_ids = ids
-    app.db_url = f"{postgres_server}/{name}"
+    app.db_url = url
     yield app
     with app.app_context():
         db.session.remove()
@@ -228,11 +224,7 @@ def test_identical_report_requests_at_once_make_one_job(database, request, data_
     config = {"LARDER_TOKEN": TOKEN}  # no worker: the jobs stay queued, keys stay active
     if database == "postgresql":
         url = request.getfixturevalue("postgres_server")
-        name = f"larder_fix_{next(_names)}"
-        with sqlalchemy.create_engine(f"{url}/postgres",
-                                      isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
-        config["DATABASE_URL"] = f"{url}/{name}"
+        config["DATABASE_URL"] = new_database(url, f"larder_fix_{next(_names)}")
     app = create_app(config, data_dir=data_dir)
     server = ServerThread(app).start()
     try:
