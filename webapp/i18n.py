@@ -55,7 +55,7 @@ def init_app(app):
 # Stored words that people read (an order's status, a payment method, a role): kept in
 # English in the database and in files for machines, translated where they are shown
 # (`|tr`). A payment method the shop named itself is shown as it was typed.
-WORDS = frozenset((N_("pending"), N_("processed"), N_("imported"), N_("failed"),
+WORDS = frozenset((N_("pending"), N_("processing"), N_("processed"), N_("imported"), N_("failed"),
                    N_("cancelled"), N_("cash"), N_("card"), N_("voucher"),
                    N_("owner"), N_("manager"), N_("staff"),
                    N_("products"), N_("customers"), N_("orders")))

@@ -17,19 +17,12 @@ from pydantic import field_validator, model_validator
 
 from . import caching, daily_figures, day_close, low_stock, settings, tax
 from .extensions import db
-from .i18n import N_, format_count, gettext
+from .i18n import format_count, gettext
 from .models import Customer, Order, OrderLine, Product, now
 from .money import MAX_LINES, MAX_ORDER_CENTS, cents_for_display
 from .validation import (Input, OptionalEmail, OptionalMoney, OptionalText, Quantity, Sku,
                          ValidationError, _money, check, parse_rate)
 
-
-# webapp.tax's reasons (PricingError), shown as a draft's discount error, and the one
-# status not among webapp.i18n.WORDS: marked here for the catalog, translated when shown.
-PRICING = (N_("an order discount is a percent or an amount, not both"),
-           N_("a line's discount is more than the line"),
-           N_("a discount percent is from 0 to 100"),
-           N_("the order discount is more than the order"), N_("processing"))
 
 
 def new_ref():
@@ -154,7 +147,7 @@ def price_draft(data):
                                      discount_percent_bp=value if kind == "percent" else None,
                                      discount_amount_cents=value if kind == "amount" else None)
         except tax.PricingError as exc:
-            errors["discount"] = gettext(str(exc))  # webapp.tax's words: PRICING
+            errors["discount"] = gettext(str(exc))  # webapp.tax marks its reasons (N_)
             priced = None
         else:
             if priced.total_cents > MAX_ORDER_CENTS or priced.gross_cents > MAX_ORDER_CENTS:

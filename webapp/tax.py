@@ -19,6 +19,8 @@ undiscounted amount per rate plus its tax), `discount` = gross - total.
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .i18n import N_  # reasons marked for the catalog; translated where shown
+
 BP = 10_000  # basis points in 1
 
 
@@ -127,22 +129,22 @@ def price_order(lines, prices_include_tax=True, discount_percent_bp=None,
     is more than what it applies to."""
     lines = list(lines)
     if discount_percent_bp is not None and discount_amount_cents is not None:
-        raise PricingError("an order discount is a percent or an amount, not both")
+        raise PricingError(N_("an order discount is a percent or an amount, not both"))
     amounts = []
     for line in lines:
         amount = line.quantity * line.unit_price_cents - line.discount_cents
         if line.discount_cents < 0 or amount < 0:
-            raise PricingError("a line's discount is more than the line")
+            raise PricingError(N_("a line's discount is more than the line"))
         amounts.append(amount)
     subtotal = sum(amounts)
     if discount_percent_bp is not None:
         if not 0 <= discount_percent_bp <= BP:
-            raise PricingError("a discount percent is from 0 to 100")
+            raise PricingError(N_("a discount percent is from 0 to 100"))
         order_discount = round_half_up(subtotal * discount_percent_bp, BP)
     else:
         order_discount = discount_amount_cents or 0
         if order_discount < 0 or order_discount > subtotal:
-            raise PricingError("the order discount is more than the order")
+            raise PricingError(N_("the order discount is more than the order"))
     rates = sorted({line.tax_rate_bp for line in lines})
     if not order_discount and len(rates) == 1:
         return _one_rate(lines, amounts, rates[0], prices_include_tax)
