@@ -69,6 +69,22 @@ class Executable(Checkout):
         return clean_env()
 
 
+def add_subjects(parser):
+    """--baseline REV and --exe PATH, the things a window bench measures beside this
+    source tree; `subjects(args)` makes them."""
+    parser.add_argument("--baseline", metavar="REV", help="also this revision, side by side")
+    parser.add_argument("--exe", help="also this executable (e.g. dist/larder)")
+
+
+def subjects(args):
+    found = [Checkout()]
+    if args.baseline:
+        found.append(Checkout(args.baseline))
+    if args.exe:
+        found.append(Executable(args.exe))
+    return found
+
+
 class MapWatcher:
     """Records when a top-level window titled `title` is first mapped (MapNotify on the
     root window: what the X server says, not a poll)."""

@@ -17,7 +17,7 @@ import time
 import psutil
 import requests
 
-from _window import Checkout, Executable, Launch, median, proctable_cmdline
+from _window import Launch, add_subjects, median, proctable_cmdline, subjects
 
 TARGETS = {"headless": 300, "window": 600}
 PAGES = ["/", "/reports/", "/products/", "/orders/", "/customers/", "/settings/"]
@@ -70,15 +70,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--settle", type=float, default=3.0)
-    parser.add_argument("--baseline", metavar="REV")
-    parser.add_argument("--exe")
+    add_subjects(parser)
     parser.add_argument("--no-window", action="store_true")
     args = parser.parse_args()
-    checkouts = [Checkout()]
-    if args.baseline:
-        checkouts.append(Checkout(args.baseline))
-    if args.exe:
-        checkouts.append(Executable(args.exe))
+    checkouts = subjects(args)
     screen = None
     if not args.no_window:
         from x11 import VirtualDisplay

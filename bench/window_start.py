@@ -15,7 +15,8 @@ import shutil
 import tempfile
 import time
 
-from _window import Checkout, Executable, Launch, MapWatcher, median, send_close, wait_gone
+from _window import (Launch, MapWatcher, add_subjects, median, send_close, subjects,
+                     wait_gone)
 
 TARGETS = {"mapped": 0.5, "page": 1.0, "close": 0.5}
 
@@ -40,17 +41,12 @@ def one_run(checkout, display, data_dir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--baseline", metavar="REV")
-    parser.add_argument("--exe", help="also time this executable (e.g. dist/larder)")
+    add_subjects(parser)
     args = parser.parse_args()
 
     from x11 import VirtualDisplay
 
-    checkouts = [Checkout()]
-    if args.baseline:
-        checkouts.append(Checkout(args.baseline))
-    if args.exe:
-        checkouts.append(Executable(args.exe))
+    checkouts = subjects(args)
     screen = VirtualDisplay()
     dirs = {c.label: tempfile.mkdtemp(prefix="larder-bench-start-") for c in checkouts}
     results = {c.label: [] for c in checkouts}
