@@ -22,6 +22,7 @@ from pathlib import Path
 import requests
 import sqlalchemy
 
+from cache_servers import new_database
 from worker_proc import ROOT, WorkerProcess, child_env
 
 _names = itertools.count()
@@ -33,10 +34,7 @@ class Site:
         self.root.mkdir(parents=True, exist_ok=True)
         redis_base = redis_url.rsplit("/", 1)[0]
         name = f"larder_site_{os.getpid()}_{next(_names)}"
-        with sqlalchemy.create_engine(f"{postgres_base}/postgres",
-                                      isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
-        self.db_url = f"{postgres_base}/{name}"
+        self.db_url = new_database(postgres_base, name)
         self.token = secrets.token_urlsafe(32)
         # What every process of the site shares (docs/scaling.md).
         self.env = {

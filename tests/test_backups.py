@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cache_servers import postgres_server  # noqa: F401  (fixture)
+from cache_servers import new_database, postgres_server  # noqa: F401  (fixture)
 from conftest import csrf_from
 from webapp import backups, db_upgrade
 from webapp.extensions import cache, db
@@ -362,15 +362,11 @@ def test_restore_queues_again_the_jobs_the_backup_left_unfinished(shop, client, 
 
 
 def test_on_postgresql_the_page_and_the_daily_job_give_pg_dump_advice(data_dir, request):
-    import sqlalchemy
-
     from conftest import TOKEN
     from webapp import create_app
 
     server = request.getfixturevalue("postgres_server")
-    with sqlalchemy.create_engine(f"{server}/postgres",
-                                  isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(sqlalchemy.text("CREATE DATABASE larder_backups"))
+    new_database(server, "larder_backups")
     app = create_app({"TESTING": True, "LARDER_TOKEN": TOKEN,
                       "DATABASE_URL": f"{server}/larder_backups"}, data_dir=data_dir)
     try:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from cache_servers import memcached_server, postgres_server, redis_server  # noqa: F401
+from cache_servers import memcached_server, new_database, postgres_server, redis_server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 EXE_NAME = "larder.exe" if os.name == "nt" else "larder"
@@ -180,12 +180,8 @@ def test_memcached_cache(executable, tmp_path, memcached_server):
 def test_postgres(executable, tmp_path, postgres_server):
     """DATABASE_URL=postgres://...: SQLAlchemy's psycopg dialect and psycopg's C
     implementation (psycopg_binary, with its own libpq) are frozen in."""
-    import sqlalchemy
-
     name = f"larder_exe_{os.getpid()}"
-    with sqlalchemy.create_engine(f"{postgres_server}/postgres",
-                                  isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    new_database(postgres_server, name)
     env = {"DATABASE_URL": f"{postgres_server}/{name}".replace("postgresql+psycopg://",
                                                                 "postgres://")}
     pdf, count = smoke.check_demo_and_pdf_report(executable, tmp_path / "cli", orders=500,

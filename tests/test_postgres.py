@@ -4,7 +4,7 @@ import itertools
 import pytest
 import sqlalchemy
 
-from cache_servers import postgres_server  # noqa: F401  (fixture)
+from cache_servers import new_database, postgres_server  # noqa: F401  (fixture)
 from conftest import TOKEN
 
 _names = itertools.count()
@@ -16,9 +16,7 @@ def pg_app(postgres_server, data_dir):  # noqa: F811
     from webapp.demo_data import load_demo
 
     name = f"larder_{next(_names)}"
-    with sqlalchemy.create_engine(f"{postgres_server}/postgres",
-                                  isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    new_database(postgres_server, name)
     app = create_app({"TESTING": True, "LARDER_TOKEN": TOKEN,
                       # the plain form users write; Larder picks its driver (psycopg)
                       "DATABASE_URL": f"{postgres_server}/{name}".replace(
