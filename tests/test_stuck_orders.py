@@ -219,3 +219,41 @@ def test_sweep_runs_every_minute_from_beat(app):
     schedule = app.config["CELERY"]["beat_schedule"]["sweep"]
     assert schedule["task"] == "larder.sweep" and schedule["schedule"] == 60.0
     assert "larder.sweep" in app.extensions["celery"].tasks
+
+
+def test_two_deliveries_at_the_same_moment_take_the_stock_once_on_postgresql(data_dir, request):
+    """The order's claim is a conditional UPDATE: the second delivery waits on the first's
+    row lock, then finds the order no longer pending and does nothing. Made to overlap
+    every time: a third transaction holds a product, so the first processing waits with
+    its claim held while the second starts."""
+    from test_scale_out_fixes import Holder, in_thread, wait_until
+    from webapp import ordering
+    from webapp.extensions import db
+    from webapp.models import Order, Product
+
+    url = new_database(request.getfixturevalue("postgres_server"),
+                       f"larder_stuck_{next(_names)}")
+    app = make_app(data_dir, DATABASE_URL=url,
+                   CELERY_OVERRIDES={"task_always_eager": True})
+    with app.app_context():
+        order_id = ordering.create_order(ORDER).id
+        jam = db.session.execute(db.select(Product.id).filter_by(sku="JAM")).scalar()
+        db.session.remove()
+    holder = Holder(url, deadlock_timeout="30s")
+    try:
+        holder.lock(jam)
+        first = in_thread(app, lambda: ordering.process_order(order_id).status)
+        wait_until(lambda: holder.waiting() >= 1)
+        second = in_thread(app, lambda: ordering.process_order(order_id).status)
+        wait_until(lambda: holder.waiting() >= 2)  # the second waits on the first's claim
+        holder.conn.rollback()
+        assert first.result() == ("processed", None)
+        assert second.result()[1] is None
+    finally:
+        holder.close()
+    with app.app_context():
+        assert db.session.get(Order, order_id).status == "processed"
+        stock = {p.sku: p.stock for p in db.session.execute(db.select(Product)).scalars()}
+        assert stock == {"JAM": 8, "TEA": 9}
+        db.session.remove()
+        db.engine.dispose()

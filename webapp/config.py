@@ -356,7 +356,9 @@ def celery_config(data_dir, cfg):
             "unacked_restore_interval": 5,
             "unacked_restore_throttle": 1,
         }
-        conf["result_backend"] = cfg.get("CELERY_RESULT_BACKEND") or broker
+        from .background.redis_results import backend_url
+
+        conf["result_backend"] = backend_url(cfg.get("CELERY_RESULT_BACKEND") or broker)
         conf["worker_enable_remote_control"] = True
     else:
         from .background.broker import celery_settings

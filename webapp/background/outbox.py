@@ -90,6 +90,7 @@ def broker_task_ids(celery):
         return ids
     if conf.broker_url.startswith(("redis://", "rediss://", "unix://")):
         with celery.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1)  # down: say so now, not after retries
             channel = conn.default_channel  # kombu's Redis layout: a list per queue
             client = channel.client        # and priority, taken ones in a hash
             raw = [m for queue in queues for step in channel.priority_steps
