@@ -257,3 +257,29 @@ def test_two_deliveries_at_the_same_moment_take_the_stock_once_on_postgresql(dat
         assert stock == {"JAM": 8, "TEA": 9}
         db.session.remove()
         db.engine.dispose()
+
+
+def test_beat_in_a_real_worker_sweeps_a_sale_made_while_the_queue_was_not_writable(data_dir):
+    """The whole way: the sale through Waitress while the queue folder is broken, then
+    the real worker's beat sends the sweep (every second here, no grace) once it is
+    writable again, and a worker node processes the order."""
+    from worker_proc import WorkerProcess, wait_for
+
+    (data_dir / "larder.toml").write_text(
+        '[CELERY_OVERRIDES.beat_schedule.sweep]\ntask = "larder.sweep"\nschedule = 1.0\n'
+        'kwargs = {grace_seconds = 0}\n')
+    app = make_app(data_dir)
+    worker = WorkerProcess(data_dir, beat=True)
+    try:
+        worker.wait_ready()
+        with queue_folder_broken(data_dir):
+            body = post_order(app)
+            time.sleep(1.5)  # beat meets the broken folder too, and carries on
+            assert state(app, body["id"])[0] == "pending"
+        wait_for(lambda: state(app, body["id"])[0] == "processed", timeout=60,
+                 what="the order processed")
+        time.sleep(2)  # more sweeps: nothing sent twice, nothing taken twice
+        status, job_states, stock = state(app, body["id"])
+        assert job_states == ["success"] and stock == {"JAM": 8, "TEA": 9}
+    finally:
+        worker.stop()
