@@ -283,3 +283,10 @@ def test_beat_in_a_real_worker_sweeps_a_sale_made_while_the_queue_was_not_writab
         assert job_states == ["success"] and stock == {"JAM": 8, "TEA": 9}
     finally:
         worker.stop()
+
+
+def test_the_sweep_is_not_on_the_scheduled_jobs_page(client):
+    """It has no job of its own: no row for the page to show, no "Run now"."""
+    page = client.get("/schedules/").get_data(as_text=True)
+    assert "larder.sweep" not in page and "/schedules/sweep/run" not in page
+    assert client.post("/schedules/sweep/run").status_code == 404  # before: 500
