@@ -190,18 +190,32 @@ def short_stock_errors(draft):
 
 def record_order(data, idempotency_key=None, user_id=None):
     """The one way a sale is recorded (the desk form and the API): create_order's pending
-    order and the job that processes it, committed in one transaction (the job's row is
-    the outbox), then queued. Queueing can fail (the broker down for a moment): the sale
-    is recorded all the same, and the sweep queues it (webapp.background.outbox).
-    Returns (order, job)."""
+    order, the job that processes it and the user's activity line ("Recorded order
+    ..."), committed in one transaction (the job's row is the outbox), then queued.
+    Queueing can fail (the broker down for a moment): the sale is recorded all the same,
+    and the sweep queues it (webapp.background.outbox). Returns (order, job)."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
     from .background import jobs
+    from .models import Activity
 
     order = _add_order(data, idempotency_key)
     db.session.flush()  # the order's id, for its job
+    set_committed_value(order, "refunds", [])  # a new sale has none: not queried for
     job = jobs.new("order", f"Process order {order.ref}", {"order_id": order.id},
                    dedup_key=f"order:{order.id}", user_id=user_id)
-    db.session.commit()
-    caching.orders_changed()
+    if user_id is not None:  # auth.record_activity's row, in this transaction
+        db.session.add(Activity(user_id=user_id, text=f"Recorded order {order.ref}"))
+    # The answer is made from what was just written: keep it loaded, not read back.
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        db.session.commit()
+    finally:
+        session.expire_on_commit = expire
+    caching.sale_recorded()
+    if user_id is not None:
+        caching.invalidate_user_dashboard(user_id)
     jobs.hand_over(job)
     return order, job
 
@@ -243,7 +257,7 @@ def _add_order(data, idempotency_key):
                   gross_cents=priced.gross_cents, discount_cents=priced.discount_cents,
                   total_cents=priced.total_cents, tax_cents=priced.tax_cents)
     order.lines = [
-        OrderLine(product_id=p.id, quantity=t.quantity, unit_price_cents=t.unit_price_cents,
+        OrderLine(product=p, quantity=t.quantity, unit_price_cents=t.unit_price_cents,
                   tax_rate_bp=t.tax_rate_bp, unit_cost_cents=p.cost_cents,
                   discount_cents=t.discount_cents, net_cents=pl.net_cents,
                   tax_cents=pl.tax_cents)

@@ -103,10 +103,8 @@ def submit_order(data, idempotency_key=None):
     job, processed in the background (ordering.record_order: recorded even when the
     broker cannot take the job now). Returns (order, job). With an IdempotencyKey row, a
     request that lost the race for that key raises IntegrityError and records nothing."""
-    order, job = ordering.record_order(data, idempotency_key=idempotency_key,
-                                       user_id=g.user_id)
-    record_activity(f"Recorded order {order.ref}")
-    return order, job
+    return ordering.record_order(data, idempotency_key=idempotency_key,
+                                 user_id=g.get("user_id"))
 
 
 def process_later(order):
