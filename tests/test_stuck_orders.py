@@ -290,3 +290,28 @@ def test_the_sweep_is_not_on_the_scheduled_jobs_page(client):
     page = client.get("/schedules/").get_data(as_text=True)
     assert "larder.sweep" not in page and "/schedules/sweep/run" not in page
     assert client.post("/schedules/sweep/run").status_code == 404  # before: 500
+
+
+def test_an_old_pending_order_is_found_by_the_hourly_look_at_every_order(shop):
+    """Most sweeps read the last day's orders only (a range of the date index); once an
+    hour they read every pending order, so an older one is not left behind either."""
+    from datetime import timedelta
+
+    from webapp import ordering
+    from webapp.extensions import cache, db
+    from webapp.models import Order
+
+    with shop.app_context():
+        order = ordering.create_order({"lines": [{"sku": "SKU-003", "quantity": 1}]})
+        order.created_at -= timedelta(days=3)
+        order_id = order.id
+        db.session.commit()
+        assert sweep(shop)["orders_queued"] == 1  # the first sweep looks at every order
+        db.session.execute(db.update(Order).where(Order.id == order_id)
+                           .values(status="pending"))
+        db.session.execute(db.text("DELETE FROM jobs"))
+        db.session.commit()
+    assert sweep(shop)["orders_queued"] == 0  # within the hour: the last day's only
+    with shop.app_context():
+        cache.delete("outbox/every-order-looked-at")  # an hour later
+    assert sweep(shop)["orders_queued"] == 1
