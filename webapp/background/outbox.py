@@ -65,9 +65,7 @@ def resend_lost(grace_seconds=GRACE_SECONDS):
     for job in stale:
         if jobs.task_id(job) in waiting:
             continue
-        if not jobs.hand_over(job):
-            break  # the broker is still down: the next sweep
-        sent += 1
+        sent += jobs.hand_over(job)  # False: logged, and the next sweep tries again
     return sent
 
 
