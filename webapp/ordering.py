@@ -221,8 +221,8 @@ def record_order(data, idempotency_key=None, user_id=None):
 
 
 def create_order(data, idempotency_key=None):
-    """Validate `data` (OrderIn's fields) and save a pending order (not queued: record_order
-    does both); raises
+    """Validate `data` (OrderIn's fields) and save a pending order, not queued (the web
+    side records sales with record_order); raises
     ValidationError({field: reason}) (day_close.DayClosed when today is closed), also when
     the stock cannot cover it now. Processing checks the stock again (process_order):
     two sales recorded at the same moment may still ask for the same last units.
