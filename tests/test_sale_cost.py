@@ -2,7 +2,6 @@
 three commits and 23 Redis commands, mostly cache invalidation), without a stale page:
 a new pending sale changes the figures only; its stock changes, and the product pages
 with it, when it is processed. bench/scale_out.py prints the counts."""
-import pytest
 from sqlalchemy import event
 
 from cache_servers import redis_server  # noqa: F401  (fixture)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from cache_servers import _probe, _stop, free_port, new_database, postgres_server  # noqa: F401
+from cache_servers import _probe, _stop, free_port, new_database, postgres_server  # noqa: F401  (fixture)
 from conftest import TOKEN, http_session, require_binary
 
 _names = itertools.count()
