@@ -2,8 +2,9 @@
 processes and workers (tests/scale_out_site.py), as docs/scaling.md describes.
 
 Prints:
-1. per order processed by a worker, in one thread of this process: SQL statements,
-   commits, Redis commands and milliseconds (where the worker's time goes);
+1. per order, in one thread of this process: SQL statements, commits, Redis commands and
+   milliseconds of one POST /api/orders (the web side), then of one order processed
+   (the task body a worker runs: where the worker's time goes);
 2. orders/s accepted with 1, 2 and 4 web processes (two workers running), with the
    order-to-processed latency (p50/p95/max, whole seconds: the database's clock);
 3. the drain rate: orders queued with no worker, then one or two workers started.
@@ -68,6 +69,42 @@ def per_order_cost(site, n=100):
           f"{seconds / n * 1000:.0f} ms")
 
 
+def web_order_cost(site, n=100):
+    """POST /api/orders n times through the app in this process (the web side: Redis is
+    the broker, no worker runs), counting SQL statements, commits and Redis commands
+    (cache invalidation, the job's message) per order."""
+    import redis
+    from sqlalchemy import event
+
+    from webapp.extensions import db
+
+    app = site.app()
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {site.token}"
+    rng = random.Random(11)
+    for _ in range(5):  # warm: the settings, the version keys, the connections
+        assert client.post("/api/orders", json=site.random_order(rng)).status_code == 201
+    with app.app_context():
+        engine = db.engine
+    counts = {"sql": 0, "commits": 0}
+    count_sql = lambda *a, **k: counts.__setitem__("sql", counts["sql"] + 1)  # noqa: E731
+    count_commit = lambda *a: counts.__setitem__("commits", counts["commits"] + 1)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", count_sql)
+    event.listen(engine, "commit", count_commit)
+    r = redis.Redis.from_url(site.env["CACHE_REDIS_URL"])
+    before = r.info("stats")["total_commands_processed"]
+    started = time.perf_counter()
+    for _ in range(n):
+        assert client.post("/api/orders", json=site.random_order(rng)).status_code == 201
+    seconds = time.perf_counter() - started
+    redis_cmds = r.info("stats")["total_commands_processed"] - before - 1
+    event.remove(engine, "before_cursor_execute", count_sql)
+    event.remove(engine, "commit", count_commit)
+    print(f"per POST /api/orders (web side, one thread, {n} orders): "
+          f"{counts['sql'] / n:.1f} SQL statements, {counts['commits'] / n:.1f} commits, "
+          f"{redis_cmds / n:.1f} Redis commands, {seconds / n * 1000:.0f} ms")
+
+
 def accept_rate(pg, rd, tmp, webs, seconds, clients, workers=2):
     site = Site(Path(tmp) / f"site-{webs}", pg, rd).setup()
     try:
@@ -128,6 +165,7 @@ def main():
     with run_postgres("max_connections=300") as pg, run_redis(tmp) as rd:
         if "cost" not in args.skip:
             site = Site(Path(tmp) / "cost", pg, rd).setup()
+            web_order_cost(site)
             per_order_cost(site)
             site.stop()
         if "accept" not in args.skip:

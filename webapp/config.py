@@ -341,6 +341,8 @@ def celery_config(data_dir, cfg):
             # After any usual day_starts_at (a cafe open until 2 a.m. starts at 02:00-04:00),
             # so "yesterday" is complete; skipped unless auto_close_day is on.
             "daily-close": {"task": "larder.close_day", "schedule": crontab(hour=6, minute=15)},
+            # Jobs and orders recorded when the broker could not take them (outbox.py).
+            "sweep": {"task": "larder.sweep", "schedule": 60.0},
         },
     }
     broker = cfg.get("CELERY_BROKER_URL")
@@ -354,7 +356,9 @@ def celery_config(data_dir, cfg):
             "unacked_restore_interval": 5,
             "unacked_restore_throttle": 1,
         }
-        conf["result_backend"] = cfg.get("CELERY_RESULT_BACKEND") or broker
+        from .background.redis_results import backend_url
+
+        conf["result_backend"] = backend_url(cfg.get("CELERY_RESULT_BACKEND") or broker)
         conf["worker_enable_remote_control"] = True
     else:
         from .background.broker import celery_settings

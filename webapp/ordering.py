@@ -188,13 +188,54 @@ def short_stock_errors(draft):
             for i, line in enumerate(draft.order_in.lines) if line.sku in notes}
 
 
+def record_order(data, idempotency_key=None, user_id=None):
+    """The one way a sale is recorded (the desk form and the API): create_order's pending
+    order, the job that processes it and the user's activity line ("Recorded order
+    ..."), committed in one transaction (the job's row is the outbox), then queued.
+    Queueing can fail (the broker down for a moment): the sale is recorded all the same,
+    and the sweep queues it (webapp.background.outbox). Returns (order, job)."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from .background import jobs
+    from .models import Activity
+
+    order = _add_order(data, idempotency_key)
+    db.session.flush()  # the order's id, for its job
+    set_committed_value(order, "refunds", [])  # a new sale has none: not queried for
+    job = jobs.new("order", f"Process order {order.ref}", {"order_id": order.id},
+                   dedup_key=f"order:{order.id}", user_id=user_id)
+    if user_id is not None:  # auth.record_activity's row, in this transaction
+        db.session.add(Activity(user_id=user_id, text=f"Recorded order {order.ref}"))
+    # The answer is made from what was just written: keep it loaded, not read back.
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        db.session.commit()
+    finally:
+        session.expire_on_commit = expire
+    caching.sale_recorded()
+    if user_id is not None:
+        caching.invalidate_user_dashboard(user_id)
+    jobs.hand_over(job)
+    return order, job
+
+
 def create_order(data, idempotency_key=None):
-    """Validate `data` (OrderIn's fields) and save a pending order; raises
+    """Validate `data` (OrderIn's fields) and save a pending order, not queued (the web
+    side records sales with record_order); raises
     ValidationError({field: reason}) (day_close.DayClosed when today is closed), also when
     the stock cannot cover it now. Processing checks the stock again (process_order):
     two sales recorded at the same moment may still ask for the same last units.
     An IdempotencyKey row is saved in the same transaction, pointing at the order (its
     unique constraint makes a duplicate request fail here, recording nothing)."""
+    order = _add_order(data, idempotency_key)
+    db.session.commit()
+    caching.orders_changed()
+    return order
+
+
+def _add_order(data, idempotency_key):
+    """create_order's order, added to the session, not committed."""
     draft = price_draft(data)
     if draft.errors:
         raise ValidationError(draft.errors)
@@ -216,7 +257,7 @@ def create_order(data, idempotency_key=None):
                   gross_cents=priced.gross_cents, discount_cents=priced.discount_cents,
                   total_cents=priced.total_cents, tax_cents=priced.tax_cents)
     order.lines = [
-        OrderLine(product_id=p.id, quantity=t.quantity, unit_price_cents=t.unit_price_cents,
+        OrderLine(product=p, quantity=t.quantity, unit_price_cents=t.unit_price_cents,
                   tax_rate_bp=t.tax_rate_bp, unit_cost_cents=p.cost_cents,
                   discount_cents=t.discount_cents, net_cents=pl.net_cents,
                   tax_cents=pl.tax_cents)
@@ -227,8 +268,6 @@ def create_order(data, idempotency_key=None):
     if idempotency_key is not None:
         idempotency_key.order = order
         db.session.add(idempotency_key)
-    db.session.commit()
-    caching.orders_changed()
     return order
 
 
@@ -262,6 +301,21 @@ def cancel_order(order_id, reason=""):
         raise ValidationError({"status": _why_not_cancelled(order.status)})
     caching.orders_changed()
     return order
+
+
+def give_up(order_id, reason):
+    """A pending order that could not be processed, try after try (an unexpected error,
+    webapp.background.outbox): failed with the reason, so that it is seen and can be
+    cancelled or recorded again, instead of pending for ever. It never took stock."""
+    changed = db.session.execute(
+        db.update(Order).where(Order.id == order_id, Order.status == "pending")
+        .values(status="failed", status_reason=reason[:300])).rowcount
+    if changed:
+        daily_figures.order_left(order_id)  # a failed order is not a sale
+    db.session.commit()
+    if changed:
+        caching.orders_changed()
+    return bool(changed)
 
 
 def _why_not_cancelled(status):

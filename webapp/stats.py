@@ -1,4 +1,5 @@
-"""Queries behind the dashboard and /api/stats, memoized (invalidated by delete_memoized).
+"""Queries behind the dashboard and /api/stats, memoized under the "stats" version
+(caching.stats_name: invalidate_stats's bump refreshes them).
 
 A sale counts when its status is pending, processed or imported (failed and cancelled
 do not). Revenue is what the orders took less the refunds dated in the same span
@@ -16,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import extract, func
 
 from . import daily_reads
+from .caching import stats_name
 from .extensions import cache, db
 from .models import Customer, Order, OrderLine, Product, Refund
 from .settings import business_day_of, business_day_span, day_start, today_business_day
@@ -36,7 +38,7 @@ def _refunded(*where):
         db.select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(*where)))
 
 
-@cache.memoize()
+@cache.memoize(make_name=stats_name)
 def summary():
     if daily_reads.usable():
         orders, total, refunded = daily_reads.totals()
@@ -56,7 +58,7 @@ def summary():
     }
 
 
-@cache.memoize()
+@cache.memoize(make_name=stats_name)
 def period_totals(start, end):
     """Orders and revenue with start <= created_at < end (ISO strings keep keys stable):
     the orders' totals less the refunds dated in the span."""
@@ -75,7 +77,7 @@ def period_totals(start, end):
     return {"orders": orders, "revenue_cents": int(total) - refunded}
 
 
-@cache.memoize()
+@cache.memoize(make_name=stats_name)
 def top_products(since, until, limit=5):
     """Best sellers by revenue with since <= created_at < until."""
     whole = daily_reads.days(since, until)
@@ -115,7 +117,7 @@ def _named(best):
     return sorted(rows, key=lambda r: (-r["revenue_cents"], r["sku"]))
 
 
-@cache.memoize()
+@cache.memoize(make_name=stats_name)
 def revenue_by_month(since):
     moment = datetime.fromisoformat(since)
     if business_day_span(business_day_of(moment))[0] == moment and daily_reads.usable():
@@ -138,7 +140,7 @@ def hour_of(column):
     return func.cast(extract("hour", column), db.Integer)
 
 
-@cache.memoize()
+@cache.memoize(make_name=stats_name)
 def sales_by_hour(start, end):
     """24 rows in the order of the business day (from the hour it starts): hour, orders,
     revenue (order totals less the refunds made in that hour), start <= t < end."""
@@ -165,7 +167,7 @@ def sales_by_hour(start, end):
     return rows[first:] + rows[:first]
 
 
-@cache.memoize()
+@cache.memoize(make_name=stats_name)
 def low_stock(limit=50):
     """Products at or below their reorder level (stock <= reorder_at), not archived,
     lowest stock first: (rows, how many in all)."""

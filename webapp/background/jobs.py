@@ -52,11 +52,7 @@ def submit(kind, title, params, dedup_key="", user_id=None):
                 db.select(Job).where(Job.active_key == dedup_key)).scalar()
             if existing is not None:
                 return existing, False
-        job_id = uuid.uuid4().hex
-        job = Job(id=job_id, task_id=job_id, kind=kind, title=title,
-                  params=json.dumps(params), dedup_key=dedup_key,
-                  active_key=dedup_key or None, user_id=user_id, state="queued")
-        db.session.add(job)
+        job = new(kind, title, params, dedup_key, user_id)
         try:
             db.session.commit()
         except IntegrityError:
@@ -64,9 +60,34 @@ def submit(kind, title, params, dedup_key="", user_id=None):
             if not dedup_key:
                 raise
             continue
-        send(job)
+        hand_over(job)
         return job, True
     raise RuntimeError(f"could not queue the job {dedup_key!r}")
+
+
+def new(kind, title, params, dedup_key="", user_id=None):
+    """A queued job's row, added to the session, not committed: the caller commits it with
+    the change it belongs to (an order and its processing job in one transaction: the row
+    is the outbox), then calls hand_over."""
+    job_id = uuid.uuid4().hex
+    job = Job(id=job_id, task_id=job_id, kind=kind, title=title, params=json.dumps(params),
+              dedup_key=dedup_key, active_key=dedup_key or None, user_id=user_id,
+              state="queued")
+    db.session.add(job)
+    return job
+
+
+def hand_over(job):
+    """Send a committed job's message. A broker that cannot take it now (Redis down, the
+    queue folder not writable) is logged, not raised: the job is recorded, and the sweep
+    (webapp.background.outbox) sends it once the broker is back. True when sent."""
+    try:
+        send(job)
+    except Exception as exc:  # noqa: BLE001  (any transport's failure: the row stays)
+        log.warning("job %s (%s) is recorded but could not be queued now (%s: %s); the "
+                    "sweep will queue it", job.id, job.title, type(exc).__name__, exc)
+        return False
+    return True
 
 
 def task_id(job):

@@ -3,7 +3,8 @@ and keeps the job's durable row in step (webapp.background.jobs): running, progr
 success or failure. This module imports jobs, never the reverse.
 
 Beat starts `larder.cleanup` and `larder.sync_inbox` with no job id: their row is made
-when they start, under the task's id. Every body is safe to run twice.
+when they start, under the task's id. Every body is safe to run twice. Beat's
+`larder.sweep` (every minute) has no row: it queues what was recorded but not queued.
 """
 import logging
 import random
@@ -74,6 +75,16 @@ def job_task(name, kind, progress_in_row=True):
         return jobs.register(kind, task)
 
     return decorator
+
+
+@shared_task(name="larder.sweep", ignore_result=True)
+def sweep_task(grace_seconds=None):
+    """Every minute (beat): send again the jobs whose message was lost, and queue each
+    pending order that has no job (webapp.background.outbox). No job row of its own (it
+    would fill the jobs list) and no result."""
+    from . import outbox
+
+    return outbox.sweep(outbox.GRACE_SECONDS if grace_seconds is None else grace_seconds)
 
 
 @shared_task(name="larder.ping")

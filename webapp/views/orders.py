@@ -99,16 +99,16 @@ def cancel(order_id):
 
 
 def submit_order(data, idempotency_key=None):
-    """The one way an order is recorded (form and API): saved at once, processed in the
-    background. Returns (order, job). With an IdempotencyKey row, a request that lost the
-    race for that key raises IntegrityError and records nothing."""
-    order = ordering.create_order(data, idempotency_key=idempotency_key)
-    record_activity(f"Recorded order {order.ref}")
-    return order, process_later(order)
+    """The one way an order is recorded (form and API): saved at once with its processing
+    job, processed in the background (ordering.record_order: recorded even when the
+    broker cannot take the job now). Returns (order, job). With an IdempotencyKey row, a
+    request that lost the race for that key raises IntegrityError and records nothing."""
+    return ordering.record_order(data, idempotency_key=idempotency_key,
+                                 user_id=g.get("user_id"))
 
 
 def process_later(order):
-    """Queue the order's processing (once: an unfinished job for it is reused)."""
+    """The order's processing job: its unfinished one, or a new one queued."""
     job, _ = jobs.submit("order", f"Process order {order.ref}", {"order_id": order.id},
                          dedup_key=f"order:{order.id}", user_id=g.user_id)
     return job

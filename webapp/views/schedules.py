@@ -28,6 +28,8 @@ def entries():
     items = []
     for name, entry in current_app.config["CELERY"]["beat_schedule"].items():
         kind = jobs.kind_of_task(entry["task"])
+        if kind is None:  # housekeeping with no job of its own (the minute's sweep)
+            continue
         last = db.session.execute(
             db.select(Job).filter_by(kind=kind).order_by(Job.created_at.desc()).limit(1)
         ).scalar()
@@ -55,9 +57,9 @@ def index():
 @bp.post("/<name>/run")
 def run_now(name):
     schedule = current_app.config["CELERY"]["beat_schedule"]
-    if name not in schedule:
+    kind = jobs.kind_of_task(schedule[name]["task"]) if name in schedule else None
+    if kind is None:
         abort(404, gettext("There is no such schedule."))
-    kind = jobs.kind_of_task(schedule[name]["task"])
     job, _ = jobs.submit(kind, f"{words(name)} (run now)", {}, dedup_key=f"schedule:{name}",
                          user_id=g.user_id)
     record_activity(f"Ran now: {words(name)}")
