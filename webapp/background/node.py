@@ -8,10 +8,11 @@ import os
 import sys
 import threading
 import time
+from contextlib import contextmanager
 
 from . import status
 from .procs import exit_when_parent_dies, stop_when_stdin_closes
-from .supervisor import backoff, node_hostname, requeue_done, requeue_mark
+from .supervisor import LOG_FORMAT, backoff, node_hostname, requeue_done, requeue_mark
 
 log = logging.getLogger("larder.worker")
 
@@ -45,6 +46,25 @@ def run_beat_thread(celery, stop):
                     scheduler.close()  # saves the schedule's last run times
                 except Exception:
                     log.exception("beat: saving the schedule failed")
+
+
+@contextmanager
+def logged():
+    """What a node logs before Celery's worker sets up logging (which then takes over):
+    to stderr, the worker's log, like the supervisor's lines."""
+    root = logging.getLogger()
+    if root.handlers:
+        yield
+        return
+    handler, level = logging.StreamHandler(), root.level
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def requeue_at_start(app, data_dir, supervisor_pid):
@@ -94,10 +114,11 @@ def run_node(data_dir, name, queues, pool, concurrency, parent_pid=None, beat=Fa
     if parent_pid:
         exit_when_parent_dies(parent_pid)
     stop_when_stdin_closes()  # Windows: a SIGTERM to itself, Celery's warm shutdown
-    if requeue:
-        requeue_at_start(app, data_dir, parent_pid)
-    elif local and parent_pid:
-        wait_for_requeue(data_dir, parent_pid)
+    with logged():
+        if requeue:
+            requeue_at_start(app, data_dir, parent_pid)
+        elif local and parent_pid:
+            wait_for_requeue(data_dir, parent_pid)
     beat_stop, beat_thread = threading.Event(), []
 
     @worker_ready.connect(weak=False)

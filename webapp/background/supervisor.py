@@ -27,13 +27,14 @@ import threading
 import time
 
 from . import status
-from .procs import on_stop_request, parent_alive, spawn, stop_processes
+from .procs import in_a_thread, on_stop_request, parent_alive, spawn, stop_processes
 
 log = logging.getLogger("larder.worker")
 STOP_GRACE = 0.6  # seconds children get to finish before they are killed
 STABLE_S = 10.0  # a child up this long (and ready) had a normal life: its streak ends
 MAX_DELAY_S = 30.0
 REPORT_AFTER = 3  # failed starts in a row before "keeps stopping" is reported
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 HEARTBEAT_S = 1.0  # the status file is rewritten at least this often (status.py)
 
 
@@ -123,8 +124,7 @@ def run_supervisor(data_dir, beat, parent_pid=None):
     from .broker_files import celery_settings, prune_wake_ups, restore_node_messages
 
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     try:
         lock = FileLock(os.path.join(data_dir, "worker.lock")).acquire()
     except AlreadyLocked:
@@ -156,8 +156,9 @@ def run_supervisor(data_dir, beat, parent_pid=None):
                     else [])
 
     stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    on_stop_request(stop.set)  # SIGTERM; Windows: Ctrl+Break, the stop pipe (procs.py)
+    signal.signal(signal.SIGINT, in_a_thread(stop.set))
+    # SIGTERM; Windows: Ctrl+Break, the stop pipe (procs.py)
+    on_stop_request(in_a_thread(stop.set))
     ready = {}
     try:
         for child in children:
