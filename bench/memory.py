@@ -3,8 +3,8 @@ psutil's memory_full_info: what would be freed if the process ended; shared libr
 counted once in no one's share) of the launcher and every process under it, without a
 window (`--headless`) and with the window (under a private Xvfb), once it has started,
 every worker node consumes (/health) and it has served the first pages (signed in,
-dashboard, reports, products, orders), then settled for a few seconds. RSS is shown too (it counts shared
-pages once per process, so the sum overstates).
+dashboard, reports, products, orders), then settled for a few seconds. RSS is shown
+too (it counts shared pages once per process, so the sum overstates).
 
     python bench/memory.py [--runs 3] [--baseline REV] [--exe dist/larder]
 

@@ -8,8 +8,8 @@
 - beat (with --beat): the schedules, in a thread of the quick node (it sleeps until the
   next one is due; Celery's -B would be a process, and is refused on Windows).
 
-The supervisor imports no Flask app, database or Celery (issue 13: ~20 MB instead of
-~67): with the local broker, the quick node's first start under it queues again every
+The supervisor imports no Flask app, database or Celery (issue 13: 23 MB of USS instead
+of 67): with the local broker, the quick node's first start under it queues again every
 unfinished job (from the job rows), and the other nodes consume only after that
 (`requeue_mark`). A node that dies is started again with backoff; the messages it had
 fetched, started or not, go back in the queue. The supervisor writes its state for the
