@@ -63,17 +63,21 @@ def app(data_dir):
     return create_app({"LARDER_TOKEN": TOKEN}, data_dir=data_dir)
 
 
-def unfinished_job(app):
-    """A job row left queued with no message anywhere (as after a crash): only a requeue
-    sends it."""
+def unfinished_job(app, message=False):
+    """A job row left queued (as after a crash), with its message still in the queue or
+    with none: only a requeue sends it then."""
+    from webapp.background import jobs
     from webapp.extensions import db
     from webapp.models import Job
 
     with app.app_context():
         job_id = uuid.uuid4().hex
-        db.session.add(Job(id=job_id, task_id=job_id, kind="sync", title="Inbox sync",
-                           params="{}", state="queued"))
+        job = Job(id=job_id, task_id=job_id, kind="sync", title="Inbox sync", params="{}",
+                  state="queued")
+        db.session.add(job)
         db.session.commit()
+        if message:
+            jobs.send(job)
     return job_id
 
 
@@ -105,11 +109,20 @@ def restart_quick_node(worker):
 
 
 def test_unfinished_jobs_are_queued_again_once_per_supervisor_start(data_dir, app):
+    from webapp.background.supervisor import node_hostname
+
     left = unfinished_job(app)
+    kept = unfinished_job(app, message=True)  # its message survived: not sent twice
+    # What a node killed mid-job left in its folder: emptied at the start, like the queue.
+    taken = data_dir / "broker" / "processing" / node_hostname("reports1")
+    taken.mkdir(parents=True)
+    (taken / "1_stale.reports.msg").write_text("{}")
     worker = WorkerProcess(data_dir).wait_ready()
     try:
-        wait_for(lambda: job_state(app, left) == "success", what="the requeued job to run")
-        assert worker.log().count("queued again 1 unfinished job(s)") == 1
+        for job_id in (left, kept):
+            wait_for(lambda: job_state(app, job_id) == "success", what="the requeued job")
+        assert worker.log().count("queued again 2 unfinished job(s)") == 1
+        assert os.listdir(taken) == []
         # A job left unfinished now is not the start's business: a node restart does not
         # queue it (only a new supervisor start would).
         stray = unfinished_job(app)
@@ -123,6 +136,9 @@ def test_unfinished_jobs_are_queued_again_once_per_supervisor_start(data_dir, ap
         wait_for(lambda: job_state(app, sent) == "success", what="a job sent after the restart")
         assert job_state(app, stray) == "queued"
         assert worker.log().count("unfinished job(s)") == 1
+        # Sent once: the queue was emptied before the requeue (the log names each task
+        # a node receives; the jobs are taken oldest first).
+        assert worker.log().count(f"[{kept}] received") == 1
     finally:
         worker.stop()
     # The next supervisor start queues it again.
