@@ -2,9 +2,9 @@
 psutil's memory_full_info: what would be freed if the process ended; shared libraries
 counted once in no one's share) of the launcher and every process under it, without a
 window (`--headless`) and with the window (under a private Xvfb), once it has started,
-its worker runs and it has served the first pages (signed in, dashboard, reports,
-products, orders), then settled for a few seconds. RSS is shown too (it counts shared
-pages once per process, so the sum overstates).
+every worker node consumes (/health) and it has served the first pages (signed in,
+dashboard, reports, products, orders), then settled for a few seconds. RSS is shown
+too (it counts shared pages once per process, so the sum overstates).
 
     python bench/memory.py [--runs 3] [--baseline REV] [--exe dist/larder]
 
@@ -46,6 +46,13 @@ def measure(checkout, display, settle):
             launch.wait_log("headless")
         launch.wait_worker()
         info = json.loads((launch.data_dir / "server.json").read_text())
+        # Every node consumes (a node still importing is smaller: a busy machine made the
+        # processes' mere presence measure half-started nodes).
+        deadline = time.monotonic() + 120
+        while requests.get(info["url"] + "/health", timeout=30).json()["worker"] != "ok":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the worker did not get ready")
+            time.sleep(0.2)
         with requests.Session() as web:
             if not display:  # the window signs in and shows the dashboard itself
                 web.get(f"{info['url']}/?token={info['token']}", timeout=30)

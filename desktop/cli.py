@@ -165,12 +165,14 @@ def worker(ctx, beat, parent_pid):
 @click.option("--pool", type=click.Choice(["threads", "solo"]), required=True)
 @click.option("--concurrency", type=int, default=1)
 @click.option("--parent-pid", type=int)
+@click.option("--beat", is_flag=True, help="Also run the schedules, in a thread.")
+@click.option("--requeue", is_flag=True, help="First queue every unfinished job again.")
 @click.pass_context
-def worker_node(ctx, name, queues, pool, concurrency, parent_pid):
+def worker_node(ctx, name, queues, pool, concurrency, parent_pid, beat, requeue):
     """One Celery worker node (started by `worker`)."""
-    from webapp.background.supervisor import run_node
+    from webapp.background.node import run_node
 
-    run_node(ctx.obj["data_dir"], name, queues, pool, concurrency, parent_pid)
+    run_node(ctx.obj["data_dir"], name, queues, pool, concurrency, parent_pid, beat, requeue)
 
 
 @cli.command()
@@ -179,7 +181,7 @@ def worker_node(ctx, name, queues, pool, concurrency, parent_pid):
 def beat(ctx, parent_pid):
     """Run the scheduler alone (daily cleanup, hourly inbox sync)."""
     from desktop.logs import exit_now
-    from webapp.background.supervisor import run_beat
+    from webapp.background.node import run_beat
 
     try:
         run_beat(ctx.obj["data_dir"], parent_pid)

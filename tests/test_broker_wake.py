@@ -112,7 +112,7 @@ def test_without_a_loopback_socket_the_consumer_polls(data_dir, monkeypatch, cap
 def test_stale_registrations_are_pruned(data_dir):
     """A killed process leaves its registration: the supervisor forgets it."""
     from webapp.background import wake
-    from webapp.background.broker import celery_settings, prune_wake_ups
+    from webapp.background.broker_files import celery_settings, prune_wake_ups
 
     conf = celery_settings(str(data_dir), 0.1)
     folder = data_dir / "broker" / "wake"

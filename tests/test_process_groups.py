@@ -152,3 +152,23 @@ def test_marking_our_folder_keeps_it_from_later_starts(tmp_path):
     onefile.mark_own_folder(str(folder))  # a worker child: the first pid stays
     assert (folder / onefile.MARKER).read_text() == str(os.getpid())
     assert onefile.remove_stale(str(tmp_path)) == []
+
+
+def test_a_stop_request_arriving_inside_the_wait_it_ends_does_not_hang():
+    """A signal's handler runs between two bytecodes of the main thread: the supervisor's
+    stop.set() could run while that thread held the Event's lock inside stop.wait(0.2),
+    and never return (seen once: a supervisor that did not stop on SIGTERM)."""
+    import threading
+
+    stop = threading.Event()
+    handler = procs.in_a_thread(stop.set)
+
+    def signal_inside_the_wait():
+        with stop._cond:  # what stop.wait() holds as it wakes up
+            handler()
+
+    caller = threading.Thread(target=signal_inside_the_wait, daemon=True)
+    caller.start()
+    caller.join(10)
+    assert not caller.is_alive()
+    assert stop.wait(10)

@@ -11,7 +11,8 @@ What changed from the stock parts, and why (docs/tasks.md):
   when a node dies, what it had fetched, started or not, is put back in the queue.
 - A message that cannot be decoded is moved to `rejected/` and logged; it never
   crashes a node (the stock transport dies on it).
-- The settings of this broker are decided here (`celery_settings`).
+- The settings of this broker are decided in broker_files.py (`celery_settings`, with
+  the folders and the file work the supervisor does without importing Celery).
 - Windows: results are written and read through webapp.atomic_files (a file that the
   web process is reading cannot be replaced there: the write waits a moment), and the
   result store's URL is built so that a `C:\\...` folder is not read as host and port
@@ -39,6 +40,8 @@ from queue import Empty
 
 from ..atomic_files import read_bytes, replace_file, retrying, write_atomically
 from . import wake
+# Named here too, where config.py and older callers look for them.
+from .broker_files import celery_settings, result_backend_url  # noqa: F401
 
 STOP_CHECK_SECONDS = 0.1  # longest wait without wake-ups: the stop flag is checked between
 RECHECK_SECONDS = 2.0  # with wake-ups: look at the folder anyway this often (what no nudge
@@ -264,59 +267,6 @@ class AtomicFileBackend(FilesystemBackend):
         retrying(os.unlink, self._filename(key))
 
 
-def file_url(path):
-    """A file:// URL for a folder, in the form Celery's FilesystemBackend reads back
-    (it takes the text after `file://` as is, no unquoting, and on Windows drops one
-    leading "/"): `file:///home/x/results`, `file:///C:\\x\\results`,
-    `file:///\\\\server\\share\\results`. With `file://C:\\x` Celery (and kombu's
-    URL parser, which reads `C:` as host and port) fail: issue 9."""
-    path = str(path)
-    return "file://" + path if path.startswith("/") else "file:///" + path
-
-
-def result_backend_url(results_folder):
-    return f"webapp.background.broker:AtomicFileBackend+{file_url(results_folder)}"
-
-
-def celery_settings(data_dir, polling_interval, result_backend=None, wake_ups=True):
-    """The Celery settings of the local broker and result store, decided here.
-    wake_ups=False: the nodes poll every polling_interval (as before issue 13)."""
-    broker = os.path.join(data_dir, "broker")
-    folders = {name: os.path.join(broker, name)
-               for name in ("queue", "processing", "control", "rejected")}
-    for folder in (broker, *folders.values()):
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-    results = os.path.join(data_dir, "results")
-    os.makedirs(results, mode=0o700, exist_ok=True)
-    return {
-        "broker_url": "filesystem://",
-        "broker_transport": "webapp.background.broker:Transport",
-        "broker_transport_options": {
-            "data_folder_in": folders["queue"],
-            "data_folder_out": folders["queue"],
-            "processed_folder": folders["processing"],
-            "rejected_folder": folders["rejected"],
-            "wake": wake_ups,
-            "control_folder": folders["control"],
-            "store_processed": False,
-            "polling_interval": polling_interval,
-        },
-        "result_backend": result_backend or result_backend_url(results),
-        # The filesystem transport has no broadcast: no remote control, no events.
-        "worker_enable_remote_control": False,
-    }
-
-
-def node_folder(celery_conf, node):
-    """Where a node keeps the messages it fetched and has not finished."""
-    return os.path.join(celery_conf["broker_transport_options"]["processed_folder"], node)
-
-
-def node_options(celery_conf, node):
-    return {**celery_conf["broker_transport_options"],
-            "processed_folder": node_folder(celery_conf, node)}
-
-
 def reject_file(path, rejected_folder, reason):
     """Set an undecodable or refused message aside in broker/rejected/, and log it."""
     os.makedirs(rejected_folder, mode=0o700, exist_ok=True)
@@ -327,54 +277,3 @@ def reject_file(path, rejected_folder, reason):
         return
     log.error("message %s set aside in %s: %s", os.path.basename(path), rejected_folder,
               reason)
-
-
-def restore_node_messages(celery_conf, node):
-    """Put the messages a dead node had fetched (started or not) back in the queue."""
-    folder = node_folder(celery_conf, node)
-    queue = celery_conf["broker_transport_options"]["data_folder_in"]
-    restored = 0
-    for name in os.listdir(folder) if os.path.isdir(folder) else ():
-        if name.endswith(".msg"):
-            try:
-                os.rename(os.path.join(folder, name), os.path.join(queue, name))
-                restored += 1
-            except FileNotFoundError:
-                pass
-    if restored:
-        log.warning("%s: %d fetched message(s) queued again", node, restored)
-        wake.nudge(os.path.dirname(queue))
-    return restored
-
-
-def prune_wake_ups(celery_conf):
-    """Forget the wake-up sockets of processes that are gone (a killed node or web
-    process leaves its registration behind)."""
-    queue = celery_conf["broker_transport_options"]["data_folder_in"]
-    folders = [os.path.dirname(queue)]
-    backend = celery_conf.get("result_backend") or ""
-    if "file://" in backend:  # read as FilesystemBackend reads it (file_url)
-        path = backend[backend.index("file://") + 7:]
-        path = path[9:] if path.startswith("localhost/") else path
-        folders.append(path[1:] if os.name == "nt" and path.startswith("/") else path)
-    return sum(wake.prune(folder) for folder in folders)
-
-
-def purge_queue_folder(celery_conf):
-    """Delete every waiting or fetched message (the supervisor then queues every
-    unfinished job again from its row)."""
-    options = celery_conf["broker_transport_options"]
-    removed = 0
-    folders = [options["data_folder_in"]]
-    processing = options["processed_folder"]
-    folders += [os.path.join(processing, n) for n in os.listdir(processing)
-                if os.path.isdir(os.path.join(processing, n))]
-    for folder in folders:
-        for name in os.listdir(folder):
-            if name.endswith(".msg"):
-                try:
-                    os.remove(os.path.join(folder, name))
-                    removed += 1
-                except FileNotFoundError:
-                    pass
-    return removed

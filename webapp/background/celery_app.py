@@ -17,6 +17,3 @@ def celery_init_app(app):
 
     return celery_app
 
-
-def uses_local_broker(app):
-    return app.config["CELERY"]["broker_url"] == "filesystem://"

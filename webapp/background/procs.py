@@ -49,6 +49,14 @@ def on_stop_request(handler):
     stop_when_stdin_closes()
 
 
+def in_a_thread(handler):
+    """handler() run from a signal in a thread of its own. A signal handler runs between
+    two bytecodes of the main thread, which may hold the very lock handler() takes: an
+    Event's set() while the main thread is inside that Event's wait() never returns."""
+    return lambda *_: threading.Thread(target=handler, name="stop-request",
+                                       daemon=True).start()
+
+
 def stop_when_stdin_closes():
     """In a child spawned with a stop pipe: when the pipe closes (the parent stops it, or
     the parent died), raise SIGTERM here, so the usual handlers stop this process."""

@@ -1,20 +1,22 @@
-"""The bundled worker: a small supervisor whose children are Celery worker nodes, and
-the keeper that `serve` and the launcher use to keep that supervisor running.
+"""The bundled worker: a small supervisor whose children are Celery worker nodes
+(node.py), and the keeper that `serve` and the launcher use to keep that supervisor running.
 
 - `quick` node: orders and emails, threads pool (works on Windows and frozen too).
 - `reports` nodes: solo-pool processes, one per core beyond the first (at least 1, at
   most 2): a report never holds up a quick job (separate queue, separate process), and
   on a 2-core computer one core stays free for the window and quick jobs.
-- beat (with --beat): the schedules, in a thread of the supervisor (it sleeps until the
+- beat (with --beat): the schedules, in a thread of the quick node (it sleeps until the
   next one is due; Celery's -B would be a process, and is refused on Windows).
 
-With the local broker the supervisor first queues again every unfinished job (from the
-job rows). A node that dies is started again with backoff; the messages it had fetched,
-started or not, go back in the queue. The supervisor writes its state for the web
-process every second (webapp.background.status). A stop (SIGTERM, Ctrl+C, or the parent
-dying) ends every child within ~1 s: a running job is handed back, not lost. On Windows
-a stop is asked by closing the child's stdin pipe, and each process's children are in a
-Job Object that kills them with it (procs.py, docs/windows.md).
+The supervisor imports no Flask app, database or Celery (issue 13: 23 MB of USS instead
+of 67): with the local broker, the quick node's first start under it queues again every
+unfinished job (from the job rows), and the other nodes consume only after that
+(`requeue_mark`). A node that dies is started again with backoff; the messages it had
+fetched, started or not, go back in the queue. The supervisor writes its state for the
+web process every second (webapp.background.status). A stop (SIGTERM, Ctrl+C, or the
+parent dying) ends every child within ~1 s: a running job is handed back, not lost. On
+Windows a stop is asked by closing the child's stdin pipe, and each process's children
+are in a Job Object that kills them with it (procs.py, docs/windows.md).
 """
 import logging
 import os
@@ -25,16 +27,15 @@ import threading
 import time
 
 from . import status
-from .procs import exit_when_parent_dies, on_stop_request, parent_alive, spawn, \
-    stop_processes, stop_when_stdin_closes
+from .procs import in_a_thread, on_stop_request, parent_alive, spawn, stop_processes
 
 log = logging.getLogger("larder.worker")
 STOP_GRACE = 0.6  # seconds children get to finish before they are killed
 STABLE_S = 10.0  # a child up this long (and ready) had a normal life: its streak ends
 MAX_DELAY_S = 30.0
 REPORT_AFTER = 3  # failed starts in a row before "keeps stopping" is reported
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 HEARTBEAT_S = 1.0  # the status file is rewritten at least this often (status.py)
-BEAT_DELAY_S = 5.0  # beat starts once the nodes are up, or after this at the latest
 
 
 class WorkerRunning(RuntimeError):
@@ -71,13 +72,14 @@ class Child:
         self.name, self.command, self.ready_file = name, command, ready_file
         self.proc, self.started, self.failures, self.restart_at = None, 0.0, 0, None
 
-    def start(self):
+    def start(self, extra=()):
         if self.ready_file:
             try:
                 os.remove(self.ready_file)
             except FileNotFoundError:
                 pass
-        self.proc, self.started, self.restart_at = spawn(self.command), time.monotonic(), None
+        self.proc = spawn([*self.command, *extra])
+        self.started, self.restart_at = time.monotonic(), None
 
     def ready(self):
         if self.proc is None or self.proc.poll() is not None:
@@ -98,12 +100,31 @@ class Child:
         self.proc = None
 
 
+REQUEUER = "quick"  # the node that queues the unfinished jobs again, and runs beat
+
+
+def requeue_mark(data_dir):
+    """Written (with the supervisor's pid) once the jobs are queued again for that
+    supervisor: the other nodes consume only after it, the quick node does it only once."""
+    return os.path.join(status.folder(data_dir), "requeued")
+
+
+def requeue_done(data_dir, supervisor_pid):
+    try:
+        with open(requeue_mark(data_dir)) as fh:
+            return fh.read().strip() == str(supervisor_pid)
+    except OSError:
+        return False
+
+
 def run_supervisor(data_dir, beat, parent_pid=None):
+    """Small on purpose (issue 13): no Flask app, database or Celery here. The quick node
+    does the requeue at start and runs beat; this process starts, watches and stops."""
     from ..locks import AlreadyLocked, FileLock
+    from .broker_files import celery_settings, prune_wake_ups, restore_node_messages
 
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     try:
         lock = FileLock(os.path.join(data_dir, "worker.lock")).acquire()
     except AlreadyLocked:
@@ -114,42 +135,36 @@ def run_supervisor(data_dir, beat, parent_pid=None):
     waiting = "down" if previous.get("state") == "down" else "starting"
     status.write_status(data_dir, waiting)
     me = str(os.getpid())
+    try:
+        os.remove(requeue_mark(data_dir))  # a former supervisor's
+    except FileNotFoundError:
+        pass
     children = [Child(name, ["--data-dir", data_dir, "worker-node", "--name", name,
                              "--queues", queue, "--pool", pool, "--concurrency", str(conc),
-                             "--parent-pid", me],
+                             "--parent-pid", me]
+                      + (["--beat"] if beat and name == REQUEUER else []),
                       os.path.join(status.folder(data_dir), f"{name}.ready"))
                 for name, queue, pool, conc in node_specs()]
+    # The local broker's folders (the nodes' settings name the same ones). With another
+    # broker there is nothing in them: putting back a dead node's messages does nothing.
+    local = celery_settings(data_dir, 0.1, make_folders=False)
+
+    def start(child):
+        # The quick node queues the unfinished jobs again, until one of its starts has
+        # done it for this supervisor: once per supervisor start, not per node restart.
+        child.start(["--requeue"] if child.name == REQUEUER and not requeue_done(data_dir, me)
+                    else [])
+
     stop = threading.Event()
-    # Beat is not needed to serve jobs: it starts once the nodes are up (less to share
-    # the CPU with while they start).
-    beat_thread = None
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    on_stop_request(stop.set)  # SIGTERM; Windows: Ctrl+Break, the stop pipe (procs.py)
+    signal.signal(signal.SIGINT, in_a_thread(stop.set))
+    # SIGTERM; Windows: Ctrl+Break, the stop pipe (procs.py)
+    on_stop_request(in_a_thread(stop.set))
     ready = {}
     try:
-        for child in children:  # first: their start-up overlaps the requeue below
-            child.start()
-        from webapp import create_app
-
-        from .broker import prune_wake_ups, purge_queue_folder, restore_node_messages
-        from .celery_app import uses_local_broker
-        from .jobs import requeue_unfinished
-
-        app = create_app(data_dir=data_dir)
-        local = uses_local_broker(app)
-        conf = app.config["CELERY"]
-        if local:
-            prune_wake_ups(conf)
-            with app.app_context():
-                requeue_unfinished(lambda: purge_queue_folder(conf))
-        beat_due = time.monotonic() + BEAT_DELAY_S
+        for child in children:
+            start(child)
         last, written = None, 0.0
         while not stop.wait(0.2):
-            if beat and beat_thread is None and (
-                    all(ready.get(c.name) for c in children) or time.monotonic() > beat_due):
-                beat_thread = threading.Thread(target=run_beat_thread, args=(app, stop),
-                                               name="beat", daemon=True)
-                beat_thread.start()
             if parent_pid and not parent_alive(parent_pid):
                 log.info("parent %s is gone: stopping", parent_pid)
                 break
@@ -163,12 +178,11 @@ def run_supervisor(data_dir, beat, parent_pid=None):
                     if child.failures == REPORT_AFTER:
                         log.error("%s keeps stopping as it starts (exit %s); still retrying",
                                   child.name, code)
-                    if local:
-                        # What it had fetched, started or not, is queued again.
-                        restore_node_messages(conf, node_hostname(child.name))
-                        prune_wake_ups(conf)
+                    # What it had fetched, started or not, is queued again.
+                    restore_node_messages(local, node_hostname(child.name))
+                    prune_wake_ups(local)
                 if child.proc is None and time.monotonic() >= child.restart_at:
-                    child.start()
+                    start(child)
                 if child.proc is not None and not ready.get(child.name) and child.ready():
                     ready[child.name] = True
                 if child.failures >= REPORT_AFTER and not ready.get(child.name):
@@ -183,103 +197,15 @@ def run_supervisor(data_dir, beat, parent_pid=None):
                 status.write_status(data_dir, state, problem=problem)
                 last, written = (state, problem), time.monotonic()
     finally:
-        stop.set()  # beat too
+        stop.set()
         stop_processes([c.proc for c in children if c.proc is not None], STOP_GRACE)
-        if beat_thread is not None:
-            beat_thread.join(1.0)  # its schedule file saved
         status.clear_status(data_dir)
         lock.release()
-    # Everything is stopped and saved: skip the interpreter's teardown of the app and
-    # Celery (~0.4 s), as the nodes do, so that a stop stays well under a second.
+    # Everything is stopped and saved: skip the interpreter's teardown, as the nodes do.
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
-
-
-def run_beat_thread(app, stop):
-    """Celery beat's loop (celery.beat.Service.start) in a thread: look at the schedule,
-    send what is due, sleep until the next one (or a stop). A failure is logged and the
-    schedule started again, with backoff, like a node."""
-    from celery.beat import Service
-
-    celery = app.extensions["celery"]
-    failures = 0
-    while not stop.is_set():
-        scheduler = None
-        try:
-            scheduler = Service(celery, remote_control=False).scheduler
-            log.info("beat: sending the schedules")
-            while True:
-                interval = scheduler.tick()
-                if stop.wait(max(interval or 0.0, 0.0)):
-                    break
-                if scheduler.should_sync():
-                    scheduler._do_sync()
-                failures = 0
-        except Exception:  # never the supervisor's death: the nodes go on
-            failures += 1
-            log.exception("beat stopped: starting it again in %.1f s", backoff(failures))
-            stop.wait(backoff(failures))
-        finally:
-            if scheduler is not None:
-                try:
-                    scheduler.close()  # saves the schedule's last run times
-                except Exception:
-                    log.exception("beat: saving the schedule failed")
-
-
-def run_node(data_dir, name, queues, pool, concurrency, parent_pid=None):
-    from celery.signals import worker_ready
-    from webapp import create_app
-
-    from .broker import node_options
-
-    app = create_app(data_dir=data_dir)
-    celery = app.extensions["celery"]
-    local = celery.conf.broker_url == "filesystem://"
-    hostname = node_hostname(name, None if local else parent_pid)
-    if local:
-        # Fetched messages wait in this node's own folder until done (broker.py).
-        celery.conf.broker_transport_options = node_options(app.config["CELERY"], hostname)
-    if parent_pid:
-        exit_when_parent_dies(parent_pid)
-    stop_when_stdin_closes()  # Windows: a SIGTERM to itself, Celery's warm shutdown
-
-    @worker_ready.connect(weak=False)
-    def announce(**_):
-        os.makedirs(status.folder(data_dir), mode=0o700, exist_ok=True)
-        with open(os.path.join(status.folder(data_dir), f"{name}.ready"), "w") as fh:
-            fh.write(str(os.getpid()))
-
-    argv = ["worker", "--queues", queues, "--pool", pool, "--concurrency", str(concurrency),
-            "--hostname", hostname,
-            "--loglevel", os.environ.get("LARDER_WORKER_LOGLEVEL", "INFO"),
-            "--without-gossip", "--without-mingle", "--without-heartbeat"]
-    try:
-        celery.worker_main(argv)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 0
-    else:
-        code = 0
-    # The worker has shut down (jobs finished or handed back, results written): skip the
-    # interpreter's slow teardown (~0.3 s) so a stop stays well under a second.
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-def run_beat(data_dir, parent_pid=None):
-    from webapp import create_app
-
-    app = create_app(data_dir=data_dir)
-    celery = app.extensions["celery"]
-    if parent_pid:
-        exit_when_parent_dies(parent_pid)
-    stop_when_stdin_closes()
-    celery.start(["beat", "--loglevel", os.environ.get("LARDER_WORKER_LOGLEVEL", "INFO"),
-                  "--schedule", app.config["CELERY"]["beat_schedule_filename"]])
 
 
 LOG_LIMIT = 5_000_000  # bytes of logs/worker.log before it is rotated to worker.log.1
