@@ -274,6 +274,23 @@ def stored():
     return {key: json.loads(value) for key, value in settings_rows.rows() if key in DEFINITIONS}
 
 
+_LOCALE_VARIABLES = ("LC_ALL", "LC_MONETARY", "LC_NUMERIC", "LANG")
+_made_defaults = {}
+
+
+def _defaults():
+    """Every setting's default: made once per process and locale environment (the
+    currency's default asks Babel about the computer's country: ~tens of µs a request)."""
+    environment = tuple(os.environ.get(name) for name in _LOCALE_VARIABLES)
+    made = _made_defaults.get(environment)
+    if made is None:
+        made = {name: d.default_value() for name, d in DEFINITIONS.items()}
+        if len(_made_defaults) > 16:
+            _made_defaults.clear()
+        _made_defaults[environment] = made
+    return dict(made)
+
+
 def current():
     """Every setting's value in force, read once per app context (request, task, command)."""
     from flask import g, has_app_context
@@ -281,7 +298,7 @@ def current():
     if not has_app_context():  # no database at hand: the defaults
         return {name: d.default_value() for name, d in DEFINITIONS.items()}
     if "larder_settings" not in g:
-        values = {name: d.default_value() for name, d in DEFINITIONS.items()}
+        values = _defaults()
         values.update(stored())
         values.update({name: value for name, (value, _) in overrides().items()})
         g.larder_settings = values

@@ -32,7 +32,11 @@ def rows():
     from . import caching
     from .extensions import db
 
-    if db.session.info.get(WRITTEN) or not caching.shared_between_processes():
+    # Asked of the session only if this context has one: a hit makes none (a cached
+    # page's hit then opens no session at all).
+    registry = db.session.registry
+    if (registry.has() and registry().info.get(WRITTEN)) \
+            or not caching.shared_between_processes():
         return _read_rows()
     try:
         version = caching.area_version(VERSION_AREA)
