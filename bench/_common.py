@@ -28,15 +28,16 @@ def demo_data_dir(orders, keep=None):
     return path
 
 
-def start_server(data_dir, env=None, args=()):
-    """`python -m desktop serve` in a child process; returns (proc, info)."""
+def start_server(data_dir, env=None, args=(), cwd=None):
+    """`python -m desktop serve` in a child process (from `cwd`: another checkout);
+    returns (proc, info)."""
     info_file = Path(data_dir) / "server.json"
     if info_file.exists():
         info_file.unlink()
     log = open(Path(data_dir) / "bench-server.log", "w")  # a pipe nobody reads would block it
     proc = subprocess.Popen(
         [sys.executable, "-m", "desktop", "--data-dir", str(data_dir), "serve", *args],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        cwd=cwd or ROOT, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},
     )
     deadline = time.time() + 60

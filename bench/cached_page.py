@@ -3,8 +3,11 @@
 Target (issue 13): 0.9 or better for the cached page and the cached JSON, and a 304 at the
 cost of a trivial route. Two `serve` processes on copies of one demo data dir: one with
 the fast path (the default), one without (`larder_fast_path = false` in larder.toml),
-measured in alternating rounds in one run, so machine noise hits all alike; the ratio of
-medians to the trivial route (on the fast server) is what counts.
+measured in alternating rounds in one run, so machine noise hits all alike. What counts
+is each route's req/s over its own server's trivial route (/health) in the same round
+(the median of the rounds, and their range); the server's CPU per request (psutil) is
+printed beside it. `--baseline REV` adds a third server running another revision (a
+`git worktree`), with its fast path, for before/after in one run.
 
 `--in-process`: no server, no wrk: the CPU time of one request through the WSGI app (one
 thread, time.process_time), the same routes with and without the fast path. Steadier
@@ -24,23 +27,38 @@ import requests
 from _common import demo_data_dir, start_server
 
 
-def wrk(url, seconds, connections, headers=()):
+def wrk(url, seconds, connections, headers=(), pid=None):
+    """(req/s, the server's CPU µs per request when its pid is given)."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url]
     for header in headers:
         cmd[1:1] = ["-H", header]
+    before = _cpu(pid)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    count = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         raise RuntimeError(f"{url}: {non2xx.group(1)} error responses")
-    return rps
+    cpu = (_cpu(pid) - before) / max(count, 1) * 1e6 if pid else None
+    return rps, cpu
 
 
-def copy_without_fast_path(data_dir):
-    """The same shop in another folder, served without the fast path."""
+def _cpu(pid):
+    if not pid:
+        return 0.0
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def copy_without_fast_path(data_dir, fast_path=False):
+    """The same shop in another folder, served without the fast path (or with it: for
+    the baseline revision, which may not have it)."""
     other = Path(tempfile.mkdtemp(prefix="larder-bench-plain-")) / "data"
     shutil.copytree(data_dir, other, ignore=shutil.ignore_patterns("server.json", "*.log"))
-    (other / "larder.toml").write_text("larder_fast_path = false\n")
+    if not fast_path:
+        (other / "larder.toml").write_text("larder_fast_path = false\n")
     return other
 
 
@@ -96,10 +114,12 @@ def in_process(data_dir, requests_each=2000, rounds=3):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--cache-type", default=None, help="e.g. simple, redis")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also this revision's fast path (a git worktree), side by side")
     parser.add_argument("--in-process", action="store_true", help="CPU time, no server")
     args = parser.parse_args()
     if args.in_process:
@@ -107,49 +127,87 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     data_dir = demo_data_dir(2000)
-    plain_dir = copy_without_fast_path(data_dir)
     env = {"CACHE_TYPE": args.cache_type} if args.cache_type else {}
-    fast, fast_info = start_server(data_dir, env)
-    plain, plain_info = start_server(plain_dir, env)
+    copies = [copy_without_fast_path(data_dir)]
+    servers = {"fast": start_server(data_dir, env)}
+    checkout = None
     try:
-        pages = {"trivial route (/health)": ("fast", "/health", False, False)}
-        for path, what in [("/products/?page=2", "cached page"), ("/api/stats", "cached JSON"),
-                           ("/products/?page=2", "304 of the page")]:
-            for side in ("plain", "fast"):
-                label = f"{what} ({path}), {'fast path' if side == 'fast' else 'Flask'}"
-                pages[label] = (side, path, True, what.startswith("304"))
-        servers = {"fast": fast_info, "plain": plain_info}
-        runs = {}
-        for name, (side, path, auth, conditional) in pages.items():
-            info = servers[side]
-            headers = [f"Authorization: Bearer {info['token']}"] if auth else []
-            url = info["url"] + path
-            if auth:  # warm: the first request fills the cache (and renders the menu)
-                for _ in range(2):
-                    reply = requests.get(url, headers={"Authorization": f"Bearer {info['token']}"},
-                                         timeout=60)
-                assert reply.headers.get("X-Cache") == "HIT", (name, reply.headers)
-                if conditional:
-                    headers.append(f"If-None-Match: {reply.headers['ETag']}")
-            runs[name] = (url, headers)
-        for url, headers in runs.values():
-            wrk(url, 1, 1, headers)
-        results = {name: [] for name in runs}
-        for _ in range(args.rounds):
-            for name, (url, headers) in runs.items():
-                results[name].append(wrk(url, args.seconds, args.connections, headers))
+        servers["Flask"] = start_server(copies[0], env)
+        if args.baseline:
+            from _window import Checkout
+
+            checkout = Checkout(args.baseline)
+            copies.append(copy_without_fast_path(data_dir, fast_path=True))
+            servers["before"] = start_server(copies[1], {**env, **checkout.env()},
+                                             cwd=checkout.root)
+        results = measure(servers, args)
     finally:
-        for proc in (fast, plain):
+        for proc, _ in servers.values():
             proc.terminate()
             proc.wait(10)
-        shutil.rmtree(plain_dir.parent, ignore_errors=True)
-    trivial = statistics.median(results["trivial route (/health)"])
+        for copy in copies:
+            shutil.rmtree(copy.parent, ignore_errors=True)
+        if checkout:
+            checkout.remove()
+    report(results, args)
+
+
+CASES = [("/products/?page=2", "cached page", False), ("/api/stats", "cached JSON", False),
+         ("/products/?page=2", "304 of the page", True), ("/", "cached dashboard", False)]
+LABELS = {"fast": "fast path", "Flask": "Flask", "before": "fast path, before"}
+
+
+def measure(servers, args):
+    """{label: (server, [(req/s, cpu µs/request, the same server's /health req/s in this
+    round)])}: each round runs every case once, each next to its server's trivial route."""
+    runs = {}
+    for side, (proc, info) in servers.items():
+        bearer = f"Authorization: Bearer {info['token']}"
+        runs[f"trivial route (/health), {LABELS[side]}"] = (side, info["url"] + "/health", [])
+        for path, what, conditional in CASES:
+            if side == "Flask" and path == "/":
+                continue
+            url = info["url"] + path
+            for _ in range(2):  # warm: the first request fills the cache, renders the menu
+                reply = requests.get(url, headers={"Authorization": f"Bearer {info['token']}"},
+                                     timeout=60)
+            assert reply.headers.get("X-Cache") == "HIT", (path, reply.headers)
+            headers = [bearer]
+            if conditional:
+                headers.append(f"If-None-Match: {reply.headers['ETag']}")
+            runs[f"{what} ({path}), {LABELS[side]}"] = (side, url, headers)
+    for _, url, headers in runs.values():
+        wrk(url, 1, 1, headers)
+    results = {name: [] for name in runs}
+    loads = [os.getloadavg()]
+    for _ in range(args.rounds):
+        trivial = {}
+        for name, (side, url, headers) in runs.items():
+            rps, cpu = wrk(url, args.seconds, args.connections, headers, servers[side][0].pid)
+            if not headers:
+                trivial[side] = rps
+            results[name].append((side, rps, cpu))
+        for name in results:  # each against its own server's trivial route of this round
+            side, rps, cpu = results[name][-1]
+            results[name][-1] = (side, rps, cpu, rps / trivial[side])
+        loads.append(os.getloadavg())
+    return results, loads
+
+
+def report(measured, args):
+    results, loads = measured
     print(f"backend: {args.cache_type or 'default (diskcache)'}; wrk -t1 -c{args.connections}, "
-          f"{args.rounds} x {args.seconds} s rounds, Waitress 8 threads, {os.cpu_count()} cores")
-    print(f"{'route':52} {'req/s (median)':>15} {'ratio':>7}")
-    for name, values in results.items():
-        rps = statistics.median(values)
-        print(f"{name:52} {rps:15.0f} {rps / trivial:7.2f}")
+          f"{args.rounds} x {args.seconds} s rounds, Waitress 8 threads, {os.cpu_count()} cores; "
+          f"load average (1 min) {min(l[0] for l in loads):.1f}-{max(l[0] for l in loads):.1f}")
+    print("ratio: this route's req/s over its own server's /health in the same round, median "
+          "of the rounds (and their range); CPU: the server's µs per request")
+    print(f"{'route':56} {'req/s':>7} {'ratio':>6} {'(range)':>12} {'CPU µs':>7}")
+    for name, rows in results.items():
+        rps = statistics.median(r[1] for r in rows)
+        ratios = [r[3] for r in rows]
+        cpu = statistics.median(r[2] for r in rows)
+        print(f"{name:56} {rps:7.0f} {statistics.median(ratios):6.2f} "
+              f"({min(ratios):4.2f}-{max(ratios):4.2f}) {cpu:7.0f}")
 
 
 if __name__ == "__main__":

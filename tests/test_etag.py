@@ -109,3 +109,36 @@ def test_a_pending_message_is_never_lost_to_a_304(app, shop, owner_browser):
     assert "saved." not in second.get_data(as_text=True)
     assert owner_browser.get("/products/", headers={
         "If-None-Match": second.headers["ETag"]}).status_code == 304
+
+
+def test_a_304_keeps_the_connection_open(shop_app):
+    """A 304 has no body, so its end is known: the client's connection stays open for the
+    next request (Waitress alone closed it after every 304: a new connection per
+    conditional request). A client that asks for "Connection: close" still gets it."""
+    from http.client import HTTPConnection
+    from urllib.parse import urlsplit
+
+    with http_session(shop_app) as http:
+        tag = http.get(http.base + "/products/?page=2").headers["ETag"]
+        http.get(http.base + "/products/?page=2")
+        address = urlsplit(http.base)
+        conn = HTTPConnection(address.hostname, address.port, timeout=10)
+        try:
+            conn.request("GET", "/products/?page=2", headers={**BEARER, "If-None-Match": tag})
+            first = conn.getresponse()
+            assert first.status == 304 and first.read() == b""
+            assert first.getheader("Connection") is None and not first.will_close
+            sock = conn.sock
+            for headers in ({**BEARER, "If-None-Match": tag}, BEARER):  # 304, then 200
+                conn.request("GET", "/products/?page=2", headers=headers)
+                reply = conn.getresponse()
+                body = reply.read()
+                assert conn.sock is sock  # the same connection
+            assert reply.status == 200 and b"SKU-" in body
+            conn.request("GET", "/products/?page=2",
+                         headers={**BEARER, "If-None-Match": tag, "Connection": "close"})
+            closing = conn.getresponse()
+            assert closing.status == 304 and closing.will_close
+            assert closing.getheader("Connection") == "close"
+        finally:
+            conn.close()

@@ -244,3 +244,26 @@ def test_the_window_app_keeps_the_fast_path_and_logs_its_answers(app, shop, capl
         assert fetch(app, "/products/", BEARER).headers["X-Cache"] == "HIT"
     assert served(app) == before + 1
     assert "GET /products/ 200" in caplog.text
+
+
+def test_a_page_stored_again_under_its_key_is_sent_as_stored(app, plain):
+    """What the fast path sends for a page is kept per process (filled menu and banner,
+    ETag), but only for that very page: anything stored under the same key (the cache
+    overwritten, a page remade) is what the next hit sends, as Flask would."""
+    from werkzeug.datastructures import MultiDict
+
+    from webapp import caching
+    from webapp.extensions import cache
+
+    fetch(app, "/products/?page=2&category=Dairy", BEARER)  # stored
+    first, answered = side_by_side(app, plain, "/products/?page=2&category=Dairy", BEARER)
+    assert answered
+    with app.app_context():
+        key = caching.PAGE_KEYS["products.index"](
+            "/products/", MultiDict([("page", "2"), ("category", "Dairy")]), {}, "owner", None)
+        page = cache.cache.get(key)
+        assert isinstance(page, str) and "Product" in page
+        cache.cache.set(key, page.replace("Product", "Item"))
+    again, answered = side_by_side(app, plain, "/products/?page=2&category=Dairy", BEARER)
+    assert answered and b"Item" in again.get_data()
+    assert again.headers["ETag"] != first.headers["ETag"]

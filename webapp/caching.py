@@ -130,6 +130,15 @@ def area_version(area):
     return version
 
 
+def shared_between_processes():
+    """Does this backend hold what every process of the shop sees? Not SimpleCache (this
+    process's dict) nor NullCache (keeps nothing): what is kept in a process behind a
+    version (the settings, webapp.settings) then goes back to the database each time."""
+    from flask_caching.backends import NullCache, SimpleCache
+
+    return not isinstance(cache.cache, (SimpleCache, NullCache))
+
+
 def bump_version(area):
     area_version(area)  # make sure it exists so inc continues from the clock
     return cache.cache.inc(_version_key(area))

@@ -70,6 +70,7 @@ class FastPath:
                                                                 10.0))
         self.served = 0  # hits answered here (tests compare with Flask's own)
         self._routes = {}
+        self._pages = {}  # (key, cached page, menu, banner) -> what is sent (_page)
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "GET":
@@ -169,7 +170,11 @@ class FastPath:
     def _respond(self, request, visit):
         value = visit.value
         if isinstance(value, str):
-            body, headers, html = value.encode(), [("Content-Type", HTML)], True
+            made = self._page(request, visit, value)
+            if made is None:
+                return None
+            body, tag, has_messages = made
+            headers, html = [("Content-Type", HTML)], True
         elif (isinstance(value, Response) and value.status_code == 200
               and not value.direct_passthrough):
             body = value.get_data()
@@ -177,18 +182,18 @@ class FastPath:
             html = value.mimetype == "text/html"
             if value.mimetype == "application/json" and not permissions.sees_costs(visit.role):
                 return None  # permissions strips costs from JSON: one place for that
+            has_messages = html and chrome.FLASH_MARKER in body
+            if html:
+                body = self._fill(request, visit, body, worker_status.worker_state(self.app))
+                if body is None:
+                    return None
+            tag = caching.etag_for(visit.key, body)
         else:
             return None
         # Flask reads its session in the sign-in check (a cookie) and, on a page, for the
         # messages: then it adds "Vary: Cookie".
-        reads_session = not visit.bearer or (html and chrome.FLASH_MARKER in body)
-        if html:
-            body = self._fill(request, visit, body)
-            if body is None:
-                return None
-        if reads_session:
+        if not visit.bearer or has_messages:
             headers.append(("Vary", "Cookie"))
-        tag = caching.etag_for(visit.key, body)
         headers += [(k, v) for k, v in self.security if k not in dict(headers)]
         headers += [("X-Cache", "HIT"), ("ETag", f'"{tag}"'),
                     ("Cache-Control", caching.CACHE_CONTROL)]
@@ -208,9 +213,32 @@ class FastPath:
             return [body] if body else []
         return answer
 
-    def _fill(self, request, visit, body):
-        """The menu, no messages (a pending one went to Flask) and the worker banner, as
-        chrome.fill_page puts them in; None when the menu is not known yet here."""
+    def _page(self, request, visit, value):
+        """(body as sent, its ETag, whether it has a place for messages) for a cached page,
+        or None. What is sent depends on nothing but the page as cached, its key, the menu
+        (role, page, script root) and whether the worker is down (the banner): made once
+        per process for each of those (bounded), so a hit does not encode, fill and hash
+        the page again. The page itself is still read from the cache on every request."""
+        state = worker_status.worker_state(self.app)
+        key = (visit.key, value, visit.role, visit.endpoint, request.script_root,
+               state == "down")
+        made = self._pages.get(key)
+        if made is None:
+            body = value.encode()
+            has_messages = chrome.FLASH_MARKER in body
+            body = self._fill(request, visit, body, state)
+            if body is None:
+                return None  # the menu is not rendered here yet: Flask renders it
+            made = (body, caching.etag_for(visit.key, body), has_messages)
+            if len(self._pages) >= 128:
+                self._pages.clear()
+            self._pages[key] = made
+        return made
+
+    def _fill(self, request, visit, body, state):
+        """The menu, no messages (a pending one went to Flask) and the worker banner (for
+        the worker's `state`), as chrome.fill_page puts them in; None when the menu is not
+        known yet here."""
         lang = chrome.page_language(body)
         if chrome.NAV_MARKER in body:
             nav = chrome.known_nav(self.app, visit.role, visit.endpoint, request.script_root,
@@ -221,7 +249,8 @@ class FastPath:
         if chrome.FLASH_MARKER in body:
             body = body.replace(chrome.FLASH_MARKER, b"")
         if worker_status.MARKER in body:
-            body = body.replace(worker_status.MARKER, worker_status.banner(self.app, lang))
+            body = body.replace(worker_status.MARKER,
+                                worker_status.banner(self.app, lang, state))
         return body
 
 

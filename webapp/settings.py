@@ -10,9 +10,12 @@ table), `larder.toml`'s `[shop]` table, the environment (`LARDER_CURRENCY`, ...)
 set in the file or the environment is read once at start (webapp.config) and shown
 read-only on the page. Every value, from wherever, passes the same rules (`parse`).
 
-Reads are cheap: the table is read once per request (or worker task, or CLI command: once
-per app context) and kept in `g`, so a change made in one process is seen by every other
-at its next request.
+Reads are cheap: the values are taken once per request (or worker task, or CLI command:
+once per app context) and kept in `g`. The table itself is read again only when the
+"settings" version in the shared cache has moved: every commit that writes a settings row,
+in any process (the page, the CLI, a restore, a script through the models), bumps it, so
+a change made in one process is seen by every other at its next request, without a query
+on every request (webapp/settings_rows.py).
 
 Times in the database are naive shop time (models.now): the `timezone` setting's wall
 clock, or the computer's when it is empty. A business day starts at `day_starts_at`: with
@@ -28,9 +31,8 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import get_territory_currencies, is_currency
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
+from . import settings_rows  # also registers the listeners that move its version
 from .i18n import N_, _
 from .validation import ValidationError, parse_rate
 from .validation import _text as text_rule
@@ -269,13 +271,24 @@ def overrides():
 
 def stored():
     """{name: value} kept by the Settings page (the database)."""
-    from .extensions import db
-    from .models import Setting
+    return {key: json.loads(value) for key, value in settings_rows.rows() if key in DEFINITIONS}
 
-    # no_autoflush: models.now() reads the time zone from inside a flush (column default).
-    with db.session.no_autoflush:
-        rows = db.session.execute(db.select(Setting.key, Setting.value)).all()
-    return {key: json.loads(value) for key, value in rows if key in DEFINITIONS}
+
+_LOCALE_VARIABLES = ("LC_ALL", "LC_MONETARY", "LC_NUMERIC", "LANG")
+_made_defaults = {}
+
+
+def _defaults():
+    """Every setting's default: made once per process and locale environment (the
+    currency's default asks Babel about the computer's country: ~tens of µs a request)."""
+    environment = tuple(os.environ.get(name) for name in _LOCALE_VARIABLES)
+    made = _made_defaults.get(environment)
+    if made is None:
+        made = {name: d.default_value() for name, d in DEFINITIONS.items()}
+        if len(_made_defaults) > 16:
+            _made_defaults.clear()
+        _made_defaults[environment] = made
+    return dict(made)
 
 
 def current():
@@ -285,7 +298,7 @@ def current():
     if not has_app_context():  # no database at hand: the defaults
         return {name: d.default_value() for name, d in DEFINITIONS.items()}
     if "larder_settings" not in g:
-        values = {name: d.default_value() for name, d in DEFINITIONS.items()}
+        values = _defaults()
         values.update(stored())
         values.update({name: value for name, (value, _) in overrides().items()})
         g.larder_settings = values
@@ -376,19 +389,3 @@ def business_day_of(moment):
 
 def today_business_day(now=None):
     return business_day_of(now or shop_now())
-
-
-def _forget_when_written(session, flush_context):
-    """Any write of a settings row (the page, a restore, a test, a script) makes this
-    context read the settings again: a stale day start would shift every figure."""
-    from flask import g, has_app_context
-
-    from .models import Setting
-
-    if has_app_context() and "larder_settings" in g and any(
-            isinstance(obj, Setting)
-            for obj in (*session.new, *session.dirty, *session.deleted)):
-        g.pop("larder_settings", None)
-
-
-event.listen(Session, "after_flush", _forget_when_written)

@@ -93,13 +93,14 @@ def remote_state(app):
         return _remote["state"]
 
 
-def banner(app, lang=None):
+def banner(app, lang=None, state=None):
     """What goes at MARKER, the place every HTML page keeps for it (base.html): filled
     after any page cache (webapp/views/chrome.py, with the menu and messages), so a
     cached page shows the worker's state of now. In the page's language: `lang` (the fast
     path reads it from the cached page, without the shop's settings), else the shop's;
-    each language's banner is made once per process."""
-    if worker_state(app) != "down":
+    each language's banner is made once per process. `state`: the worker's, read
+    already by the caller."""
+    if (state or worker_state(app)) != "down":
         return b""
     lang = lang or language()
     made = app.extensions.setdefault("larder_banner", {})
