@@ -15,7 +15,8 @@ import pytest
 from conftest import TOKEN
 from worker_proc import ROOT, WorkerProcess, child_env, process_tree, wait_for
 
-HEAVY = ("sqlalchemy", "flask_sqlalchemy", "flask_caching", "celery", "kombu", "webapp.models",
+HEAVY = ("flask", "flask_babel", "babel", "sqlalchemy", "flask_sqlalchemy", "flask_caching",
+         "celery", "kombu", "webapp.models",
          "webapp.extensions")
 
 PROBE = textwrap.dedent("""

@@ -17,7 +17,6 @@ import time
 from markupsafe import escape
 
 from ..atomic_files import read_bytes, write_atomically
-from ..i18n import force_locale, gettext, language
 from .procs import pid_alive
 
 STATES = ("ok", "starting", "down")
@@ -102,6 +101,10 @@ def banner(app, lang=None, state=None):
     already by the caller."""
     if (state or worker_state(app)) != "down":
         return b""
+    # Imported here: the worker supervisor reads and writes this module's file and
+    # never shows a banner, so it loads no Flask or Babel (tests/test_worker_light.py).
+    from ..i18n import force_locale, gettext, language
+
     lang = lang or language()
     made = app.extensions.setdefault("larder_banner", {})
     if lang not in made:
