@@ -9,7 +9,7 @@ import csv
 import io
 import json
 
-from .csv_cells import text_cell
+from .csv_cells import money_header, text_cell
 from .money_display import format_money
 
 LABELS = (("orders", "Orders"), ("gross", "Gross sales (before discounts)"),
@@ -33,7 +33,9 @@ def _num(value):
 
 
 def render_csv(data):
-    """One block per section, first cell naming it (as the sales report's CSV)."""
+    """One block per section, first cell naming it (as the sales report's CSV); a money
+    column's header names the currency, `revenue (EUR)`, over plain numbers."""
+    money = lambda name: money_header(name, data["currency"])  # noqa: E731
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["section", "report", "number", "business_day", "since", "until",
@@ -44,17 +46,18 @@ def render_csv(data):
                 text_cell(data["first_order"] or ""), text_cell(data["last_order"] or ""),
                 data["currency"]])
     w.writerow([])
-    w.writerow(["section", *(key for key, _ in LABELS), "cash_expected"])
+    w.writerow(["section", LABELS[0][0], *(money(key) for key, _ in LABELS[1:]),
+                money("cash_expected")])
     totals = data["totals"]
     w.writerow(["totals", totals["orders"], *(_num(totals[k]) for k, _ in LABELS[1:]),
                 _num(data["cash_expected"])])
     w.writerow([])
-    w.writerow(["section", "rate", "net", "tax", "gross"])
+    w.writerow(["section", "rate", money("net"), money("tax"), money("gross")])
     for row in data["tax"]:
         w.writerow(["tax", _num(row["rate"]), _num(row["net"]), _num(row["tax"]),
                     _num(row["gross"])])
     w.writerow([])
-    w.writerow(["section", "method", "orders", "takings"])
+    w.writerow(["section", "method", "orders", money("takings")])
     for row in data["payments"]:
         w.writerow(["payments", text_cell(row["method"]), row["orders"],
                     _num(row["takings"])])
