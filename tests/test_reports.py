@@ -126,8 +126,8 @@ def test_json_raw_text(known, tmp_path):
     assert len(money) == 4 + 3 + 3 + 2 + 3 + 2 + 3 + 24 + 7 + 1 + 2
     assert all(re.fullmatch(r"\d+\.\d\d", value) for value in money), money
     data = json.loads(raw, parse_float=Decimal)
-    assert list(data) == ["currency", "totals", "by_month", "by_category", "by_country", "top_products",
-                          "tax", "margin_by_product", "products_without_cost",
+    assert list(data) == ["currency", "totals", "by_month", "by_category", "by_country",
+                          "top_products", "tax", "margin_by_product", "products_without_cost",
                           "margin_by_category", "by_hour", "by_weekday", "by_payment_method",
                           "comparison"]
     assert data["currency"] == "EUR"

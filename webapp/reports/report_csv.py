@@ -7,10 +7,11 @@ rows whose first cell names it (`range`, then report_data.SECTIONS: `totals`,
 `by_payment_method`, `comparison`), then a blank line. Filtering column A on a section name
 gives that table; a script keeps rows by their first cell. A money column's header names
 the shop's currency (`revenue (EUR)`, csv_cells.money_header); its cells are `1234.50`
-text (no thousands separator, no currency sign), counts are whole numbers, rates and percents `20`, `5.5`,
-`37.5` (empty when there is none, as a change from a period without sales). UTF-8 with a byte-order
-mark, so Excel shows "Café" rather than "CafÃ©". Text cells starting with `=`, `+`, `-`,
-`@`, tab or carriage return get a `'` in front (webapp.csv_cells); numbers never do.
+text (no thousands separator, no currency sign), counts are whole numbers, rates and
+percents `20`, `5.5`, `37.5` (empty when there is none, as a change from a period without
+sales). UTF-8 with a byte-order mark, so Excel shows "Café" rather than "CafÃ©". Text
+cells starting with `=`, `+`, `-`, `@`, tab or carriage return get a `'` in front
+(webapp.csv_cells); numbers never do.
 """
 import csv
 import io

@@ -15,8 +15,9 @@ unit_cost (empty when unknown).
   tax, sum(net) = net, per rate as the report's tax section.
 
 The money columns (unit_price, discount, net, tax, gross, unit_cost) name the shop's
-currency in the header: `unit_price (EUR)`. Money is `12.34` (`-12.34` for refunds), text cells are formula-safe (webapp.csv_cells),
-UTF-8 with a byte-order mark for Excel, as the other CSV files.
+currency in the header: `unit_price (EUR)`. Money is `12.34` (`-12.34` for refunds), text
+cells are formula-safe (webapp.csv_cells), UTF-8 with a byte-order mark for Excel, as the
+other CSV files.
 """
 import csv
 import heapq
