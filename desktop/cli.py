@@ -331,6 +331,11 @@ def import_cmd(ctx, args, format_name, sheet, dry_run):
             plan = import_file(file, format=format_name, sheet=sheet, dry_run=dry_run)
         except ImportFailed as exc:
             plan = exc.plan
+            whole = plan.problem_lines()
+            if plan.problem_count == 1 and whole[0].startswith("line 1: "):
+                # Refused whole by its header (unknown, or money in another currency):
+                # the reason is the one line.
+                fail(f"{file}: {whole[0]}; nothing imported")
             if plan.label:
                 click.echo(plan.summary, err=True)
             for line in plan.problem_lines():

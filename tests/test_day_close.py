@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from cache_servers import new_database, postgres_server  # noqa: F401  (fixture)
 from conftest import csrf_from, http_session
 from test_cli import larder, one_line_error
-from webapp import day_close, stats
+from webapp import day_close, settings, stats
 from webapp.extensions import db
 from webapp.models import Order, OrderLine, Product, Refund, RefundLine, Setting, ZReport
 from webapp.validation import ValidationError
-from webapp.zreport_files import render_pdf
+from webapp.zreport_files import render_csv, render_pdf
 
 DAY = date(2025, 3, 14)
 SINCE, UNTIL = datetime(2025, 3, 14, 2, 0, 0), datetime(2025, 3, 15, 2, 0, 0)
@@ -261,6 +261,50 @@ def test_the_pdf_is_the_same_bytes_for_the_same_data(day_shop):
                   "B-last", "Revenue\n€42.81", "Cash expected in the till\n€25.30",
                   "5.5 %", "7.7 %", "20 %"):
         assert words in text, words
+
+
+def _pdf_text(pdf):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
+
+
+def test_the_pdf_is_in_the_shops_language(day_shop):
+    """de_DE: German words, money, counts and rates in the German format; the machine
+    files keep their English keys. en_GB (above and here): English, as before."""
+    with day_shop.app_context():
+        setting("shop_tax_number", "DE123456789")
+        data = day_close.report_data(DAY, 7, datetime(2025, 3, 15, 2, 5))
+        english = _pdf_text(render_pdf(data))
+        settings.save({"locale": "de_DE"})
+    with day_shop.app_context():  # as a close does: the language is the shop's at the time
+        data = day_close.report_data(DAY, 7, datetime(2025, 3, 15, 2, 5))
+        german = _pdf_text(render_pdf(data))
+        csv_text = render_csv(data)
+    for words in ("Z-report No. 7", "Tax number: DE123456789", "Business day\n2025-03-14",
+                  "Until (not included)", "First order\nA-first", "Last order\nB-last",
+                  "Gross sales (before discounts)", "Revenue\n€42.81", "Tax rate", "5.5 %",
+                  "Payment method", "cash", "Cash expected in the till\n€25.30",
+                  "Cash takings less cash refunds; the float is not included."):
+        assert words in english, words
+    for words in ("Z-Bericht Nr. 7", "Steuernummer: DE123456789", "Geschäftstag\n2025-03-14",
+                  "Von\n2025-03-14 02:00:00", "Bis (ausschließlich)\n2025-03-15 02:00:00",
+                  "Abgeschlossen um\n2025-03-15 02:05:00", "Erste Bestellung\nA-first",
+                  "Letzte Bestellung\nB-last", "Summen", "Bestellungen", "Bruttoumsatz (vor "
+                  "Rabatten)", "Rabatte", "Erstattungen",
+                  "Umsatz\n42,81 €",  # pypdf reads the no-break space as a space
+                  "Netto (Umsatz ohne MwSt.)", "MwSt.-Satz", "5,5 %", "7,7 %", "20 %",
+                  "Zahlungsart", "Einnahmen", "Bar\n", "Karte\n",
+                  "Erwarteter Bargeldbestand in der Kasse\n25,30 €",
+                  "Bareinnahmen abzüglich Barerstattungen; das Wechselgeld ist nicht "
+                  "enthalten."):
+        assert words in german, words
+    for english_word in ("Z-report", "Revenue", "Business day", "Takings", "Tax rate",
+                         "€42.81", "5.5 %", "cash"):
+        assert english_word not in german, english_word
+    assert "revenue (EUR)" in csv_text and "Umsatz" not in csv_text  # for machines
 
 
 def test_api_close_then_downloads_are_byte_identical_over_http(day_shop):

@@ -69,8 +69,9 @@ def test_an_unknown_file_says_what_is_expected(data_dir, tmp_path):
     odd = tmp_path / "odd.csv"
     odd.write_text("a,b,c\n1,2,3\n")
     result = larder(data_dir, "import", str(odd))
+    assert result.stderr.strip() == one_line_error(result)  # the file refused whole
     assert "line 1: header: not a file Larder knows (columns: a, b, c)" in result.stderr
-    assert one_line_error(result).endswith("1 bad row(s), nothing imported")
+    assert one_line_error(result).endswith("; nothing imported")
 
 
 def test_a_missing_file_or_a_folder_is_one_line(data_dir, tmp_path):

@@ -171,7 +171,8 @@ def test_v030_database_is_upgraded_and_keeps_every_figure(tmp_path):
         out = data / "report.json"
         totals = reports.build_report(date(2025, 1, 1), date(2025, 12, 31), "json", out)
         assert totals == EXPECTED_030["report_totals"]
-        assert json.loads(out.read_text()) == EXPECTED_030["report"]
+        # The figures as 0.3.0 made them; the file now also says its currency.
+        assert json.loads(out.read_text()) == {"currency": "EUR", **EXPECTED_030["report"]}
         db.engine.dispose()
 
 
@@ -209,7 +210,7 @@ def test_v040_database_is_upgraded_and_keeps_every_figure(tmp_path):
         out = data / "report.json"
         totals = reports.build_report(date(2025, 1, 1), date(2025, 12, 31), "json", out)
         assert totals == EXPECTED_040["report_totals"]
-        assert json.loads(out.read_text()) == EXPECTED_040["report"]
+        assert json.loads(out.read_text()) == {"currency": "EUR", **EXPECTED_040["report"]}
         db.engine.dispose()
 
 

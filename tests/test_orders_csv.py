@@ -44,6 +44,12 @@ def rows_of(text):
     return list(csv.DictReader(io.StringIO(text)))
 
 
+def plain(row):
+    """A row under the plain column names of files made by Larder 0.5.0 and earlier
+    (`unit_price`, not `unit_price (EUR)`)."""
+    return {key.removesuffix(" (EUR)"): value for key, value in row.items()}
+
+
 def csv_of(rows):
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
@@ -94,7 +100,7 @@ def test_a_changed_order_discount_updates_that_order_only(demo):
     rows = rows_of(export_csv("orders"))
     mine = [row for row in rows if row["order_ref"] == ref]
     assert len(mine) == 1 and mine[0]["tax_rate"] == f"{Decimal(rate) / 100:f}"
-    mine[0]["order_discount"] = "12.5%"
+    mine[0]["order_discount (EUR)"] = "12.5%"
     # Later settings and product costs do not re-price or re-cost the changed order.
     settings.save({"prices_include_tax": not include})
     db.session.execute(Product.__table__.update().values(cost_cents=7, tax_rate_bp=0))
@@ -130,7 +136,7 @@ def test_changed_line_discount_or_tax_rate_is_a_change(demo):
     rows = rows_of(export_csv("orders"))
     first = next(row for row in rows if row["order_ref"] == free[0])
     second = next(row for row in rows if row["order_ref"] == free[1])
-    first["line_discount"] = "0.01"
+    first["line_discount (EUR)"] = "0.01"
     second["tax_rate"] = "3.3" if second["tax_rate"] != "3.3" else "4.4"
     assert import_csv("orders", csv_of(rows).encode()).updated == 2
     lines = {o.ref: o.lines for o in db.session.execute(
@@ -145,7 +151,7 @@ def test_refunded_orders_stay_as_they_are(demo):
     rows = rows_of(export_csv("orders"))
     for row in rows:
         if row["order_ref"] == refunded:
-            row["order_discount"] = "1.00"
+            row["order_discount (EUR)"] = "1.00"
     with pytest.raises(ImportFailed) as failed:
         import_csv("orders", csv_of(rows).encode())
     assert failed.value.errors[0].endswith(
@@ -189,7 +195,7 @@ def test_a_file_without_the_new_columns_keeps_what_is_stored(demo):
     wipe recorded discounts, rates or payment methods."""
     before = snapshot()
     rows = rows_of(export_csv("orders"))
-    old_format = [{k: v for k, v in row.items()
+    old_format = [{k: v for k, v in plain(row).items()
                    if k not in ("payment_method", "tax_rate", "line_discount", "order_discount")}
                   for row in rows]
     no_prices = [{k: v for k, v in row.items() if k != "unit_price"} for row in old_format]
@@ -207,7 +213,7 @@ def test_a_file_without_the_new_columns_keeps_what_is_stored(demo):
                       if o[7] is not None and ref not in refunded)
     for row in rows:
         if row["order_ref"] == discounted:
-            row["order_discount"] = ""
+            row["order_discount (EUR)"] = ""
     result = import_csv("orders", csv_of(rows).encode())
     assert (result.updated, result.unchanged) == (1, len(before[0]) - 1)
     assert snapshot()[0][discounted][7:9] == (None, None)

@@ -76,7 +76,7 @@ def test_csv_round_trip_keeps_the_new_columns(app, shop):
             "SKU-002,Product 002,Dairy,2.50,10,,,\n").encode())
         exported = csv_export.export_csv("products")
         assert exported.splitlines()[0] == \
-            "sku,name,category,price,stock,cost,tax_rate,reorder_at,barcode"
+            "sku,name,category,price (EUR),stock,cost (EUR),tax_rate,reorder_at,barcode"
         assert "SKU-001,Product 001,Bakery,1.50,10,0.75,5.5,3," in exported.splitlines()
         assert "SKU-002,Product 002,Dairy,2.50,10,,,," in exported.splitlines()
         result = import_csv("products", exported.encode())

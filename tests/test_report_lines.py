@@ -56,8 +56,9 @@ def test_accountant_lines_one_row_per_line_and_refund(shop, tmp_path):
         totals = build_report(*RANGE, "lines", out)
     rows = list(csv.reader(io.StringIO(out.read_text("utf-8-sig"))))
     assert rows[0] == ["date", "time", "type", "order_ref", "customer", "sku", "name",
-                       "quantity", "unit_price", "discount", "net", "tax_rate", "tax", "gross",
-                       "payment_method", "unit_cost"]
+                       "quantity", "unit_price (EUR)", "discount (EUR)", "net (EUR)",
+                       "tax_rate", "tax (EUR)", "gross (EUR)", "payment_method",
+                       "unit_cost (EUR)"]
     assert rows[1:] == expected_lines(*SPAN)
     e = expected(*SPAN)
     assert totals == {"orders": e["orders"], "lines": 9, "refund_lines": 3,

@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from webapp.extensions import db
 from webapp.models import Customer, Order, OrderLine, Product, Refund, RefundLine, Setting
 from webapp.reports import build_report, collect
-from webapp.reports.report_data import sales_figures
+from webapp.reports.report_data import COLUMNS, public, sales_figures
 
 OPENS = timedelta(hours=2)  # day_starts_at 02:00
 # sku -> name, category, rate (bp), unit cost (None: unknown)
@@ -362,13 +362,20 @@ def test_sales_figures_of_a_day_without_sales(shop):
         "tax_rates": [], "by_payment_method": []}
 
 
-def _csv_sections(text):
+def _csv_sections(text, currency="EUR"):
+    """{section: [row as {column: cell}]}, the money columns (`revenue (EUR)`: each one
+    and only those name the currency) under their plain names."""
     sections, header = {}, None
     for row in csv.reader(io.StringIO(text)):
         if not row:
             continue
         if row[0] == "section":
-            header = row[1:]
+            money = [name.endswith(f" ({currency})") for name in row[1:]]
+            header = [name.removesuffix(f" ({currency})") for name in row[1:]]
+            if header != ["start", "end"]:
+                columns = next(COLUMNS[s] for s in COLUMNS
+                               if [public(k) for k in COLUMNS[s]] == header)
+                assert money == [key.endswith("_cents") for key in columns], row
         else:
             sections.setdefault(row[0], []).append(dict(zip(header, row[1:])))
     return sections

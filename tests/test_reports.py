@@ -126,10 +126,11 @@ def test_json_raw_text(known, tmp_path):
     assert len(money) == 4 + 3 + 3 + 2 + 3 + 2 + 3 + 24 + 7 + 1 + 2
     assert all(re.fullmatch(r"\d+\.\d\d", value) for value in money), money
     data = json.loads(raw, parse_float=Decimal)
-    assert list(data) == ["totals", "by_month", "by_category", "by_country", "top_products",
-                          "tax", "margin_by_product", "products_without_cost",
+    assert list(data) == ["currency", "totals", "by_month", "by_category", "by_country",
+                          "top_products", "tax", "margin_by_product", "products_without_cost",
                           "margin_by_category", "by_hour", "by_weekday", "by_payment_method",
                           "comparison"]
+    assert data["currency"] == "EUR"
     assert data["totals"] == {key[:-6] if key.endswith("_cents") else key:
                               Decimal(value) / 100 if key.endswith("_cents") else value
                               for key, value in TOTALS.items()}
@@ -147,6 +148,10 @@ def test_csv_sections(known, tmp_path):
     with known.app_context():
         build_report(*Q1, "csv", out)
     rows = list(csv.reader(io.StringIO(out.read_text("utf-8-sig"))))
+    assert ["section", "orders", "gross (EUR)", "discounts (EUR)", "refunds (EUR)",
+            "revenue (EUR)", "tax (EUR)", "net (EUR)", "cost (EUR)", "margin (EUR)",
+            "lines_without_cost", "average_order_value (EUR)", "new_customers"] in rows
+    assert ["section", "sku", "name", "quantity", "revenue (EUR)"] in rows
     headers = {}
     sections = {}
     for row in rows:
@@ -154,7 +159,7 @@ def test_csv_sections(known, tmp_path):
             continue
         if row[0] == "section":
             current = len(headers)
-            headers[current] = row
+            headers[current] = [name.removesuffix(" (EUR)") for name in row]
         else:
             sections.setdefault(row[0], []).append(dict(zip(headers[current][1:], row[1:])))
     assert sections["range"] == [{"start": "2025-01-01", "end": "2025-03-31"}]

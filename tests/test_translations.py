@@ -442,7 +442,8 @@ def test_the_order_email_is_german(sold):
 
 def test_files_for_machines_keep_their_english_columns(sold):
     """The CSV exports are read back by Larder's import and by other programs: their
-    headers and numbers stay the same whatever the shop's language (docs/interface.md)."""
+    headers and numbers stay the same whatever the shop's language (docs/interface.md);
+    only the currency's ISO code is added to a money column's name."""
     from datetime import date
 
     from webapp.csv_export import export_csv
@@ -453,9 +454,10 @@ def test_files_for_machines_keep_their_english_columns(sold):
     with sold.app_context():
         products = export_csv("products").splitlines()[0]
         report = report_csv.dumps(collect(date(2020, 1, 1), date(2039, 12, 31)))
-    assert products == "sku,name,category,price,stock,cost,tax_rate,reorder_at,barcode"
+    assert products == ("sku,name,category,price (EUR),stock,cost (EUR),tax_rate,reorder_at,"
+                        "barcode")
     assert report.startswith("section,start,end\n")
-    assert "section,orders,gross,discounts,refunds,revenue" in report
+    assert "section,orders,gross (EUR),discounts (EUR),refunds (EUR),revenue (EUR)" in report
     assert HEADER[:3] == ("date", "time", "type")
 
 

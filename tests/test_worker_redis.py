@@ -57,7 +57,7 @@ def test_redis_broker_and_results(redis_app, http, redis_env, data_dir):
         assert final["state"] == "SUCCESS", final
         download = http.get(f"{http.base}/reports/{body['report_id']}/download")
         assert download.headers["Content-Type"] == "application/json"
-        assert list(download.json())[:5] == ["totals", "by_month", "by_category",
+        assert list(download.json())[:6] == ["currency", "totals", "by_month", "by_category",
                                              "by_country", "top_products"]
         # The task's state lives in Redis, not in files.
         from celery.result import AsyncResult

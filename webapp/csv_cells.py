@@ -24,3 +24,23 @@ def text_cell(value):
 def read_text_cell(value):
     """The value a text cell written by text_cell() stood for."""
     return value[1:] if _NEUTRALISED.match(value) else value
+
+
+# A money column's header names the shop's currency: `price (EUR)`. The number under it
+# stays plain (`1234.50`), so spreadsheets and scripts read it; the import reads the
+# header back with split_money_header (imports/formats/larder.py) and takes the plain
+# name (`price`) too, as files made by Larder 0.5.0 and earlier have it.
+_MONEY_HEADER = re.compile(r"\s*(.*?)\s*\(\s*([A-Za-z]{3})\s*\)\s*")
+
+
+def money_header(name, currency):
+    """'price', 'EUR' -> 'price (EUR)'."""
+    return f"{name} ({currency})"
+
+
+def split_money_header(text):
+    """'price (EUR)' -> ('price', 'EUR'); 'price' -> ('price', None). Any case."""
+    match = _MONEY_HEADER.fullmatch(text)
+    if match and match.group(1):
+        return match.group(1), match.group(2).upper()
+    return text.strip(), None

@@ -1,13 +1,15 @@
 """CSV export in exactly Larder's own import layouts (imports/formats/larder.py LAYOUTS,
 the one definition of their columns): export then `larder import FILE` round-trips with
-nothing changed. Text cells are made safe for spreadsheets (`t`, webapp.csv_cells)."""
+nothing changed. Text cells are made safe for spreadsheets (`t`, webapp.csv_cells); money
+columns name the shop's currency (`price (EUR)`, larder.MONEY) over plain numbers."""
 import csv
 import io
 
 from sqlalchemy import select
 
-from .csv_cells import text_cell as t
-from .imports.formats.larder import KINDS, LAYOUTS as COLUMNS
+from . import settings
+from .csv_cells import money_header, text_cell as t
+from .imports.formats.larder import KINDS, LAYOUTS as COLUMNS, MONEY
 from .extensions import db
 from .models import Customer, Order, OrderLine, Product
 from .money import cents_to_str
@@ -22,7 +24,9 @@ def export_csv(kind):
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS[kind][0] + COLUMNS[kind][1])
+    currency = settings.get("currency")
+    writer.writerow([money_header(name, currency) if name in MONEY else name
+                     for name in COLUMNS[kind][0] + COLUMNS[kind][1]])
     if kind == "products":
         query = select(_P.c.sku, _P.c.name, _P.c.category, _P.c.price_cents, _P.c.stock,
                        _P.c.cost_cents, _P.c.tax_rate_bp, _P.c.reorder_at,

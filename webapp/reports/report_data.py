@@ -7,6 +7,8 @@ count; refunds count on the day they happened. Money is integer cents under keys
 in `_cents`; the format writers turn `revenue_cents` into `revenue` and so on. Rates and
 percents (`rate`, `margin_pct`, `change_pct`) are Decimals (20, 5.5, 37.5) or None.
 The average order value is floor(revenue / orders) in cents, as on the dashboard.
+`currency` is the shop's (ISO code): the files name it (CSV headers `revenue (EUR)`,
+the JSON's `currency`).
 The meaning of every figure: docs/figures.md.
 """
 from datetime import date, datetime, timedelta
@@ -14,7 +16,7 @@ from decimal import Decimal
 
 from sqlalchemy import func
 
-from .. import daily_reads
+from .. import daily_reads, settings
 from ..extensions import db
 from ..models import Customer, Product
 from ..settings import business_day_span, day_start
@@ -163,6 +165,7 @@ def collect(start, end, progress=None, raw=False):
     return {
         "start": start,
         "end": end,
+        "currency": settings.get("currency"),
         "totals": {key: totals[key] for key in COLUMNS["totals"]},
         "by_month": by_month,
         "by_category": rollup(products, "category", ("quantity", "revenue_cents"),

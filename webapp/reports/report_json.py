@@ -1,5 +1,6 @@
-"""JSON report: the sections of report_data.SECTIONS, each a key: `totals` an object,
-`comparison` an object with `previous_period` and `previous_year`, the others lists.
+"""JSON report: `currency` (the shop's ISO code, which every amount is in), then the
+sections of report_data.SECTIONS, each a key: `totals` an object, `comparison` an object
+with `previous_period` and `previous_year`, the others lists.
 
 Money is a JSON number with exactly two decimals (`1234.50`): the json module would write
 a float as `1234.5`, so this small writer emits the cents as text itself, exactly. Rates
@@ -30,7 +31,7 @@ def _row(row, columns):
 
 def dumps(data):
     """The report as JSON text (a dict from report_data.collect)."""
-    blocks = []
+    blocks = [f'  "currency": {json.dumps(data["currency"])}']
     for section in SECTIONS:
         value, columns = data[section], COLUMNS[section]
         if isinstance(value, dict):

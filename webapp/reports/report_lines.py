@@ -14,15 +14,18 @@ unit_cost (empty when unknown).
 - The rows of a range add up to the report's figures: sum(gross) = revenue, sum(tax) =
   tax, sum(net) = net, per rate as the report's tax section.
 
-Money is `12.34` (`-12.34` for refunds), text cells are formula-safe (webapp.csv_cells),
-UTF-8 with a byte-order mark for Excel, as the other CSV files.
+The money columns (unit_price, discount, net, tax, gross, unit_cost) name the shop's
+currency in the header: `unit_price (EUR)`. Money is `12.34` (`-12.34` for refunds), text
+cells are formula-safe (webapp.csv_cells), UTF-8 with a byte-order mark for Excel, as the
+other CSV files.
 """
 import csv
 import heapq
 import io
 from datetime import timedelta
 
-from ..csv_cells import text_cell
+from .. import settings
+from ..csv_cells import money_header, text_cell
 from ..extensions import db
 from ..models import Customer, Order, OrderLine, Product, Refund, RefundLine
 from ..money import cents_to_str
@@ -33,6 +36,7 @@ from .report_data import check_range, rate_percent
 HEADER = ("date", "time", "type", "order_ref", "customer", "sku", "name", "quantity",
           "unit_price", "discount", "net", "tax_rate", "tax", "gross", "payment_method",
           "unit_cost")
+MONEY = frozenset(("unit_price", "discount", "net", "tax", "gross", "unit_cost"))
 BATCH = 2000  # rows fetched at a time: a year's lines never sit in memory at once
 
 
@@ -74,6 +78,11 @@ def _refunds(since, until):
                -tax, method, cost)
 
 
+def header(currency):
+    """The first row: HEADER with the money columns' currency, `unit_price (EUR)`."""
+    return [money_header(name, currency) if name in MONEY else name for name in HEADER]
+
+
 def _money(cents):
     return "" if cents is None else cents_to_str(cents)
 
@@ -88,7 +97,7 @@ def write(start, end, fh, progress=None):
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
     writer = csv.writer(text, lineterminator="\n")
     step(0, "Reading order lines")
-    writer.writerow(HEADER)
+    writer.writerow(header(settings.get("currency")))
     orders, lines, refunds, revenue, last_ref = 0, 0, 0, 0, None
     step(5, "Writing one row per line")
     for (when, _, kind, ref, customer, sku, name, qty, price, discount, net, rate, tax,

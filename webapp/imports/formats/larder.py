@@ -2,13 +2,16 @@
 (webapp/csv_export.py writes exactly LAYOUTS) or as a spreadsheet saved them: lower-case
 column names in any order, money and dates in the shop's locale too (`7,50`,
 `31/12/2025 09:15`), text cells written `'=...` by the export read back as `=...`.
+A money column names the shop's currency as the export writes it (`price (EUR)`) or
+not at all (`price`: files made by Larder 0.5.0 and earlier, hand-made ones); a file whose
+money columns name another currency is refused whole (currency_problem).
 
 Every cell is judged by the one set of input rules, with their words: the fields of the
 forms' and the API's own models (catalog.ProductIn, ordering.LineIn, webapp/validation.py),
 after the shop's locale is read out of the numbers (values.plain_number: `7,50` is 7.50).
 """
 from ...catalog import PRODUCT_COLUMNS, CustomerIn, ProductIn
-from ...csv_cells import read_text_cell
+from ...csv_cells import read_text_cell, split_money_header
 from ...ordering import LineIn, OrderIn, parse_discount
 from ...validation import OrderRef, ValidationError, check, field_rule
 from ..records import CustomerRecord, LineRecord, Problem, ProductRecord, SaleRecord
@@ -26,11 +29,46 @@ LAYOUTS = {
 }
 KINDS = tuple(LAYOUTS)
 SOURCE = "larder"
+# The columns in the shop's currency, headed `price (EUR)` by the export
+# (csv_cells.money_header). An order discount is an amount unless it says `%`.
+MONEY = frozenset(("price", "cost", "unit_price", "line_discount", "order_discount"))
+
+
+def _split(text):
+    """A header cell -> (the layout's name, the currency it names or None):
+    'Price (EUR)' -> ('price', 'EUR'), 'price' -> ('price', None). Only a money column
+    may name a currency: 'sku (EUR)' stays an unknown column."""
+    name, code = split_money_header(text)
+    name = name.lower()
+    if code is not None and name not in MONEY:
+        return text.strip().lower(), None
+    return name, code
+
+
+def column_names(header):
+    """The header's names as LAYOUTS spells them (lower case, without the currency)."""
+    return [_split(text)[0] for text in header]
+
+
+def currency_problem(header, currency):
+    """A Problem for the whole file when a money column names another currency than the
+    shop's (`price (USD)` in a EUR shop), else None: its amounts would be stored as if
+    they were the shop's money, so nothing of such a file is imported."""
+    wrong = [(text.strip(), code) for text, (_, code) in zip(header, map(_split, header))
+             if code is not None and code != currency]
+    if not wrong:
+        return None
+    codes = " and ".join(dict.fromkeys(code for _, code in wrong))
+    columns = ", ".join(repr(text) for text, _ in wrong)
+    renamed = ", ".join(repr(f"{_split(text)[0]} ({currency})") for text, _ in wrong)
+    return Problem(1, "header", f"amounts in {codes} ({columns}), but the shop's currency "
+                                f"is {currency}: convert them to {currency} and name the "
+                                f"column(s) {renamed}")
 
 
 def recognise_layout(layout, header):
     required, optional = LAYOUTS[layout]
-    names = [name.strip().lower() for name in header]
+    names = column_names(header)
     return (set(required) <= set(names) <= set(required) | set(optional)
             and len(set(names)) == len(names))
 
@@ -38,7 +76,7 @@ def recognise_layout(layout, header):
 def near_miss(header):
     """Why a header that is nearly one of Larder's layouts is not it (each column that is
     missing, unknown, twice or without a name), or None when it is not near any."""
-    names = [name.strip().lower() for name in header]
+    names = column_names(header)
     layout = max(LAYOUTS, key=lambda k: len(set(LAYOUTS[k][0]) & set(names)))
     required, optional = LAYOUTS[layout]
     if len(set(required) & set(names)) < 2:
@@ -56,9 +94,17 @@ def near_miss(header):
             + "; the optional ones are: " + ", ".join(optional))
 
 
-def _columns(layout, header):
+def _columns(layout, table, context):
+    """(the file's Columns, None), or (None, the Problem that refuses the whole file)."""
+    refused = currency_problem(table.header, context.currency)
+    if refused:
+        return None, refused
     required, optional = LAYOUTS[layout]
-    return Columns(header, {name: name for name in required + optional})
+    columns = Columns(column_names(table.header), {name: name for name in required + optional})
+    # Problems name a column as the file does: `price (EUR)`.
+    columns.label = {key: table.header[i].strip() for key, i in columns.index.items()
+                     if i is not None}
+    return columns, None
 
 
 class _Row(Row):
@@ -91,7 +137,10 @@ def _input(row, keys):
 
 
 def products(table, context):
-    columns = _columns("products", table.header)
+    columns, refused = _columns("products", table, context)
+    if refused:
+        yield refused
+        return
     keys = [key for key in sum(LAYOUTS["products"], ()) if columns.has(key)]
     for item in table:
         if not isinstance(item, tuple):
@@ -120,7 +169,10 @@ _OPTIONAL = LAYOUTS["products"][1]
 def customers(table, context):
     """Checked by catalog.CustomerIn here, so that a row's every bad cell is named, and
     again when written (imports/catalog_rows.py)."""
-    columns = _columns("customers", table.header)
+    columns, refused = _columns("customers", table, context)
+    if refused:
+        yield refused
+        return
     keys = [key for key in ("email", "name", "country", "city") if columns.has(key)]
     dates = context.dates()
     for item in table:
@@ -206,7 +258,10 @@ _ORDER_FIELDS = ("created_at", "customer_email", "payment_method", "order_discou
 
 
 def orders(table, context):
-    columns = _columns("orders", table.header)
+    columns, refused = _columns("orders", table, context)
+    if refused:
+        yield refused
+        return
     dates = context.dates()
     cells = _order_cells(columns)
     keep = frozenset(key for key in LAYOUTS["orders"][1] if not columns.has(key))
