@@ -14,6 +14,7 @@ from . import jobs
 from ..config import files_folder
 from ..errors import is_transient_db_error
 from ..extensions import db
+from ..i18n import N_, stored
 
 log = logging.getLogger(__name__)
 TITLES = {"cleanup": "Daily cleanup", "sync": "Hourly inbox sync", "backup": "Daily backup",
@@ -112,8 +113,8 @@ def process_order_task(job, params, progress):
     result = {"order_id": order.id, "ref": order.ref, "status": order.status,
               "reason": order.status_reason}
     if order.status == "failed":
-        raise jobs.JobFailed(f"Order {order.ref} was not processed: {order.status_reason}",
-                             result)
+        raise jobs.JobFailed(stored(N_("Order %(ref)s was not processed: %(reason)s"),
+                                    ref=order.ref, reason=order.status_reason), result)
     return result
 
 

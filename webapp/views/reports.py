@@ -8,7 +8,7 @@ from ..background import jobs
 from ..config import files_folder
 from ..auth import record_activity
 from ..extensions import db
-from ..i18n import gettext
+from ..i18n import N_, gettext
 from ..money_display import format_moment
 from ..models import Job
 
@@ -35,7 +35,7 @@ def request_report(start, end, fmt, preset=""):
         {"from": first.isoformat(), "to": last.isoformat(), "format": fmt},
         dedup_key=f"report:{first}:{last}:{fmt}", user_id=g.user_id)
     if created:
-        record_activity(f"Requested {job.title}")
+        record_activity(N_("Requested %(job)s"), job=job.title)
     return job
 
 

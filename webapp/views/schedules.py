@@ -60,6 +60,6 @@ def run_now(name):
     kind = jobs.kind_of_task(schedule[name]["task"])
     job, _ = jobs.submit(kind, f"{words(name)} (run now)", {}, dedup_key=f"schedule:{name}",
                          user_id=g.user_id)
-    record_activity(f"Ran now: {words(name)}")
+    record_activity(N_("Ran now: %(job)s"), job=WORDS.get(name) or words(name))  # stored English
     flash(gettext("Started now: %(job)s. Its progress is shown below.", job=words(name)))
     return redirect(url_for("tasks.index"))
