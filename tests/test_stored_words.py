@@ -53,8 +53,11 @@ def test_a_failed_order_reads_german_on_its_page_in_the_api_and_the_jobs(shop, c
     status = client.get(f"/api/tasks/{task_id}").json
     assert status["state"] == "FAILURE"
     assert status["error"] == f"Bestellung {ref} wurde nicht verarbeitet: {GERMAN_REASON}"
-    jobs_page = page(client, "/tasks/")
-    assert GERMAN_REASON in jobs_page and "not enough stock" not in jobs_page
+    assert status["title"] == f"Bestellung {ref} verarbeiten"  # the job's title too
+    for path in ("/tasks/", "/system/"):
+        jobs_page = page(client, path)
+        assert GERMAN_REASON in jobs_page and "not enough stock" not in jobs_page
+        assert f"Bestellung {ref} verarbeiten" in jobs_page
 
 
 def test_an_english_shop_reads_the_reason_as_before(shop, client):
@@ -102,9 +105,9 @@ def test_reasons_stored_by_earlier_releases_read_german(shop, client):
     assert "Created product" not in dashboard
 
 
-def test_new_activity_reads_german_and_is_stored_english(shop, client):
+def test_new_activity_and_job_titles_read_german_and_are_stored_english(shop, client):
     from webapp.extensions import db
-    from webapp.models import Activity
+    from webapp.models import Activity, Job
 
     set_locale(shop, "de_DE")
     answer = client.post("/api/orders", json={"lines": [{"sku": "SKU-001", "quantity": 1}]})
@@ -113,9 +116,14 @@ def test_new_activity_reads_german_and_is_stored_english(shop, client):
     assert client.patch("/api/products/SKU-004", json={"stock": 3}).status_code == 200
     dashboard = page(client, "/")
     assert f"Bestellung {ref} erfasst" in dashboard and "Artikel SKU-004 bearbeitet" in dashboard
+    report = client.post("/api/reports", json={"from": "2025-03-01", "to": "2025-03-31",
+                                               "format": "csv"}).json
+    assert report["title"] == "Verkaufsbericht, März 2025, CSV"
     with shop.app_context():
         texts = {a.text for a in db.session.query(Activity)}
+        titles = {j.title for j in db.session.query(Job)}
     assert {f"Recorded order {ref}", "Edited product SKU-004"} <= texts
+    assert {f"Process order {ref}", "Sales report, März 2025, CSV"} <= titles
 
 
 def test_every_stored_sentence_is_marked_and_each_writer_uses_one():

@@ -169,6 +169,16 @@ STORED = (
     N_("Closed the day %(day)s (Z-report %(number)s)"),
     N_("Ran now: %(job)s"),
     *PRODUCT_GONE.values(),
+    # The background jobs' titles (the System, Tasks, Import and Reports pages).
+    N_("Process order %(ref)s"),
+    N_("Order confirmation %(ref)s"),
+    N_("Welcome %(email)s"),
+    N_("Low stock: %(sku)s"),
+    N_("Preview of %(file)s"),
+    N_("Import of %(file)s"),
+    N_("%(job)s (run now)"),
+    N_("Sales report, %(period)s, %(format)s"),
+    N_("Sales lines for the accountant, %(period)s, CSV"),
 )
 # A value that is itself a stored sentence (or a list of them, joined by "; ") is
 # translated too: "not enough stock: A-1: 3 ordered, 1 in stock; B-2: ...".

@@ -6,7 +6,7 @@ from .. import catalog, stats
 from ..background import jobs
 from ..auth import record_activity
 from ..caching import only_ok, query_key
-from ..i18n import N_, _, ngettext
+from ..i18n import N_, _, ngettext, stored
 from ..extensions import cache, db
 from ..models import Customer, Order
 from .paging import page_arg, search
@@ -31,7 +31,7 @@ def index():
 
 def welcome_later(customer):
     """A new customer (form or API) gets the welcome email, in the background."""
-    jobs.submit("email", f"Welcome {customer.email}",
+    jobs.submit("email", stored(N_("Welcome %(email)s"), email=customer.email),
                 {"template": "welcome", "customer_id": customer.id},
                 dedup_key=f"email:welcome:{customer.id}", user_id=g.user_id)
 

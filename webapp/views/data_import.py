@@ -8,7 +8,7 @@ from ..auth import current_user, record_activity
 from ..background import jobs
 from ..errors import size_text
 from ..extensions import db
-from ..i18n import N_, format_count, gettext
+from ..i18n import N_, format_count, gettext, stored
 from ..imports import formats
 from ..models import Job
 from .tasks import task_status
@@ -28,9 +28,9 @@ def _form_page(errors=None, status=200):
 
 
 def _start(params, preview):
-    verb = "Preview" if preview else "Import"
+    title = N_("Preview of %(file)s") if preview else N_("Import of %(file)s")
     user = current_user()
-    job, _ = jobs.submit("import", f"{verb} of {params['file']}",
+    job, _ = jobs.submit("import", stored(title, file=params["file"]),
                          {**params, "dry_run": preview},
                          dedup_key="" if preview else f"import:{params['upload']}",
                          user_id=user.id if user else None)

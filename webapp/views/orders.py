@@ -12,7 +12,7 @@ from ..auth import record_activity
 from ..catalog import ValidationError
 from ..config import files_folder
 from ..extensions import db
-from ..i18n import N_, gettext
+from ..i18n import N_, gettext, stored
 from ..invoice_pdf import order_rates, write_invoice
 from ..models import Customer, Order, Product
 from ..money_display import format_money
@@ -110,8 +110,9 @@ def submit_order(data, idempotency_key=None):
 
 def process_later(order):
     """Queue the order's processing (once: an unfinished job for it is reused)."""
-    job, _ = jobs.submit("order", f"Process order {order.ref}", {"order_id": order.id},
-                         dedup_key=f"order:{order.id}", user_id=g.user_id)
+    job, _ = jobs.submit("order", stored(N_("Process order %(ref)s"), ref=order.ref),
+                         {"order_id": order.id}, dedup_key=f"order:{order.id}",
+                         user_id=g.user_id)
     return job
 
 

@@ -26,7 +26,7 @@ def task_status(job):
         progress = int(info.get("progress", progress))
         message = info.get("message", message)
     body = {"task_id": jobs.task_id(job), "job_id": job.id, "kind": job.kind,
-            "title": job.title, "state": state,
+            "title": say_stored(job.title), "state": state,
             "progress": 100 if job.state == "success" else progress, "message": message}
     if job.state == "success":
         body["result"] = jobs.result(job)
