@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from desktop.cli_words import N_, _, use_data_dir, use_locale
 from webapp import __version__
 
 
@@ -26,11 +27,16 @@ def _app(ctx, **config):
     from webapp.config import DataDirError, SettingError
 
     try:
-        return create_app(config or None, data_dir=ctx.obj["data_dir"])
+        app = create_app(config or None, data_dir=ctx.obj["data_dir"])
     except (DataDirError, SettingError):
         raise  # its own sentence says it all
     except ConfigError as exc:
-        fail(f"cannot open the data dir: {exc}")
+        fail(_("cannot open the data dir: %(reason)s", reason=exc))
+    with app.app_context():  # the app's own setting (a PostgreSQL shop's is known only now)
+        from webapp import settings
+
+        use_locale(settings.get("locale"))
+    return app
 
 
 @click.group(invoke_without_command=True)
@@ -45,6 +51,7 @@ def cli(ctx, data_dir, headless):
 
     ctx.ensure_object(dict)
     ctx.obj["data_dir"] = _run["data_dir"] = str(resolve_data_dir(data_dir))
+    use_data_dir(ctx.obj["data_dir"])  # the words follow its shop's locale
     _windows_onefile_start(ctx.invoked_subcommand)
     if ctx.invoked_subcommand is None:
         # No command (or the executable double-clicked): the desktop app.
@@ -104,17 +111,19 @@ def _serve(ctx, host, port, no_worker, data_dir, log_path):
     if host not in ("127.0.0.1", "localhost", "::1"):
         allowed = app.config["LARDER_ALLOWED_HOSTS"]
         if not allowed:
-            fail(f"--host {host} serves the LAN: name the allowed host names in "
-                 "LARDER_ALLOWED_HOSTS first")
+            fail(_("--host %(host)s serves the LAN: name the allowed host names in "
+                   "LARDER_ALLOWED_HOSTS first", host=host))
     try:
         server = make_server(app, host, port)
     except OSError as exc:
-        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        fail(_("cannot listen on %(host)s:%(port)s: %(reason)s", host=host, port=port,
+               reason=exc.strerror or exc))
     url = server_url(host if host != "0.0.0.0" else "127.0.0.1", server.effective_port)
     write_server_file(data_dir, url, server.effective_port, token)
     log.info("Larder %s serving %s at %s (pid %s)", __version__, data_dir, url, os.getpid())
-    click.echo(f"Larder {__version__} serving {data_dir} (log: {log_path})")
-    click.echo(f"Open {url}/?token={token}", nl=True)
+    click.echo(_("Larder %(version)s serving %(folder)s (log: %(log)s)", version=__version__,
+                 folder=data_dir, log=log_path))
+    click.echo(_("Open %(link)s", link=url + "/?token=" + token), nl=True)
     sys.stdout.flush()
 
     # Kept running (started again if it dies); its output goes to logs/worker.log, and
@@ -151,7 +160,8 @@ def worker(ctx, beat, parent_pid):
     name = os.environ.get("LARDER_WORKER_NAME", "")
     if name and not (len(name) <= 40 and name.replace("-", "").replace("_", "").isalnum()
                      and name.isascii()):
-        fail(f"LARDER_WORKER_NAME {name[:40]!r}: use 1-40 letters, digits, '-' or '_'")
+        fail(_("LARDER_WORKER_NAME %(name)s: use 1-40 letters, digits, '-' or '_'",
+               name=repr(name[:40])))
     try:
         run_supervisor(ctx.obj["data_dir"], beat, parent_pid)
     except WorkerRunning as exc:
@@ -215,14 +225,14 @@ def report(ctx, start, end, fmt, output):
     try:  # fail before the work, not after it
         tempfile.TemporaryFile(dir=folder).close()
     except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror or exc}")
+        fail(_("cannot write %(file)s: %(reason)s", file=output, reason=exc.strerror or exc))
     app = _app(ctx)
     with app.app_context():
         totals = reports.build_report(first, last, fmt, output, progress=progress_printer())
     from webapp.money import cents_for_display
 
-    click.echo(f"wrote {output}: {totals['orders']} orders, "
-               f"revenue {cents_for_display(totals['revenue_cents'])}")
+    click.echo(_("wrote %(file)s: %(orders)s orders, revenue %(revenue)s", file=output,
+                 orders=totals["orders"], revenue=cents_for_display(totals["revenue_cents"])))
 
 
 @cli.command()
@@ -243,7 +253,7 @@ def zreport(ctx, day, fmt, output):
     try:
         target = day_close.parse_day(day) if day is not None else None
     except ValidationError as exc:
-        fail(f"--date {exc.errors['date']}")
+        fail(_("--date %(reason)s", reason=exc.errors["date"]))
     if output:
         _check_writable(output)
     app = _app(ctx)
@@ -254,15 +264,17 @@ def zreport(ctx, day, fmt, output):
             row, created = day_close.close_day(target or day_close.yesterday(),
                                                user_id=owner_user().id)
         except ValidationError as exc:
-            fail(f"--date {exc.errors.get('date', exc)}")
-        body, _, name = day_close.stored_file(row, fmt)
+            fail(_("--date %(reason)s", reason=exc.errors.get("date", exc)))
+        body, _type, name = day_close.stored_file(row, fmt)
     try:
         with atomic_output(output or name, mode=0o644) as fh:
             fh.write(body)
     except OSError as exc:
-        fail(f"cannot write {output or name}: {exc.strerror or exc}")
-    click.echo(f"Z-report {row.number} for {row.business_day} "
-               f"({'closed now' if created else 'closed before'}): wrote {output or name}")
+        fail(_("cannot write %(file)s: %(reason)s", file=output or name,
+               reason=exc.strerror or exc))
+    said = (N_("Z-report %(number)s for %(day)s (closed now): wrote %(file)s") if created else
+            N_("Z-report %(number)s for %(day)s (closed before): wrote %(file)s"))
+    click.echo(_(said, number=row.number, day=row.business_day, file=output or name))
 
 
 def _check_writable(output):
@@ -271,7 +283,7 @@ def _check_writable(output):
     try:  # fail before the work, not after it
         tempfile.TemporaryFile(dir=os.path.dirname(os.path.abspath(output))).close()
     except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror or exc}")
+        fail(_("cannot write %(file)s: %(reason)s", file=output, reason=exc.strerror or exc))
 
 
 def progress_printer(stream=None):
@@ -311,20 +323,22 @@ def import_cmd(ctx, args, format_name, sheet, dry_run):
 
     kinds = ("products", "customers", "orders")
     if len(args) > 2:
-        fail("expected FILE, or KIND FILE")
+        fail(_("expected FILE, or KIND FILE"))
     if len(args) == 2:
         kind, file = args
         if kind not in kinds:
-            fail(f"'{kind}' is not one of " + ", ".join(f"'{k}'" for k in kinds))
+            fail(_("'%(kind)s' is not one of %(kinds)s", kind=kind,
+                   kinds=", ".join(f"'{k}'" for k in kinds)))
         if format_name and format_name != kind:
-            fail(f"both {kind} and --format {format_name}: give one")
+            fail(_("both %(kind)s and --format %(format)s: give one", kind=kind,
+                   format=format_name))
         format_name = kind
     else:
         file = args[0]
     if os.path.isdir(file):
-        fail(f"cannot read {file}: it is a folder")
+        fail(_("cannot read %(file)s: it is a folder", file=file))
     if not os.path.exists(file):
-        fail(f"cannot read {file}: no such file")
+        fail(_("cannot read %(file)s: no such file", file=file))
     app = _app(ctx)
     with app.app_context():
         try:
@@ -340,8 +354,13 @@ def import_cmd(ctx, args, format_name, sheet, dry_run):
                 click.echo(plan.summary, err=True)
             for line in plan.problem_lines():
                 click.echo(f"{file}: {line}", err=True)
-            fail(f"{file}: {plan.problem_count} bad row(s), nothing imported")
+            fail(_("%(file)s: %(count)s bad row(s), nothing imported", file=file,
+                   count=plan.problem_count))
     click.echo(plan.text())
+
+
+DEMO_COUNTS = {"products": N_("%(n)s products"), "customers": N_("%(n)s customers"),
+               "orders": N_("%(n)s orders")}
 
 
 @cli.command()
@@ -360,7 +379,8 @@ def demo(ctx, orders, days, seed, replace):
             counts = demo_data.load_demo(orders=orders, seed=seed, days=days, replace=replace)
         except demo_data.DemoError as exc:
             fail(str(exc))
-    click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
+    click.echo(", ".join(_(DEMO_COUNTS[k], n=v) if k in DEMO_COUNTS else f"{v} {k}"
+                         for k, v in counts.items()))
 
 
 @cli.command()
@@ -382,113 +402,28 @@ def figures(ctx, action):
             daily_figures.rebuild()
             db.session.commit()
             clear_all()
-            click.echo(f"daily figures rebuilt in {time.perf_counter() - started:.1f} s")
+            click.echo(_("daily figures rebuilt in %(seconds)s s",
+                         seconds="%.1f" % (time.perf_counter() - started)))
             return
         found = daily_figures.differences()
         db.session.rollback()
     if found:
         for table, key, have, want in found[:20]:
-            click.echo(f"{table} {key}: stored {have}, from the orders {want}")
-        click.echo(f"{len(found)} rows differ: run `larder figures rebuild`")
+            click.echo(_("%(table)s %(key)s: stored %(stored)s, from the orders %(want)s",
+                         table=table, key=key, stored=have, want=want))
+        click.echo(_("%(count)s rows differ: run `larder figures rebuild`", count=len(found)))
         ctx.exit(1)
-    click.echo("the daily figures agree with the orders")
+    click.echo(_("the daily figures agree with the orders"))
 
 
-def _sqlite_only(ctx):
-    """Backups are for SQLite: refuse PostgreSQL before connecting to anything."""
-    from webapp import backups
-    from webapp.config import ConfigError, SettingError, build_config
+# `larder user ...`, `backup` and `restore` live in their own modules.
+from desktop.cli_backups import backup, restore  # noqa: E402  (need fail and _app above)
+from desktop.cli_users import user  # noqa: E402
 
-    try:
-        backups.sqlite_path(build_config(ctx.obj["data_dir"]))
-    except SettingError:
-        raise  # its own sentence says it all
-    except (ConfigError, OSError) as exc:
-        fail(f"cannot open the data dir: {exc}")
-    except backups.BackupError as exc:
-        fail(str(exc))
-
-
-@cli.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write the backup to FILE (default: a new file in DATA_DIR/backups).")
-@click.pass_context
-def backup(ctx, output):
-    """Back up the database now (safe while Larder runs); the copy is checked."""
-    from webapp import backups
-
-    _sqlite_only(ctx)
-    if output and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
-        fail(f"cannot write {output}: no such folder")
-    app = _app(ctx)
-    with app.app_context():
-        try:
-            path = backups.make_backup(app, "manual", dest=output)
-        except (backups.BackupError, OSError) as exc:
-            fail(str(exc) if isinstance(exc, backups.BackupError) else
-                 f"cannot write {output}: {exc.strerror or exc}")
-    click.echo(f"backed up to {path} ({path.stat().st_size / 1e6:.1f} MB, integrity ok)")
-
-
-def _stop_running_larder(data_dir):
-    """Take the app's and the worker's locks (held while they run); refuse, naming what
-    runs, when either is held. Returns the locks to release."""
-    from desktop.locks import AlreadyLocked, FileLock
-
-    held, running = [], []
-    for name, what in (("app.lock", "the Larder app (window or `larder serve`)"),
-                       ("worker.lock", "the Larder worker")):
-        try:
-            held.append(FileLock(os.path.join(data_dir, name)).acquire())
-        except AlreadyLocked:
-            running.append(what)
-    if running:
-        for lock in held:
-            lock.release()
-        fail(f"{' and '.join(running)} {'is' if len(running) == 1 else 'are'} running on "
-             f"{data_dir}: close it first, or restore from the app's Backups page")
-    return held
-
-
-@cli.command()
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
-@click.pass_context
-def restore(ctx, file, yes):
-    """Replace the database with a backup FILE (Larder must be closed; the current
-    database is backed up first)."""
-    from webapp import backups
-
-    _sqlite_only(ctx)
-    try:
-        backups.check_restore_file(file)  # a bad file is refused before anything else
-    except backups.BackupError as exc:
-        fail(str(exc))
-    data_dir = ctx.obj["data_dir"]
-    locks = _stop_running_larder(data_dir)
-    try:
-        if not yes:
-            click.confirm(f"Replace every order, product and customer in {data_dir} with "
-                          f"{file}?", abort=True, err=True)
-        app = _app(ctx)
-        with app.app_context():
-            try:
-                result = backups.restore(app, file)
-            except backups.BackupError as exc:
-                fail(str(exc))
-    finally:
-        for lock in locks:
-            lock.release()
-    click.echo(f"restored {file} (schema {result['schema']}); the database before it is "
-               f"kept as backups/{result['safety_copy']}")
-
+for command in (user, backup, restore):
+    cli.add_command(command)
 
 # What main() needs to know if the command fails: set by the group as it runs.
-# `larder user ...` lives in its own module (desktop/cli_users.py).
-from desktop.cli_users import user  # noqa: E402  (needs cli, fail and _app above)
-
-cli.add_command(user)
-
 _run = {"data_dir": None, "window": False}
 
 
@@ -498,7 +433,7 @@ def main(argv=None):
     try:
         rv = cli.main(args=argv, prog_name="larder", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("larder: aborted", err=True)
+        click.echo("larder: " + _("aborted"), err=True)
         sys.exit(130)
     except click.ClickException as exc:
         _fail_start(exc.format_message())
@@ -518,15 +453,15 @@ def _fail_start(message, exc=None):
 
     logged = log_failure(_run["data_dir"], message, exc) if exc is not None or _run["window"] \
         else None
-    line = f"larder: error: {message}"
+    line = f"larder: error: {message}"  # the prefix stays English: scripts look for it
     if exc is not None and logged:
-        line += f" (details in {logged})"
+        line += " " + _("(details in %(file)s)", file=logged)
     click.echo(line, err=True)
     if _run["window"]:
         from desktop.dialogs import show_error
 
-        where = f"\n\nThe details are in {logged}" if logged else ""
-        show_error("Larder cannot start", f"{message[0].upper()}{message[1:]}.{where}")
+        where = "\n\n" + _("The details are in %(file)s", file=logged) if logged else ""
+        show_error(_("Larder cannot start"), f"{message[0].upper()}{message[1:]}.{where}")
     sys.exit(2)
 
 

@@ -5,6 +5,7 @@ import sys
 import click
 
 from desktop.cli import _app, fail
+from desktop.cli_words import N_, _
 
 
 @click.group()
@@ -17,17 +18,17 @@ def _password(password, from_stdin):
     if from_stdin:
         line = sys.stdin.readline()
         if not line:
-            fail("--password-stdin: nothing was sent on standard input")
+            fail(_("--password-stdin: nothing was sent on standard input"))
         return line.rstrip("\r\n")
     if password is not None:
         return password
     try:
         # Hidden at a terminal; piped in, there is nothing to hide (and getpass would
         # print warnings about echoing).
-        return click.prompt("Password", hide_input=sys.stdin.isatty(),
-                            confirmation_prompt=True)
+        return click.prompt(_("Password"), hide_input=sys.stdin.isatty(),
+                            confirmation_prompt=_("Repeat for confirmation"))
     except click.Abort:
-        fail("no password was typed: type it when asked, or use --password-stdin")
+        fail(_("no password was typed: type it when asked, or use --password-stdin"))
 
 
 def _password_options(command):
@@ -47,6 +48,9 @@ def _account_change(ctx, change):
             fail(str(exc))
 
 
+ADDED = {"staff": N_("added staff %(name)s"), "manager": N_("added manager %(name)s")}
+
+
 @user.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["staff", "manager"]), default="staff",
@@ -59,7 +63,8 @@ def user_add(ctx, name, role, password, from_stdin):
 
     password = _password(password, from_stdin)
     _account_change(ctx, lambda: add_user(name, password, role))
-    click.echo(f"added {role} {name}")
+    click.echo(_(ADDED[role], name=name))
+
 
 
 @user.command("list")
@@ -74,32 +79,33 @@ def user_list(ctx):
         users = db.session.execute(db.select(User).where(User.role != "owner")
                                    .order_by(User.username)).scalars().all()
         if not users:
-            click.echo("no accounts yet: add one with `larder user add NAME`")
-        for u in users:
-            state = "disabled" if u.disabled else "active"
-            click.echo(f"{u.username}\t{u.role}\t{state}\tadded {u.created_at:%Y-%m-%d}")
+            click.echo(_("no accounts yet: add one with `larder user add NAME`"))
+        for u in users:  # one account a line, its fields between tabs
+            state = _("disabled") if u.disabled else _("active")
+            added = _("added %(day)s", day=u.created_at.date().isoformat())
+            role = _(u.role)  # a stored word (webapp.i18n.WORDS)
+            click.echo("\t".join((u.username, role, state, added)))
 
 
-@user.command("disable")
-@click.argument("name")
-@click.pass_context
-def user_disable(ctx, name):
-    """Disable NAME: signed out everywhere, cannot sign in (history is kept)."""
-    from webapp.auth import set_disabled
+def _switch_command(command, disabled, help_text, done):
+    """`user disable` and `user enable`: the same command but for the flag and the words."""
+    @user.command(command, help=help_text)
+    @click.argument("name")
+    @click.pass_context
+    def switch(ctx, name):
+        from webapp.auth import set_disabled
 
-    _account_change(ctx, lambda: set_disabled(name, True))
-    click.echo(f"disabled {name} (signed out everywhere)")
+        _account_change(ctx, lambda: set_disabled(name, disabled))
+        click.echo(_(done, name=name))
+
+    return switch
 
 
-@user.command("enable")
-@click.argument("name")
-@click.pass_context
-def user_enable(ctx, name):
-    """Let a disabled NAME sign in again."""
-    from webapp.auth import set_disabled
-
-    _account_change(ctx, lambda: set_disabled(name, False))
-    click.echo(f"enabled {name}")
+user_disable = _switch_command(
+    "disable", True, "Disable NAME: signed out everywhere, cannot sign in (history is kept).",
+    N_("disabled %(name)s (signed out everywhere)"))
+user_enable = _switch_command("enable", False, "Let a disabled NAME sign in again.",
+                              N_("enabled %(name)s"))
 
 
 @user.command("reset")
@@ -113,4 +119,4 @@ def user_reset(ctx, name, password, from_stdin):
     _account_change(ctx, lambda: find_account(name))  # before asking for a password
     password = _password(password, from_stdin)
     _account_change(ctx, lambda: reset_password(name, password))
-    click.echo(f"new password set for {name} (signed out everywhere)")
+    click.echo(_("new password set for %(name)s (signed out everywhere)", name=name))

@@ -58,8 +58,9 @@ def _stored(db_path):
     return json.loads(row[0]) if row else ""
 
 
-def shop_locale(data_dir, environ=None):
-    """The shop's locale as a language tag ("en-GB"), or None when it cannot be told."""
+def shop_locale(data_dir, environ=None, quiet=False):
+    """The shop's locale as a language tag ("en-GB"), or None when it cannot be told
+    (quiet: without a warning in the log; the command line's words, desktop/cli_words.py)."""
     environ = os.environ if environ is None else environ
     try:
         if environ.get("LARDER_LOCALE"):
@@ -77,7 +78,8 @@ def shop_locale(data_dir, environ=None):
             return None  # another database (PostgreSQL...): not read before the app
         return _tag(_stored(data_dir / "larder.db") or _default(environ))
     except Exception as exc:  # never stops the start: the computer's language is kept
-        log.warning("window language: the shop's locale could not be read (%s)", exc)
+        if not quiet:
+            log.warning("window language: the shop's locale could not be read (%s)", exc)
         return None
 
 

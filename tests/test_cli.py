@@ -143,3 +143,52 @@ def test_report_command_bad_input(data_dir, tmp_path):
     assert error.startswith("larder: error: cannot write")
     assert "is a directory" in one_line_error(
         larder(data_dir, *base, "--from", "2025-01-01", "--to", "2025-01-31", "-o", str(tmp_path)))
+
+
+# ---- the shop's language (docs/interface.md, "Languages") ---------------------------------
+
+def test_the_cli_speaks_german_in_a_german_shop(data_dir, tmp_path):
+    """larder.toml's locale, read before the app is made (an error about the arguments)
+    and after (a result): the same catalog as the pages; exit codes and the
+    "larder: error: " prefix unchanged."""
+    (data_dir / "larder.toml").write_text('[shop]\nlocale = "de_DE"\n')
+    missing = tmp_path / "missing.csv"
+    assert one_line_error(larder(data_dir, "import", "products", str(missing))) == \
+        f"larder: error: {missing} lässt sich nicht lesen: die Datei gibt es nicht"
+    added = larder(data_dir, "user", "add", "sam", "--password", "longpassword")
+    assert added.returncode == 0 and added.stdout == "Personalkonto sam angelegt\n"
+    assert larder(data_dir, "user", "disable", "sam").stdout == \
+        "sam gesperrt (überall abgemeldet)\n"
+    assert larder(data_dir, "user", "list").stdout.split("\t")[:3] == \
+        ["sam", "Personal", "gesperrt"]
+    assert larder(data_dir, "user", "enable", "sam").stdout == "sam entsperrt\n"
+    checked = larder(data_dir, "figures", "check")
+    assert checked.returncode == 0
+    assert checked.stdout == "die Tageszahlen stimmen mit den Bestellungen überein\n"
+
+
+def test_the_cli_follows_the_locale_saved_on_the_settings_page(data_dir, tmp_path):
+    from webapp import create_app, settings
+    from webapp.extensions import db
+
+    app = create_app(data_dir=data_dir)
+    with app.app_context():
+        settings.save({"locale": "de_AT"})
+        db.engine.dispose()
+    error = one_line_error(larder(data_dir, "import", "things", "x.csv"))
+    assert error == ("larder: error: „things“ ist keins von 'products', 'customers', "
+                     "'orders'")
+    backup = larder(data_dir, "backup", "-o", str(tmp_path / "copy.db"))
+    assert backup.returncode == 0, backup.stderr
+    assert backup.stdout.startswith(f"gesichert nach {tmp_path / 'copy.db'} (")
+    assert backup.stdout.endswith(" MB, Prüfung in Ordnung)\n")
+
+
+def test_an_english_shop_keeps_the_cli_words(data_dir, tmp_path):
+    """en_GB, and a locale without a catalog (fr_FR): the words as written."""
+    for locale in ("en_GB", "fr_FR"):
+        env = {"LARDER_LOCALE": locale}
+        assert one_line_error(larder(data_dir, "import", "things", "x.csv", env=env)) == \
+            "larder: error: 'things' is not one of 'products', 'customers', 'orders'"
+        assert larder(data_dir, "figures", "check", env=env).stdout == \
+            "the daily figures agree with the orders\n"

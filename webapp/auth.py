@@ -29,7 +29,7 @@ from werkzeug.local import LocalProxy
 
 from . import permissions, security_headers, throttle
 from .extensions import csrf, db
-from .i18n import _
+from .i18n import N_, _, stored
 from .models import Activity, User
 
 bp = Blueprint("auth", __name__)
@@ -131,14 +131,16 @@ def current_user():
     return g.user
 
 
-def record_activity(text, user=None):
-    """Note what the signed-in user did; it shows on their own dashboard."""
+def record_activity(text, user=None, **params):
+    """Note what the signed-in user did; it shows on their own dashboard. `text` is one of
+    webapp.i18n.STORED (marked N_), stored in English with its `params` filled in and
+    translated when shown (i18n.say_stored)."""
     from .caching import invalidate_user_dashboard
 
     user = user or current_user()
     if user is None:
         return
-    db.session.add(Activity(user_id=user.id, text=text))
+    db.session.add(Activity(user_id=user.id, text=stored(text, **params)))
     db.session.commit()
     invalidate_user_dashboard(user.id)
 
@@ -255,7 +257,7 @@ def login():
             else:
                 throttle.succeeded(names)
                 _start_staff_session(current_app, user)
-                record_activity("Signed in", user)
+                record_activity(N_("Signed in"), user)
                 return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", error=error, limit=throttle.LIMIT,
                            first_wait=throttle.in_words(throttle.FIRST_DELAY_S)), status

@@ -13,6 +13,8 @@ move them); `N_("Sell")` marks a string kept in a module-level table, translated
 is shown (`_(label)`). Outside a request (a worker task, a CLI command) the same calls
 work in any app context.
 """
+import re
+from functools import lru_cache
 from pathlib import Path
 
 from flask_babel import (Babel, force_locale, get_locale, gettext, lazy_gettext, ngettext,
@@ -23,7 +25,7 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 babel = Babel()
 
 __all__ = ["N_", "_", "force_locale", "gettext", "init_app", "language", "lazy_gettext",
-           "ngettext", "refresh"]
+           "ngettext", "refresh", "say_stored", "stored"]
 _ = gettext
 
 
@@ -126,3 +128,107 @@ def _register(app):
     app.add_template_filter(_at_render_time(weekday), "weekday")
     app.add_template_filter(_at_render_time(translate), "tr")
     app.add_template_filter(_at_render_time(format_count), "count")
+    app.add_template_filter(_at_render_time(say_stored), "stored")
+
+
+# ---- sentences stored in English -----------------------------------------------------------
+# What Larder writes into the database for people to read later (an order's reason, the
+# activity list, a background job's failure) is stored as the English sentence of a msgid
+# below with its values filled in, and translated when it is shown (`|stored`, say_stored):
+# a plain sentence in the column for anything that reads it raw (an export, a backup
+# opened by an older release, SQL), no schema change, and rows written by earlier
+# releases, which hold the same sentences, are translated too. A sentence that matches
+# none (typed by someone, or from a release with other words) is shown as it is.
+# A product deleted, or archived when orders keep it (webapp.catalog.delete_product).
+PRODUCT_GONE = {"deleted": N_("Deleted product %(sku)s"),
+                "archived": N_("Archived product %(sku)s")}
+STORED = (
+    N_("cancelled"),
+    N_("not enough stock: %(items)s"),
+    N_("Order %(ref)s was not processed: %(reason)s"),
+    N_("could not be processed: %(error)s"),  # outbox: given up after tries
+    N_("Signed in"),
+    N_("Recorded order %(ref)s"),
+    N_("Cancelled order %(ref)s"),
+    N_("Refunded %(amount)s of order %(ref)s"),
+    N_("Added customer %(email)s"),
+    N_("Edited customer %(name)s"),
+    N_("Merged customer %(name)s into %(kept)s"),
+    N_("Created product %(sku)s"),
+    N_("Edited product %(sku)s"),
+    N_("Restored product %(sku)s"),
+    N_("Added the %(role)s account %(name)s"),
+    N_("Disabled the account %(name)s"),
+    N_("Enabled the account %(name)s"),
+    N_("Set a new password for %(name)s"),
+    N_("Made a backup: %(file)s"),
+    N_("Restored the backup %(file)s"),
+    N_("Changed the shop's settings"),
+    N_("Started importing %(file)s (%(summary)s)"),
+    N_("Loaded demo data (%(orders)s orders)"),
+    N_("Requested %(job)s"),
+    N_("Closed the day %(day)s (Z-report %(number)s)"),
+    N_("Ran now: %(job)s"),
+    *PRODUCT_GONE.values(),
+    # The background jobs' titles (the System, Tasks, Import and Reports pages).
+    N_("Process order %(ref)s"),
+    N_("Order confirmation %(ref)s"),
+    N_("Welcome %(email)s"),
+    N_("Low stock: %(sku)s"),
+    N_("Preview of %(file)s"),
+    N_("Import of %(file)s"),
+    N_("%(job)s (run now)"),
+    N_("Sales report, %(period)s, %(format)s"),
+    N_("Sales lines for the accountant, %(period)s, CSV"),
+)
+# A value that is itself a stored sentence (or a list of them, joined by "; ") is
+# translated too: "not enough stock: A-1: 3 ordered, 1 in stock; B-2: ...".
+STORED_PARTS = {"items": N_("%(sku)s: %(ordered)s ordered, %(stock)s in stock")}
+_STORED_VALUES = ("reason", "job", "role")  # translated as a whole: a sentence or word
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def stored(msgid, **params):
+    """The English sentence to store for `msgid` (one of STORED) with its values."""
+    return msgid % params if params else msgid
+
+
+def _pattern(msgid):
+    parts = _PLACEHOLDER.split(msgid)  # text, name, text, name, ..., text
+    return re.compile("".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)"
+                              for i, part in enumerate(parts)) + r"\Z", re.S)
+
+
+@lru_cache(maxsize=1)
+def _patterns():
+    # The longest fixed text first: "Restored the backup %(file)s" before a shorter
+    # sentence that would also match.
+    ordered = sorted(STORED, key=lambda m: -len(_PLACEHOLDER.sub("", m)))
+    return ([(m, _pattern(m)) for m in ordered],
+            {name: _pattern(m) for name, m in STORED_PARTS.items()})
+
+
+def say_stored(text):
+    """A stored English sentence in the shop's language (as it is when none matches)."""
+    if not isinstance(text, str) or not text:
+        return text
+    sentences, parts = _patterns()
+    for msgid, pattern in sentences:
+        found = pattern.match(text)
+        if found is None:
+            continue
+        values = found.groupdict()
+        for name, value in values.items():
+            if name in parts:
+                values[name] = "; ".join(
+                    _say_part(STORED_PARTS[name], parts[name], piece)
+                    for piece in value.split("; "))
+            elif name in _STORED_VALUES:
+                values[name] = translate(value) if name == "role" else say_stored(value)
+        return gettext(msgid, **values) if values else gettext(msgid)
+    return gettext(text)  # a stored word or label of the catalog ("cancelled"), or as is
+
+
+def _say_part(msgid, pattern, piece):
+    found = pattern.match(piece)
+    return gettext(msgid, **found.groupdict()) if found else piece

@@ -9,7 +9,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from . import settings
-from .i18n import _, format_count
+from .i18n import _, format_count, say_stored
 from .models import _rate
 from .money_display import format_day, format_money
 from .reports import atomic_output
@@ -123,8 +123,8 @@ def _story(order):
     story += [Spacer(1, 10 * mm), bill_to, Spacer(1, 10 * mm), table]
     if order.status == "failed":  # printable, but say it was never fulfilled
         story += [Spacer(1, 6 * mm),
-                  Paragraph(text(_("This order failed: %(why)s", why=order.status_reason or "")),
-                            NOTE)]
+                  Paragraph(text(_("This order failed: %(why)s",
+                                   why=say_stored(order.status_reason or ""))), NOTE)]
     return story
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import and_, false, or_, true, update
 
 from . import settings
 from .extensions import db
-from .i18n import _, format_count, ngettext
+from .i18n import N_, _, format_count, ngettext, stored
 from .models import Product
 
 CHUNK = 900  # ids per IN (...), below SQLite's historical limit of 999
@@ -66,7 +66,7 @@ def _queue_alert(product_id):
 
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")  # one email file per crossing
     sku = db.session.get(Product, product_id).sku
-    jobs.submit("email", f"Low stock: {sku}",
+    jobs.submit("email", stored(N_("Low stock: %(sku)s"), sku=sku),
                 {"template": "low_stock", "product_id": product_id, "at": stamp},
                 dedup_key=f"email:low_stock:{product_id}:{stamp}")
 

@@ -14,6 +14,7 @@ from sqlalchemy.sql.expression import false, true
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
+from .i18n import say_stored
 from .money import cents_to_str
 from .validation import rate_text
 
@@ -146,7 +147,7 @@ class Order(db.Model):
             "customer_email": self.customer.email if self.customer else None,  # None: walk-in
             "created_at": self.created_at.isoformat(),
             "status": self.status,
-            "status_reason": self.status_reason,
+            "status_reason": say_stored(self.status_reason),  # in the shop's language
             "total": cents_to_str(self.total_cents),
             "gross": cents_to_str(self.gross_cents),
             "discount": cents_to_str(self.discount_cents),

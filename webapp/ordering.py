@@ -17,7 +17,7 @@ from pydantic import field_validator, model_validator
 
 from . import caching, daily_figures, day_close, low_stock, settings, tax
 from .extensions import db
-from .i18n import format_count, gettext
+from .i18n import N_, STORED_PARTS, format_count, gettext, stored
 from .models import Customer, Order, OrderLine, Product, now
 from .money import MAX_LINES, MAX_ORDER_CENTS, cents_for_display
 from .validation import (Input, OptionalEmail, OptionalMoney, OptionalText, Quantity, Sku,
@@ -202,10 +202,12 @@ def record_order(data, idempotency_key=None, user_id=None):
     order = _add_order(data, idempotency_key)
     db.session.flush()  # the order's id, for its job
     set_committed_value(order, "refunds", [])  # a new sale has none: not queried for
-    job = jobs.new("order", f"Process order {order.ref}", {"order_id": order.id},
+    job = jobs.new("order", stored(N_("Process order %(ref)s"), ref=order.ref),
+                   {"order_id": order.id},
                    dedup_key=f"order:{order.id}", user_id=user_id)
     if user_id is not None:  # auth.record_activity's row, in this transaction
-        db.session.add(Activity(user_id=user_id, text=f"Recorded order {order.ref}"))
+        db.session.add(Activity(user_id=user_id,
+                                text=stored(N_("Recorded order %(ref)s"), ref=order.ref)))
     # The answer is made from what was just written: keep it loaded, not read back.
     session = db.session()
     expire, session.expire_on_commit = session.expire_on_commit, False
@@ -369,11 +371,13 @@ def process_order(order_id):
     needed = {}
     for line in order.lines:
         needed[line.product_id] = needed.get(line.product_id, 0) + line.quantity
-    short = [f"{products[pid].sku}: {qty} ordered, {products[pid].stock} in stock"
+    # Stored in English, shown in the shop's language (webapp.i18n.say_stored).
+    short = [stored(STORED_PARTS["items"], sku=products[pid].sku, ordered=qty,
+                    stock=products[pid].stock)
              for pid, qty in needed.items() if products[pid].stock < qty]
     if short:
         order.status = "failed"
-        order.status_reason = "not enough stock: " + "; ".join(short)
+        order.status_reason = stored(N_("not enough stock: %(items)s"), items="; ".join(short))
     else:
         for pid, qty in needed.items():
             products[pid].stock -= qty

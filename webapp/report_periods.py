@@ -10,7 +10,7 @@ from babel import Locale
 from babel.dates import format_date
 
 from . import settings
-from .i18n import N_
+from .i18n import N_, stored
 
 CUSTOM = "custom"
 # Translated where shown (templates: |tr); N_ marks them for the catalog (webapp/i18n.py).
@@ -76,6 +76,8 @@ def period_name(first, last):
 def report_title(first, last, fmt):
     """ "Sales report, March 2025, PDF"; the accountant's lines: "Sales lines for the
     accountant, March 2025, CSV"."""
-    if fmt == "lines":
-        return f"Sales lines for the accountant, {period_name(first, last)}, CSV"
-    return f"Sales report, {period_name(first, last)}, {fmt.upper()}"
+    if fmt == "lines":  # stored in English, shown translated (webapp.i18n.say_stored)
+        return stored(N_("Sales lines for the accountant, %(period)s, CSV"),
+                      period=period_name(first, last))
+    return stored(N_("Sales report, %(period)s, %(format)s"), period=period_name(first, last),
+                  format=fmt.upper())

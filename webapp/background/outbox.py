@@ -26,6 +26,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import cache, db
+from ..i18n import N_, stored
 from ..models import Job, Order, now
 from . import jobs
 
@@ -162,7 +163,8 @@ def requeue_orphans():
             from .. import ordering
 
             error = (tries[0].error or "").strip().splitlines()
-            reason = "could not be processed: " + (error[-1] if error else "unknown error")
+            reason = stored(N_("could not be processed: %(error)s"),
+                            error=error[-1] if error else "unknown error")
             given_up += ordering.give_up(order_id, reason)
             log.error("order %s: %s (after %d tries): marked failed", order.ref, reason,
                       len(tries))

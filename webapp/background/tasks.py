@@ -15,10 +15,13 @@ from . import jobs
 from ..config import files_folder
 from ..errors import is_transient_db_error
 from ..extensions import db
+from ..i18n import N_, stored
 
 log = logging.getLogger(__name__)
-TITLES = {"cleanup": "Daily cleanup", "sync": "Hourly inbox sync", "backup": "Daily backup",
-          "low_stock": "Daily low-stock email", "dayclose": "Close yesterday (Z-report)"}
+# Stored in English, shown in the shop's language (webapp.i18n.say_stored).
+TITLES = {"cleanup": N_("Daily cleanup"), "sync": N_("Hourly inbox sync"),
+          "backup": N_("Daily backup"), "low_stock": N_("Daily low-stock email"),
+          "dayclose": N_("Close yesterday (Z-report)")}
 # A job that meets a deadlock or a serialization conflict (PostgreSQL, several processes
 # at once) is run again, not failed: its transaction was rolled back whole.
 MAX_RETRIES = 8
@@ -117,14 +120,14 @@ def process_order_task(job, params, progress):
         write_invoice(order, files_folder("invoices") / f"{order.ref}.pdf")
         # A walk-in sale, or a customer known only by a till's id, has no one to write to.
         if order.customer is not None and order.customer.email:
-            jobs.submit("email", f"Order confirmation {order.ref}",
+            jobs.submit("email", stored(N_("Order confirmation %(ref)s"), ref=order.ref),
                         {"template": "order_confirmation", "order_id": order.id},
                         dedup_key=f"email:order:{order.id}")
     result = {"order_id": order.id, "ref": order.ref, "status": order.status,
               "reason": order.status_reason}
     if order.status == "failed":
-        raise jobs.JobFailed(f"Order {order.ref} was not processed: {order.status_reason}",
-                             result)
+        raise jobs.JobFailed(stored(N_("Order %(ref)s was not processed: %(reason)s"),
+                                    ref=order.ref, reason=order.status_reason), result)
     return result
 
 

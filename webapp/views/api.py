@@ -6,6 +6,7 @@ from .. import catalog, idempotency, ordering, refunds, stats
 from ..auth import record_activity
 from ..caching import only_ok, stats_api_key
 from ..extensions import cache, db
+from ..i18n import N_, PRODUCT_GONE
 from ..money import cents_to_number, cents_to_str
 from ..permissions import check_order_day
 from .customers import welcome_later
@@ -112,7 +113,8 @@ def refund_order(order_id):
     except catalog.ValidationError as exc:
         db.session.rollback()
         return validation_error(exc)
-    record_activity(f"Refunded {cents_to_str(refund.amount_cents)} of order {refund.order.ref}")
+    record_activity(N_("Refunded %(amount)s of order %(ref)s"),
+                    amount=cents_to_str(refund.amount_cents), ref=refund.order.ref)
     return jsonify(refund.to_dict()), 201
 
 
@@ -127,7 +129,7 @@ def cancel_order(order_id):
     except catalog.ValidationError as exc:
         db.session.rollback()
         return validation_error(exc)
-    record_activity(f"Cancelled order {order.ref}")
+    record_activity(N_("Cancelled order %(ref)s"), ref=order.ref)
     return jsonify(order.to_dict())
 
 
@@ -142,7 +144,7 @@ def create_product():
         product = catalog.create_product(json_body())
     except catalog.ValidationError as exc:
         return validation_error(exc)
-    record_activity(f"Created product {product.sku}")
+    record_activity(N_("Created product %(sku)s"), sku=product.sku)
     return jsonify(product.to_dict()), 201, {
         "Location": url_for("api.get_product", sku=product.sku)}
 
@@ -155,7 +157,7 @@ def patch_product(sku):
         product = catalog.update_product(sku, data)
     except catalog.ValidationError as exc:
         return validation_error(exc)
-    record_activity(f"Edited product {product.sku}")
+    record_activity(N_("Edited product %(sku)s"), sku=product.sku)
     return jsonify(product.to_dict())
 
 
@@ -163,14 +165,14 @@ def patch_product(sku):
 def delete_product(sku):
     """Deleted, or archived when it is in orders: {"sku", "outcome": "deleted"|"archived"}."""
     outcome = catalog.delete_product(sku)
-    record_activity(f"{outcome.title()} product {sku}")
+    record_activity(PRODUCT_GONE[outcome], sku=sku)
     return jsonify(sku=sku, outcome=outcome)
 
 
 @bp.post("/products/<sku>/restore")
 def restore_product(sku):
     product = catalog.restore_product(sku)
-    record_activity(f"Restored product {sku}")
+    record_activity(N_("Restored product %(sku)s"), sku=sku)
     return jsonify(product.to_dict())
 
 
@@ -180,6 +182,6 @@ def create_customer():
         customer = catalog.create_customer(json_body())
     except catalog.ValidationError as exc:
         return validation_error(exc)
-    record_activity(f"Added customer {customer.email}")
+    record_activity(N_("Added customer %(email)s"), email=customer.email)
     welcome_later(customer)
     return jsonify(customer.to_dict()), 201

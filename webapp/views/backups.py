@@ -6,7 +6,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 
 from .. import backups
 from ..auth import record_activity
-from ..i18n import _
+from ..i18n import N_, _
 
 bp = Blueprint("backups", __name__, url_prefix="/backups")
 
@@ -38,7 +38,7 @@ def make():
         path = backups.make_backup(current_app, "manual")
     except backups.BackupError as exc:
         abort(400, _("No backup was made: %(why)s.", why=exc))
-    record_activity(f"Made a backup: {path.name}")
+    record_activity(N_("Made a backup: %(file)s"), file=path.name)
     flash(_("Backup made and checked: %(name)s.", name=path.name))
     return redirect(url_for(".index"))
 
@@ -60,7 +60,7 @@ def restore(name):
         result = backups.restore(current_app, found.path)
     except backups.BackupError as exc:
         abort(400, _("Nothing was restored: %(why)s.", why=exc))
-    record_activity(f"Restored the backup {found.name}")
+    record_activity(N_("Restored the backup %(file)s"), file=found.name)
     flash(_("Restored %(name)s. The database as it was just before is kept as %(copy)s.",
             name=found.name, copy=result["safety_copy"]))
     return redirect(url_for(".index"))

@@ -6,7 +6,7 @@ from .. import catalog, stats
 from ..background import jobs
 from ..auth import record_activity
 from ..caching import only_ok, query_key
-from ..i18n import _, ngettext
+from ..i18n import N_, _, ngettext, stored
 from ..extensions import cache, db
 from ..models import Customer, Order
 from .paging import page_arg, search
@@ -31,7 +31,7 @@ def index():
 
 def welcome_later(customer):
     """A new customer (form or API) gets the welcome email, in the background."""
-    jobs.submit("email", f"Welcome {customer.email}",
+    jobs.submit("email", stored(N_("Welcome %(email)s"), email=customer.email),
                 {"template": "welcome", "customer_id": customer.id},
                 dedup_key=f"email:welcome:{customer.id}", user_id=g.user_id)
 
@@ -53,7 +53,7 @@ def create():
         except catalog.ValidationError as exc:
             errors = exc.errors
         else:
-            record_activity(f"Added customer {customer.email}")
+            record_activity(N_("Added customer %(email)s"), email=customer.email)
             welcome_later(customer)
             flash(_("Customer %(name)s added.", name=customer.name))
             return redirect(url_for(".detail", customer_id=customer.id))
@@ -82,7 +82,7 @@ def edit(customer_id):
             db.session.rollback()
             errors = exc.errors
         else:
-            record_activity(f"Edited customer {customer.name}")
+            record_activity(N_("Edited customer %(name)s"), name=customer.name)
             flash(_("Customer %(name)s saved.", name=customer.name))
             return redirect(url_for(".detail", customer_id=customer.id))
     return _form_page(form, errors, customer)
@@ -106,7 +106,8 @@ def merge(customer_id):
                 db.session.rollback()
                 error = "; ".join(exc.errors.values())
             else:
-                record_activity(f"Merged customer {name} into {kept.name}")
+                record_activity(N_("Merged customer %(name)s into %(kept)s"), name=name,
+                                kept=kept.name)
                 flash(ngettext("%(name)s was merged into %(kept)s: %(num)s order moved.",
                                "%(name)s was merged into %(kept)s: %(num)s orders moved.",
                                moved, name=name, kept=kept.name))

@@ -8,7 +8,7 @@ from ..auth import current_user, record_activity
 from ..background import jobs
 from ..errors import size_text
 from ..extensions import db
-from ..i18n import format_count, gettext
+from ..i18n import N_, format_count, gettext, stored
 from ..imports import formats
 from ..models import Job
 from .tasks import task_status
@@ -28,9 +28,9 @@ def _form_page(errors=None, status=200):
 
 
 def _start(params, preview):
-    verb = "Preview" if preview else "Import"
+    title = N_("Preview of %(file)s") if preview else N_("Import of %(file)s")
     user = current_user()
-    job, _ = jobs.submit("import", f"{verb} of {params['file']}",
+    job, _ = jobs.submit("import", stored(title, file=params["file"]),
                          {**params, "dry_run": preview},
                          dedup_key="" if preview else f"import:{params['upload']}",
                          user_id=user.id if user else None)
@@ -86,7 +86,8 @@ def confirm(job_id):
     if job.state != "success" or not params.get("dry_run"):
         abort(409, gettext("Only a preview that went through can be imported: upload the file "
                           "again."))
-    record_activity(f"Started importing {params['file']} ({result.get('summary', '')})")
+    record_activity(N_("Started importing %(file)s (%(summary)s)"), file=params["file"],
+                    summary=result.get("summary", ""))
     flash(gettext("Importing %(file)s: nothing is saved until the whole file is in.",
                   file=params["file"]))
     keep = {k: params[k] for k in ("upload", "file", "format", "sheet")}
@@ -108,6 +109,6 @@ def demo():
         counts = demo_data.load_demo(orders=int(request.form.get("orders", 20000)))
     except (ValueError, demo_data.DemoError) as exc:
         abort(400, str(exc))
-    record_activity(f"Loaded demo data ({counts['orders']} orders)")
+    record_activity(N_("Loaded demo data (%(orders)s orders)"), orders=counts["orders"])
     flash(gettext("Demo data loaded: %(num)s orders.", num=format_count(counts["orders"])))
     return redirect(url_for("dashboard.index"))

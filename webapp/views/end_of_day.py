@@ -12,7 +12,7 @@ from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_templat
 
 from .. import day_close
 from ..auth import record_activity
-from ..i18n import _
+from ..i18n import N_, _
 from ..permissions import can, sees_other_days
 from ..settings import today_business_day
 from ..validation import ValidationError
@@ -28,7 +28,8 @@ def _urls(row):
 def _close(day, user_id):
     row, created = day_close.close_day(day, user_id=user_id)
     if created:
-        record_activity(f"Closed the day {row.business_day} (Z-report {row.number})")
+        record_activity(N_("Closed the day %(day)s (Z-report %(number)s)"), day=row.business_day,
+                        number=row.number)
     return row, created
 
 

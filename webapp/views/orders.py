@@ -12,7 +12,7 @@ from ..auth import record_activity
 from ..catalog import ValidationError
 from ..config import files_folder
 from ..extensions import db
-from ..i18n import gettext
+from ..i18n import N_, gettext, stored
 from ..invoice_pdf import order_rates, write_invoice
 from ..models import Customer, Order, Product
 from ..money_display import format_money
@@ -80,7 +80,8 @@ def refund(order_id):
     except ValidationError as exc:
         db.session.rollback()
         return _detail_page(order, exc.errors, 400)
-    record_activity(f"Refunded {format_money(done.amount_cents)} of order {order.ref}")
+    record_activity(N_("Refunded %(amount)s of order %(ref)s"),
+                    amount=format_money(done.amount_cents), ref=order.ref)
     flash(gettext("Refund recorded for order %(ref)s.", ref=order.ref))
     return redirect(url_for(".detail", order_id=order.id), 303)
 
@@ -93,7 +94,7 @@ def cancel(order_id):
     except ValidationError as exc:
         db.session.rollback()
         return _detail_page(order, exc.errors, 400)
-    record_activity(f"Cancelled order {order.ref}")
+    record_activity(N_("Cancelled order %(ref)s"), ref=order.ref)
     flash(gettext("Order %(ref)s was cancelled.", ref=order.ref))
     return redirect(url_for(".detail", order_id=order.id), 303)
 
@@ -109,8 +110,9 @@ def submit_order(data, idempotency_key=None):
 
 def process_later(order):
     """The order's processing job: its unfinished one, or a new one queued."""
-    job, _ = jobs.submit("order", f"Process order {order.ref}", {"order_id": order.id},
-                         dedup_key=f"order:{order.id}", user_id=g.user_id)
+    job, _ = jobs.submit("order", stored(N_("Process order %(ref)s"), ref=order.ref),
+                         {"order_id": order.id}, dedup_key=f"order:{order.id}",
+                         user_id=g.user_id)
     return job
 
 
@@ -235,7 +237,7 @@ def _desk_customer(form, errors):
     except ValidationError as exc:
         db.session.rollback()
         return {**errors, **{f"new_{k}": desk.plain(v) for k, v in exc.errors.items()}}
-    record_activity(f"Added customer {customer.email}")
+    record_activity(N_("Added customer %(email)s"), email=customer.email)
     welcome_later(customer)
     for name in fields:
         form.pop(f"new_{name}", None)

@@ -7,7 +7,7 @@ from .. import catalog
 from ..auth import record_activity
 from ..caching import only_ok, product_detail_key, query_key
 from ..extensions import cache, db
-from ..i18n import _
+from ..i18n import N_, PRODUCT_GONE, _
 from ..models import Product
 from ..validation import rate_text
 from .paging import page_arg, search
@@ -82,7 +82,7 @@ def create():
         except catalog.ValidationError as exc:
             errors = exc.errors
         else:
-            record_activity(f"Created product {product.sku}")
+            record_activity(N_("Created product %(sku)s"), sku=product.sku)
             flash(_("Product %(sku)s added.", sku=product.sku))
             return redirect(url_for(".detail", sku=product.sku))
     return render_template("products/form.html", form=form, errors=errors, product=None,
@@ -101,7 +101,7 @@ def edit(sku):
         except catalog.ValidationError as exc:
             errors = exc.errors
         else:
-            record_activity(f"Edited product {product.sku}")
+            record_activity(N_("Edited product %(sku)s"), sku=product.sku)
             flash(_("Product %(sku)s saved.", sku=product.sku))
             return redirect(url_for(".detail", sku=product.sku))
     return render_template("products/form.html", form=form, errors=errors, product=product,
@@ -115,7 +115,7 @@ def delete(sku):
     if request.method == "POST":
         outcome = catalog.delete_product(sku)
         # The message is put in after the list's cache (webapp/views/chrome.py).
-        record_activity(f"{outcome.title()} product {sku}")
+        record_activity(PRODUCT_GONE[outcome], sku=sku)
         flash(_("Product %(sku)s archived.", sku=sku) if outcome == "archived"
               else _("Product %(sku)s deleted.", sku=sku))
         return redirect(url_for(".index", archived=1) if outcome == "archived"
@@ -130,7 +130,7 @@ def restore(sku):
     product = catalog.get_product(sku)
     if request.method == "POST":
         catalog.restore_product(sku)
-        record_activity(f"Restored product {sku}")
+        record_activity(N_("Restored product %(sku)s"), sku=sku)
         flash(_("Product %(sku)s restored: it is back in the product list.", sku=sku))
         return redirect(url_for(".detail", sku=sku))
     return render_template("products/restore.html", product=product)

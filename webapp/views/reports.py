@@ -8,7 +8,7 @@ from ..background import jobs
 from ..config import files_folder
 from ..auth import record_activity
 from ..extensions import db
-from ..i18n import gettext
+from ..i18n import N_, gettext, say_stored
 from ..money_display import format_moment
 from ..models import Job
 
@@ -35,7 +35,7 @@ def request_report(start, end, fmt, preset=""):
         {"from": first.isoformat(), "to": last.isoformat(), "format": fmt},
         dedup_key=f"report:{first}:{last}:{fmt}", user_id=g.user_id)
     if created:
-        record_activity(f"Requested {job.title}")
+        record_activity(N_("Requested %(job)s"), job=job.title)
     return job
 
 
@@ -52,7 +52,7 @@ def api_create():
         abort(400, str(exc))
     status_url = url_for("tasks.task_status", task_id=job.task_id)
     return jsonify(report_id=job.id, task_id=job.task_id, status_url=status_url,
-                   state=job.state, title=job.title,
+                   state=job.state, title=say_stored(job.title),
                    created_at=job.created_at.strftime("%Y-%m-%d %H:%M:%S"),
                    # as the Reports page shows it (the shop's locale), for its script
                    created_text=format_moment(job.created_at, "medium"),
@@ -73,7 +73,7 @@ def index():
             error = str(exc)
         else:
             flash(gettext("%(report)s requested: it is being made in the background.",
-                          report=job.title))
+                          report=say_stored(job.title)))
             return redirect(url_for(".index"))
     past = db.session.execute(
         db.select(Job).filter_by(kind="report").order_by(Job.created_at.desc()).limit(50)

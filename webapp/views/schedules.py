@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from ..auth import record_activity
 from ..background import jobs
 from ..extensions import db
-from ..i18n import N_, gettext
+from ..i18n import N_, gettext, stored
 from ..models import Job
 
 bp = Blueprint("schedules", __name__, url_prefix="/schedules")
@@ -60,8 +60,9 @@ def run_now(name):
     kind = jobs.kind_of_task(schedule[name]["task"]) if name in schedule else None
     if kind is None:
         abort(404, gettext("There is no such schedule."))
-    job, _ = jobs.submit(kind, f"{words(name)} (run now)", {}, dedup_key=f"schedule:{name}",
-                         user_id=g.user_id)
-    record_activity(f"Ran now: {words(name)}")
+    english = WORDS.get(name) or words(name)  # stored in English, shown translated
+    job, _ = jobs.submit(kind, stored(N_("%(job)s (run now)"), job=english), {},
+                         dedup_key=f"schedule:{name}", user_id=g.user_id)
+    record_activity(N_("Ran now: %(job)s"), job=english)
     flash(gettext("Started now: %(job)s. Its progress is shown below.", job=words(name)))
     return redirect(url_for("tasks.index"))

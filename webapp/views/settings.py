@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from .. import settings
 from ..auth import record_activity
 from ..extensions import db
-from ..i18n import _, refresh
+from ..i18n import N_, _, refresh
 from ..models import Order
 from ..validation import ValidationError
 
@@ -82,7 +82,7 @@ def index():
             confirm = _changes_to_confirm(values)
             if not confirm or form.get("confirm") == _confirmation(confirm):
                 settings.save(values)
-                record_activity("Changed the shop's settings")
+                record_activity(N_("Changed the shop's settings"))
                 refresh()  # the message in the language just chosen
                 flash(_("Settings saved."))
                 return redirect(url_for(".index"))

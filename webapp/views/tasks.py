@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, render_template
 
 from ..background import jobs
 from ..extensions import db
-from ..i18n import _
+from ..i18n import _, say_stored
 from ..models import Job
 from ..permissions import sees_other_days
 
@@ -26,12 +26,12 @@ def task_status(job):
         progress = int(info.get("progress", progress))
         message = info.get("message", message)
     body = {"task_id": jobs.task_id(job), "job_id": job.id, "kind": job.kind,
-            "title": job.title, "state": state,
+            "title": say_stored(job.title), "state": state,
             "progress": 100 if job.state == "success" else progress, "message": message}
     if job.state == "success":
         body["result"] = jobs.result(job)
     elif job.state == "failure":
-        body["error"] = job.error
+        body["error"] = say_stored(job.error)  # in the shop's language, like every error
         if job.result:
             body["result"] = jobs.result(job)
     return body

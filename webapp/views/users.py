@@ -7,7 +7,7 @@ from ..auth import (ACCOUNT_ROLES, add_user, record_activity, reset_password,
                     set_disabled)
 from ..extensions import db
 from ..models import User
-from ..i18n import _
+from ..i18n import N_, _
 from ..permissions import ROLE_NAMES
 
 bp = Blueprint("users", __name__, url_prefix="/users")
@@ -35,7 +35,7 @@ def create():
     except ValueError as exc:
         form.pop("password", None)  # never sent back into the page
         return _page(form, error=_sentence(exc), status=400)
-    record_activity(f"Added the {role} account {user.username}")
+    record_activity(N_("Added the %(role)s account %(name)s"), role=role, name=user.username)
     flash(_("Account %(name)s added (%(role)s).", name=user.username,
             role=_(ROLE_NAMES[role]).lower()))
     return redirect(url_for(".index"), 303)
@@ -44,7 +44,7 @@ def create():
 @bp.post("/<username>/disable")
 def disable(username):
     user = _account_or_404(username, lambda: set_disabled(username, True))
-    record_activity(f"Disabled the account {user.username}")
+    record_activity(N_("Disabled the account %(name)s"), name=user.username)
     flash(_("Account %(name)s disabled: it is signed out everywhere and cannot sign in.",
             name=user.username))
     return redirect(url_for(".index"), 303)
@@ -53,7 +53,7 @@ def disable(username):
 @bp.post("/<username>/enable")
 def enable(username):
     user = _account_or_404(username, lambda: set_disabled(username, False))
-    record_activity(f"Enabled the account {user.username}")
+    record_activity(N_("Enabled the account %(name)s"), name=user.username)
     flash(_("Account %(name)s can sign in again.", name=user.username))
     return redirect(url_for(".index"), 303)
 
@@ -64,7 +64,7 @@ def reset(username):
         user = reset_password(username, request.form.get("password", ""))
     except ValueError as exc:
         return _page(error=_sentence(exc), status=400, reset_for=username)
-    record_activity(f"Set a new password for {user.username}")
+    record_activity(N_("Set a new password for %(name)s"), name=user.username)
     flash(_("New password set for %(name)s: it is signed out everywhere.", name=user.username))
     return redirect(url_for(".index"), 303)
 
