@@ -4,9 +4,9 @@ for CSV import, outside links in the system browser. The window remembers its si
 import json
 import logging
 import os
+import itertools
 import shutil
 import sys
-import threading
 import webbrowser
 from pathlib import Path
 
@@ -132,13 +132,14 @@ def run_window(starting, data_dir, on_ready=None, on_page_loaded=None, on_closin
                                    height=height, min_size=(640, 480))
     api._window = window
     state = {"app_loaded": False, "url": None}
-    loading_drawn = threading.Event()
+    loads = itertools.count(1)  # pywebview's `loaded` fires once per page, each on a thread
 
     def on_loaded():
+        if next(loads) == 1:
+            return  # the loading page (its URL can read as the app's once that is asked for)
         current = window.get_current_url() or ""
-        if not state["url"]:
-            loading_drawn.set()  # the loading page: the app is asked for after this
-        elif current.startswith(state["url"].split("?")[0]) and not state["app_loaded"]:
+        if state["url"] and current.startswith(state["url"].split("?")[0]) and \
+                not state["app_loaded"]:
             state["app_loaded"] = True
             log.info("window: page loaded %s", current)
             if on_page_loaded is not None:
@@ -157,12 +158,13 @@ def run_window(starting, data_dir, on_ready=None, on_page_loaded=None, on_closin
         if on_ready is not None:
             on_ready(window)
         # The first page is asked for as soon as the server listens, once the loading
-        # page is drawn (a page still loading would be replaced by a blank one): the web
-        # engine's new page process and connection get ready while the app is made, and
-        # the request is answered the moment it is. Measured in bench/window_start.py.
+        # page is loaded (`before_load`: pywebview's bridge is put into a page after it
+        # loads; a page still loading would be replaced by a blank one while the app is
+        # made): the web engine's new page process and connection get ready meanwhile,
+        # and the request is answered the moment the app is made (bench/window_start.py).
         early = getattr(starting, "wait_address", None)
         url = early() if early is not None else None
-        while url is not None and not loading_drawn.wait(0.1):
+        while url is not None and not window.events.before_load.wait(0.1):
             if window.events.closed.is_set():
                 return
         if url is not None:
@@ -178,11 +180,45 @@ def run_window(starting, data_dir, on_ready=None, on_page_loaded=None, on_closin
             window.load_url(ready)
 
     gui = "qt" if sys.platform.startswith("linux") else None
+    engine = None
     if gui == "qt":  # the date pickers in the shop's format (desktop/shop_locale.py)
         from desktop.shop_locale import set_engine_language
 
         set_engine_language(data_dir)
+        engine = start_web_engine()
     icon = str(ASSETS / "larder.png")
     webview.start(started, gui=gui, private_mode=False,
                   storage_path=os.path.join(data_dir, "webview"), icon=icon)
     log.info("window: closed")
+    del engine
+
+
+_qt_app = []  # the QApplication made here, kept (pywebview takes it as the instance)
+
+
+def start_web_engine():
+    """Qt: start the web engine (Chromium's browser side: 0.15-0.35 s of C++) from an
+    event loop, before pywebview makes its window. Started by pywebview's first
+    QWebEngineProfile, called from Python, it held Python's GIL throughout: the app being
+    made in its thread (launcher.AppStart) stood still meanwhile. Started here by C++ slots
+    on a C++ signal (PyQt calls no Python there, and the event loop lets go of the GIL),
+    both go on side by side; pywebview's profile then takes ~1 ms. Returns the hidden view
+    that started it (kept while the window is open). The command line flags set so far
+    (set_engine_language, --no-sandbox) are in force; pywebview's module is imported
+    first for the environment it sets up (QT_STYLE_OVERRIDE before the QApplication)."""
+    from PyQt6.QtCore import QEventLoop, QTimer
+    from PyQt6.QtWebEngineWidgets import QWebEngineView
+    from PyQt6.QtWidgets import QApplication
+    from webview.platforms import qt  # noqa: F401
+
+    if QApplication.instance() is None:
+        _qt_app.append(QApplication(sys.argv))
+    view = QWebEngineView()
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(view.reload)  # view.page() makes the default profile: the start
+    timer.timeout.connect(loop.quit)
+    timer.start(0)
+    loop.exec()
+    return view
