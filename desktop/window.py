@@ -180,17 +180,15 @@ def run_window(starting, data_dir, on_ready=None, on_page_loaded=None, on_closin
             window.load_url(ready)
 
     gui = "qt" if sys.platform.startswith("linux") else None
-    engine = None
     if gui == "qt":  # the date pickers in the shop's format (desktop/shop_locale.py)
         from desktop.shop_locale import set_engine_language
 
         set_engine_language(data_dir)
-        engine = start_web_engine()
+        start_web_engine()
     icon = str(ASSETS / "larder.png")
     webview.start(started, gui=gui, private_mode=False,
                   storage_path=os.path.join(data_dir, "webview"), icon=icon)
     log.info("window: closed")
-    del engine
 
 
 _qt_app = []  # the QApplication made here, kept (pywebview takes it as the instance)
@@ -202,8 +200,8 @@ def start_web_engine():
     QWebEngineProfile, called from Python, it held Python's GIL throughout: the app being
     made in its thread (launcher.AppStart) stood still meanwhile. Started here by C++ slots
     on a C++ signal (PyQt calls no Python there, and the event loop lets go of the GIL),
-    both go on side by side; pywebview's profile then takes ~1 ms. Returns the hidden view
-    that started it (kept while the window is open). The command line flags set so far
+    both go on side by side; pywebview's profile then takes ~1 ms (the engine stays up
+    without the hidden view that started it). The command line flags set so far
     (set_engine_language, --no-sandbox) are in force; pywebview's module is imported
     first for the environment it sets up (QT_STYLE_OVERRIDE before the QApplication)."""
     from PyQt6.QtCore import QEventLoop, QTimer
@@ -221,4 +219,4 @@ def start_web_engine():
     timer.timeout.connect(loop.quit)
     timer.start(0)
     loop.exec()
-    return view
+    view.deleteLater()
