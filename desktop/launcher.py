@@ -2,7 +2,8 @@
 
 The window opens first, on a loading page, while the app is made in a thread (AppStart:
 Waitress on 127.0.0.1 on a free port with a fresh launch token, then create_app); it
-asks for the signed-in app as soon as the server listens, and gets it once it is made. The bundled worker with its schedules runs as a child process.
+asks for the signed-in app as soon as the server listens, and gets it once it is made.
+The bundled worker with its schedules runs as a child process.
 One instance per data dir (window or `serve`): a second launch brings the running window
 forward, or refuses next to a `serve`. Closing the window stops everything. When it
 cannot start (the data folder cannot be written...), desktop.cli.main prints one line

@@ -1,10 +1,10 @@
 """The pywebview window on the app, and the native touches its pages can call
 (`window.pywebview.api.*` in static/desktop.js): save dialogs for reports and backups, an open dialog
 for CSV import, outside links in the system browser. The window remembers its size."""
+import itertools
 import json
 import logging
 import os
-import itertools
 import shutil
 import sys
 import webbrowser

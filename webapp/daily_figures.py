@@ -211,10 +211,10 @@ class Delta:
 def _upsert(conn, table, keys, names, rows):
     if conn.dialect.name == "postgresql":
         # Imported here: SQLite shops' processes start ~20 ms sooner without it.
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as make_insert
     else:
-        insert = sqlite.insert
-    insert = insert(table)
+        make_insert = sqlite.insert
+    insert = make_insert(table)
     statement = insert.on_conflict_do_update(
         index_elements=list(keys), set_={n: table.c[n] + insert.excluded[n] for n in names})
     conn.execute(statement, rows)
