@@ -184,39 +184,8 @@ def run_window(starting, data_dir, on_ready=None, on_page_loaded=None, on_closin
         from desktop.shop_locale import set_engine_language
 
         set_engine_language(data_dir)
-        start_web_engine()
     icon = str(ASSETS / "larder.png")
     webview.start(started, gui=gui, private_mode=False,
                   storage_path=os.path.join(data_dir, "webview"), icon=icon)
     log.info("window: closed")
 
-
-_qt_app = []  # the QApplication made here, kept (pywebview takes it as the instance)
-
-
-def start_web_engine():
-    """Qt: start the web engine (Chromium's browser side: 0.15-0.35 s of C++) from an
-    event loop, before pywebview makes its window. Started by pywebview's first
-    QWebEngineProfile, called from Python, it held Python's GIL throughout: the app being
-    made in its thread (launcher.AppStart) stood still meanwhile. Started here by C++ slots
-    on a C++ signal (PyQt calls no Python there, and the event loop lets go of the GIL),
-    both go on side by side; pywebview's profile then takes ~1 ms (the engine stays up
-    without the hidden view that started it). The command line flags set so far
-    (set_engine_language, --no-sandbox) are in force; pywebview's module is imported
-    first for the environment it sets up (QT_STYLE_OVERRIDE before the QApplication)."""
-    from PyQt6.QtCore import QEventLoop, QTimer
-    from PyQt6.QtWebEngineWidgets import QWebEngineView
-    from PyQt6.QtWidgets import QApplication
-    from webview.platforms import qt  # noqa: F401
-
-    if QApplication.instance() is None:
-        _qt_app.append(QApplication(sys.argv))
-    view = QWebEngineView()
-    loop = QEventLoop()
-    timer = QTimer()
-    timer.setSingleShot(True)
-    timer.timeout.connect(view.reload)  # view.page() makes the default profile: the start
-    timer.timeout.connect(loop.quit)
-    timer.start(0)
-    loop.exec()
-    view.deleteLater()

@@ -6,7 +6,6 @@ worker, at an upgrade) holds the schema's upgrade lock, which a new database mus
 Also: the web process loads no PDF or migration code to serve its pages, and no email
 header parser or PostgreSQL dialect (SQLite) for its first page."""
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -121,57 +120,6 @@ def test_requests_before_the_app_wait_for_it(data_dir):
         assert answer.status_code == 503 and "could not start" in answer.text
     finally:
         server.stop()
-
-
-# A thread counting as fast as it can while the web engine starts: how far it gets shows
-# whether Python's other threads (the app being made) could run meanwhile.
-ENGINE_START = textwrap.dedent("""
-    import sys, threading, time
-    count, stop = [0], []
-
-    def spin():
-        while not stop:
-            count[0] += 1
-
-    import PyQt6.QtWebEngineWidgets
-    from PyQt6.QtWebEngineCore import QWebEngineProfile
-    from PyQt6.QtWidgets import QApplication
-    from webview.platforms import qt
-    from desktop.window import start_web_engine
-
-    threading.Thread(target=spin, daemon=True).start()
-    if sys.argv[1] == "window":
-        began, at = count[0], time.perf_counter()
-        view = start_web_engine()
-    else:  # as pywebview starts it: its profile, made from Python
-        app = QApplication(sys.argv)
-        began, at = count[0], time.perf_counter()
-        profile = QWebEngineProfile("pywebview")
-    print("SPINS", (count[0] - began) / (time.perf_counter() - at), flush=True)
-    stop.append(1)
-""")
-
-
-def _spins_while_the_engine_starts(display, how):
-    env = child_env()
-    env["DISPLAY"] = display
-    if os.geteuid() == 0:
-        env["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
-    proc = subprocess.run([sys.executable, "-c", ENGINE_START, how], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("SPINS ")]
-    assert lines, proc.stderr[-3000:]
-    return float(lines[0].split()[1])
-
-
-def test_the_app_thread_runs_while_the_web_engine_starts(screen):
-    """Chromium's start (0.15-0.35 s) held Python's GIL when pywebview's profile made it,
-    and the app's thread stood still; started by desktop.window.start_web_engine, other
-    threads run meanwhile (measured: 5-10x more of the counting thread's work per
-    second; asked here: 2x, twice each, for a busy machine)."""
-    held = [_spins_while_the_engine_starts(screen.display, "pywebview") for _ in range(2)]
-    free = [_spins_while_the_engine_starts(screen.display, "window") for _ in range(2)]
-    assert min(free) > 2 * max(held), (free, held)
 
 
 def test_window_closed_while_the_app_starts(screen, data_dir):
