@@ -171,6 +171,7 @@ class Launch:
         # A data dir used before: only what this launch logs counts.
         self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         self._out = open(self.data_dir / "launcher.out", "wb")
+        self.started_wall = time.time()  # for the log's own timestamps (log_time)
         self.started = time.monotonic()
         self.proc = subprocess.Popen(args, cwd=checkout.root, env=env, stdout=self._out,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -193,6 +194,20 @@ class Launch:
                 raise RuntimeError(f"no {text!r} after {timeout} s")
             time.sleep(0.01)
         return time.monotonic() - self.started
+
+    def log_time(self, text):
+        """Seconds from launch to the first log line containing `text`, by the line's
+        own timestamp (millisecond resolution), or None."""
+        from datetime import datetime
+
+        for line in self.log().splitlines():
+            if text in line:
+                try:
+                    at = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+                except ValueError:
+                    return None
+                return at - self.started_wall
+        return None
 
     def wait_worker(self, nodes=2, timeout=90, settled=1.5):
         """Until the bundled worker runs its children: at least `nodes` processes under the

@@ -1,8 +1,9 @@
 """The desktop app: `python -m desktop` with no command, or the executable double-clicked.
 
 The window opens first, on a loading page, while the app is made in a thread (AppStart:
-create_app, Waitress on 127.0.0.1 on a free port with a fresh launch token); then it
-loads the signed-in app. The bundled worker with its schedules runs as a child process.
+Waitress on 127.0.0.1 on a free port with a fresh launch token, then create_app); it
+asks for the signed-in app as soon as the server listens, and gets it once it is made.
+The bundled worker with its schedules runs as a child process.
 One instance per data dir (window or `serve`): a second launch brings the running window
 forward, or refuses next to a `serve`. Closing the window stops everything. When it
 cannot start (the data folder cannot be written...), desktop.cli.main prints one line
@@ -225,8 +226,10 @@ def start_bundled_worker(data_dir):
 
 
 class AppStart:
-    """create_app, the server thread and server.json, in a background thread; result()
-    gives the signed-in URL, or raises what made the app fail to start."""
+    """The server and the app, in a background thread. Waitress listens first (an AppGate
+    holds requests): the window can ask for its first page while the app is made
+    (create_app, server.json); result() gives the signed-in URL, or raises what made the
+    app fail to start."""
 
     def __init__(self, data_dir, windows):
         self.data_dir = data_dir
@@ -234,8 +237,9 @@ class AppStart:
         self.app = self.server = None
         self._on_ready = None
         self._lock = threading.Lock()
-        self._url = None
+        self._address = self._url = None
         self._error = None
+        self._listening = threading.Event()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="app-start", daemon=True)
 
@@ -244,26 +248,37 @@ class AppStart:
         return self
 
     def _run(self):
+        gate = None
         try:
-            from desktop.server import ServerThread, write_server_file
+            from desktop.server import AppGate, ServerThread, write_server_file
+
+            token = secrets.token_urlsafe(32)
+            gate = AppGate()
+            self.server = ServerThread(gate).start()
+            self._address = f"{self.server.url}/?token={token}"
+            self._listening.set()
+
             from webapp import create_app
             from webapp.background.supervisor import announce_worker
 
-            token = secrets.token_urlsafe(32)
             # LARDER_DESKTOP_WINDOW: the page policy lets pywebview's bridge work
             # (security_headers).
-            app = create_app({"LARDER_TOKEN": token, "LARDER_DESKTOP_WINDOW": True},
+            app = create_app({"LARDER_TOKEN": token, "LARDER_DESKTOP_WINDOW": True,
+                              "LARDER_SERVER_PORT": self.server.port},
                              data_dir=self.data_dir)
             add_desktop_routes(app, self.windows)
-            self.server = ServerThread(app).start()
             self.app = app
             write_server_file(self.data_dir, self.server.url, self.server.port, token)
             announce_worker(self.data_dir)  # pages say "starting" (no banner) until it runs
-            self._url = f"{self.server.url}/?token={token}"
+            self._url = self._address
+            gate.open(app)
             log.info("app ready at %s", self.server.url)
         except BaseException as exc:  # raised again on the main thread by result()
             self._error = exc
+            if gate is not None:
+                gate.fail()
         finally:
+            self._listening.set()
             with self._lock:
                 self._done.set()
                 on_ready = self._on_ready
@@ -279,8 +294,14 @@ class AppStart:
         if self._error is None:
             fn()
 
+    def wait_address(self):
+        """The signed-in URL as soon as the server listens (its pages wait for the app),
+        or None when it could not listen."""
+        self._listening.wait()
+        return self._address
+
     def wait(self):
-        """The URL, or None when the app failed (result() raises why)."""
+        """The URL once the app is ready, or None when it failed (result() raises why)."""
         self._done.wait()
         return self._url
 

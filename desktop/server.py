@@ -85,8 +85,35 @@ def make_server(app, host="127.0.0.1", port=0, threads=THREADS):
     server.channel_class = _Channel
     # Waitress reports the port as text (getnameinfo): a number for server.json.
     server.effective_port = int(server.effective_port)
-    app.config["LARDER_SERVER_PORT"] = server.effective_port
+    if hasattr(app, "config"):  # a Flask app (not an AppGate, whose app comes later)
+        app.config["LARDER_SERVER_PORT"] = server.effective_port
     return server
+
+
+class AppGate:
+    """The WSGI app of a server that listens before its Flask app is made (the window's
+    start): a request waits until open(app), then goes to it; after fail(), it gets a
+    plain 503. Nothing is answered before the app exists, so the token check and the
+    database upgrade come first as always."""
+
+    def __init__(self):
+        self.app = None
+        self._ready = threading.Event()
+
+    def open(self, app):
+        self.app = app
+        self._ready.set()
+
+    def fail(self):
+        self._ready.set()
+
+    def __call__(self, environ, start_response):
+        self._ready.wait()
+        if self.app is None:
+            start_response("503 Service Unavailable",
+                           [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"Larder could not start: see its log."]
+        return self.app(environ, start_response)
 
 
 def server_url(host, port):

@@ -1,6 +1,7 @@
 """The pywebview window on the app, and the native touches its pages can call
 (`window.pywebview.api.*` in static/desktop.js): save dialogs for reports and backups, an open dialog
 for CSV import, outside links in the system browser. The window remembers its size."""
+import itertools
 import json
 import logging
 import os
@@ -43,12 +44,17 @@ def save_size(data_dir, width, height):
 
 class DesktopApi:
     """Methods the pages call through pywebview's bridge (they run on a bridge thread).
-    `app` may be set later: the window opens before the app is made."""
+    The app is `starting.app`: the window opens before the app is made, and the app is
+    there before its first page is served."""
 
-    def __init__(self, app=None):
-        self._app = app
+    def __init__(self, starting):
         # Underscored: pywebview exposes (and walks into) every public attribute.
+        self._starting = starting
         self._window = None
+
+    @property
+    def _app(self):
+        return self._starting.app
 
     def save_report(self, report_id):
         import webview
@@ -112,20 +118,25 @@ class DesktopApi:
 def run_window(starting, data_dir, on_ready=None, on_page_loaded=None, on_closing=None):
     """Open the window on a loading page at once, then the app once `starting` has it
     (starting.wait() -> the signed-in URL, or None when the app failed: the window then
-    closes; starting.app: the Flask app). Blocks until the window closes.
+    closes; starting.app: the Flask app; starting.wait_address(), when there, the same URL
+    as soon as the server listens: the window asks for it while the app is made).
+    Blocks until the window closes.
     on_ready(window) is called once the GUI runs; on_page_loaded() once, when the app's
     first page is drawn; on_closing() as soon as the user closes it (it must return at
     once)."""
     import webview
 
-    api = DesktopApi()
+    api = DesktopApi(starting)
     width, height = load_size(data_dir)
     window = webview.create_window("Larder", html=LOADING_PAGE, js_api=api, width=width,
                                    height=height, min_size=(640, 480))
     api._window = window
     state = {"app_loaded": False, "url": None}
+    loads = itertools.count(1)  # pywebview's `loaded` fires once per page, each on a thread
 
     def on_loaded():
+        if next(loads) == 1:
+            return  # the loading page (its URL can read as the app's once that is asked for)
         current = window.get_current_url() or ""
         if state["url"] and current.startswith(state["url"].split("?")[0]) and \
                 not state["app_loaded"]:
@@ -146,13 +157,27 @@ def run_window(starting, data_dir, on_ready=None, on_page_loaded=None, on_closin
         log.info("window: shown")
         if on_ready is not None:
             on_ready(window)
-        url = starting.wait()
-        if url is None:
+        # The first page is asked for as soon as the server listens, once the loading
+        # page is loaded (`before_load`: pywebview's bridge is put into a page after it
+        # loads; a page still loading would be replaced by a blank one while the app is
+        # made): the web engine's new page process and connection get ready meanwhile,
+        # and the request is answered the moment the app is made (bench/window_start.py).
+        early = getattr(starting, "wait_address", None)
+        url = early() if early is not None else None
+        while url is not None and not window.events.before_load.wait(0.1):
+            if window.events.closed.is_set():
+                return
+        if url is not None:
+            state["url"] = url
+            log.info("window: asking for the app")
+            window.load_url(url)
+        ready = starting.wait()
+        if ready is None:
             window.destroy()
             return
-        api._app = starting.app
-        state["url"] = url
-        window.load_url(url)
+        if url is None:
+            state["url"] = ready
+            window.load_url(ready)
 
     gui = "qt" if sys.platform.startswith("linux") else None
     if gui == "qt":  # the date pickers in the shop's format (desktop/shop_locale.py)
@@ -163,3 +188,4 @@ def run_window(starting, data_dir, on_ready=None, on_page_loaded=None, on_closin
     webview.start(started, gui=gui, private_mode=False,
                   storage_path=os.path.join(data_dir, "webview"), icon=icon)
     log.info("window: closed")
+

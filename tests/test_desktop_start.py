@@ -1,16 +1,20 @@
 """Issue 13: the window before the app. The window opens on its loading page while the
-app is still being made (its imports, the database check), and it can be closed then.
-Here the app is held back for real: another process (the worker, at an upgrade) holds
-the schema's upgrade lock, which a new database must take. Also: the web process loads
-no PDF or migration code to serve its pages."""
+app is still being made (its imports, the database check), and it can be closed then;
+the server already listens and the window's request for the first page waits in it,
+answered once the app is made. Here the app is held back for real: another process (the
+worker, at an upgrade) holds the schema's upgrade lock, which a new database must take.
+Also: the web process loads no PDF or migration code to serve its pages, and no email
+header parser or PostgreSQL dialect (SQLite) for its first page."""
 import json
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 import requests
 
+from desktop.server import AppGate, ServerThread
 from desktop_app import DesktopApp, alive, process_tree
 from webapp.locks import FileLock
 from worker_proc import ROOT, child_env, wait_for
@@ -46,6 +50,78 @@ def test_window_shows_before_the_app_is_ready(screen, data_dir):
         app.stop()
 
 
+def _connections(pid, status):
+    import psutil
+
+    return [c for c in psutil.Process(pid).net_connections(kind="tcp4")
+            if c.status == status and c.laddr.ip == "127.0.0.1"]
+
+
+def test_window_asks_for_its_first_page_while_the_app_is_made(screen, data_dir):
+    """The window's first request waits in the listening server while the app is held
+    back, and is answered (through the token check, after the upgrade) once it is made."""
+    held = FileLock(data_dir / "upgrade.lock").acquire()
+    app = DesktopApp(data_dir, screen.display)
+    try:
+        try:
+            wait_for(lambda: "window: asking for the app" in app.log(), timeout=60,
+                     what="the window's request for its first page")
+            listening = wait_for(lambda: _connections(app.proc.pid, "LISTEN"), timeout=10,
+                                 what="the server listening")
+            port = listening[0].laddr.port
+            # The web engine's connection is open, answered by nobody yet.
+            wait_for(lambda: [c for c in _connections(app.proc.pid, "ESTABLISHED")
+                              if c.laddr.port == port], timeout=30,
+                     what="the window's connection to the server")
+            log = app.log()
+            assert "app ready" not in log and "GET /" not in log
+            assert not (data_dir / "server.json").exists()
+        finally:
+            held.release()
+        app.wait_page_loaded()
+        log = app.log()
+        assert log.index("window: asking for the app") < log.index("app ready") \
+            < log.index("GET / 302") < log.index("GET / 200") < log.index("window: page loaded")
+        info = json.loads((data_dir / "server.json").read_text())
+        assert info["port"] == port
+    finally:
+        app.stop()
+
+
+def test_requests_before_the_app_wait_for_it(data_dir):
+    """AppGate in front of real Waitress: a request made before the app exists is held,
+    then answered by the app; after a failed start, by a plain 503."""
+    from webapp import create_app
+
+    gate = AppGate()
+    server = ServerThread(gate).start()
+    try:
+        answers = []
+        early = threading.Thread(target=lambda: answers.append(
+            requests.get(f"{server.url}/", timeout=60, allow_redirects=False)))
+        early.start()
+        early.join(0.5)
+        assert early.is_alive() and not answers  # held: no app yet
+        gate.open(create_app({"LARDER_TOKEN": "tok"}, data_dir=data_dir))
+        early.join(30)
+        # The app's own sign-in check answered: no token, so to the sign-in page.
+        assert answers[0].status_code == 302 and "login" in answers[0].headers["Location"]
+        signed_in = requests.get(f"{server.url}/", timeout=10,
+                                 headers={"Authorization": "Bearer tok"})
+        assert signed_in.status_code == 200
+    finally:
+        server.stop()
+
+    failed = AppGate()
+    server = ServerThread(failed).start()
+    try:
+        failed.fail()
+        answer = requests.get(f"{server.url}/", timeout=10)
+        assert answer.status_code == 503 and "could not start" in answer.text
+    finally:
+        server.stop()
+
+
 def test_window_closed_while_the_app_starts(screen, data_dir):
     held = FileLock(data_dir / "upgrade.lock").acquire()
     app = DesktopApp(data_dir, screen.display)
@@ -78,11 +154,15 @@ PAGES = textwrap.dedent("""
     server = ServerThread(app).start()
     web = requests.Session()
     web.get(server.url + "/?token=tok", timeout=30).raise_for_status()
+    # What the first page (the dashboard) does not need, at ~20-35 ms each of the start.
+    seen_first = [m for m in ("email.policy", "sqlalchemy.dialects.postgresql")
+                  if m in sys.modules]
     codes = [web.get(server.url + page, timeout=30).status_code
              for page in ("/", "/reports/", "/products/", "/orders/", "/customers/",
                           "/settings/", "/import/", "/backups/", "/end-of-day")]
     heavy = ("reportlab", "alembic", "flask_migrate", "mako")
-    seen = {"codes": codes, "pages": [m for m in heavy if m in sys.modules]}
+    seen = {"codes": codes, "pages": [m for m in heavy if m in sys.modules],
+            "first_page": seen_first}
     web.headers["Authorization"] = "Bearer tok"
     made = web.post(server.url + "/api/reports", timeout=60,
                     json={"from": "2025-01-01", "to": "2025-01-31", "format": "pdf"})
@@ -104,5 +184,6 @@ def test_web_process_loads_no_pdf_or_migration_code_for_its_pages(data_dir):
     seen = json.loads(lines[0][5:])
     assert seen["codes"] == [200] * 9
     assert seen["pages"] == []
+    assert seen["first_page"] == []
     assert seen["report"] in (200, 201, 202)
     assert seen["after_pdf"] == ["reportlab"]  # loaded when a PDF is made, and only then

@@ -20,7 +20,7 @@ PostgreSQL, and they take the rows' locks in the same order.
 import contextlib
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 COUNTED = ("pending", "processed", "imported")  # = stats.COUNTED (no import cycle)
 IN_CHUNK = 900
@@ -209,7 +209,12 @@ class Delta:
 
 
 def _upsert(conn, table, keys, names, rows):
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    if conn.dialect.name == "postgresql":
+        # Imported here: SQLite shops' processes start ~20 ms sooner without it.
+        from sqlalchemy.dialects.postgresql import insert as make_insert
+    else:
+        make_insert = sqlite.insert
+    insert = make_insert(table)
     statement = insert.on_conflict_do_update(
         index_elements=list(keys), set_={n: table.c[n] + insert.excluded[n] for n in names})
     conn.execute(statement, rows)
