@@ -100,7 +100,7 @@ def _serve(ctx, host, port, no_worker, data_dir, log_path):
     import threading
 
     from desktop.server import make_server, serve_until, server_url, write_server_file
-    from webapp.background.procs import on_stop_request
+    from webapp.background.procs import in_a_thread, on_stop_request
     from webapp.background.supervisor import start_bundled_worker
 
     log = logging.getLogger("larder.serve")
@@ -131,7 +131,7 @@ def _serve(ctx, host, port, no_worker, data_dir, log_path):
     worker = None if no_worker else start_bundled_worker(
         data_dir, on_problem=lambda line: click.echo(f"larder: {line}", err=True))
     stop = threading.Event()
-    on_stop_request(stop.set)  # SIGTERM; Windows: Ctrl+Break, or stdin closed (procs.py)
+    on_stop_request(in_a_thread(stop.set))  # SIGTERM, Ctrl+Break, stdin closed
     try:
         serve_until(server, stop)
     finally:

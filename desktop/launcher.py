@@ -20,7 +20,7 @@ import time
 import webbrowser
 
 from desktop.locks import AlreadyRunning, app_lock
-from webapp.background.procs import on_stop_request
+from webapp.background.procs import in_a_thread, on_stop_request
 
 log = logging.getLogger("larder.desktop")
 
@@ -386,7 +386,7 @@ def serve_headless(url, reason, stop):
         webbrowser.open(url)
     except Exception:  # no browser either: the printed link is enough
         pass
-    on_stop_request(stop.set)
+    on_stop_request(in_a_thread(stop.set))  # not set() inside the wait below (procs.py)
     try:
         while not stop.wait(0.5):
             pass
