@@ -11,7 +11,8 @@ from ...catalog import PRODUCT_COLUMNS, CustomerIn, ProductIn
 from ...csv_cells import read_text_cell
 from ...ordering import LineIn, OrderIn, parse_discount
 from ...validation import OrderRef, ValidationError, check, field_rule
-from ..records import CustomerRecord, LineRecord, Problem, ProductRecord, SaleRecord
+from ...i18n import N_
+from ..records import CustomerRecord, LineRecord, Problem, ProductRecord, Reason, SaleRecord
 from ..values import plain_number
 from .common import Columns, Row, consecutive
 
@@ -230,8 +231,9 @@ def orders(table, context):
             if row is not head:
                 for i, key in same:
                     if row_cells[i].strip() != head.cells[i].strip():
-                        row.bad(key, f"differs from line {head.line} of order "
-                                     f"{read_text_cell(head.text('order_ref'))!r}")
+                        row.bad(key, Reason(N_("differs from line %(line)s of order %(order)r"),
+                                            line=head.line,
+                                            order=read_text_cell(head.text("order_ref"))))
             before = len(row.problems)
             sku, quantity, price = sku_cell(row), quantity_cell(row), price_cell(row)
             rate, line_discount = rate_cell(row), discount_cell(row)
