@@ -16,6 +16,7 @@ from webapp.models import Order, Refund, RefundLine
 
 DATA = Path(__file__).parent / "data" / "imports"
 
+# German-speaking shops (de_CH, de_DE): their problems read in German.
 SUMUP_SHOP = {"locale": "de_CH", "timezone": "Europe/Zurich", "currency": "CHF",
               "prices_include_tax": True, "default_tax_rate_bp": 810}
 LOYVERSE_SHOP = {"locale": "de_DE", "timezone": "Europe/Berlin", "currency": "EUR",
@@ -87,8 +88,8 @@ def test_a_second_refund_of_the_same_line_takes_what_is_left_then_no_more(app, t
     # One more coffee than the sale has left.
     assert refused(app, write(tmp_path / "c.csv", SUMUP_HEAD, [
         sumup_refund("TX4", 1, "Kaffee", "4.20", "3.90", "0.30", "7.7%", "11:00")]),
-        SUMUP_SHOP) == ["line 2: refund: refunds 1 more of sumup-kaffee than the sale has left "
-                        "to refund"]
+        SUMUP_SHOP) == ["Zeile 2: refund: erstattet 1 mehr von sumup-kaffee, als der Verkauf "
+                        "noch zu erstatten hat"]
     assert len(refund_lines(app)) == 2
 
 
@@ -102,20 +103,20 @@ def test_all_units_of_a_line_at_once_is_allowed_one_more_is_refused(app, tmp_pat
         db.session.commit()
     assert refused(app, write(tmp_path / "b.csv", SUMUP_HEAD, [
         sumup_refund("TX3", 3, "Kaffee", "12.60", "11.70", "0.90", "7.7%")]),
-        SUMUP_SHOP) == ["line 2: refund: refunds 1 more of sumup-kaffee than the sale has left "
-                        "to refund"]
+        SUMUP_SHOP) == ["Zeile 2: refund: erstattet 1 mehr von sumup-kaffee, als der Verkauf "
+                        "noch zu erstatten hat"]
     assert refund_lines(app) == []
 
 
 def test_a_refund_whose_amount_or_tax_the_sale_cannot_give_is_refused(app, tmp_path):
     assert refused(app, write(tmp_path / "a.csv", SUMUP_HEAD, SUMUP_SALE + [
         sumup_refund("TX2", 1, "Kaffee", "4.20", "3.89", "0.31", "7.7%")]), SUMUP_SHOP) == [
-        "line 4: refund: the file refunds 4.20 (tax 0.31); those items of the sale come to "
-        "4.20 (tax 0.30)"]
+        "Zeile 4: refund: die Datei erstattet 4.20 (Steuer 0.31); diese Artikel des Verkaufs "
+        "ergeben 4.20 (Steuer 0.30)"]
     assert refused(app, write(tmp_path / "b.csv", SUMUP_HEAD, SUMUP_SALE + [
         sumup_refund("TX2", 1, "Kaffee", "4.25", "3.95", "0.30", "7.7%")]), SUMUP_SHOP) == [
-        "line 4: refund: the file refunds 4.25 (tax 0.30); those items of the sale come to "
-        "4.20 (tax 0.30)"]
+        "Zeile 4: refund: die Datei erstattet 4.25 (Steuer 0.30); diese Artikel des Verkaufs "
+        "ergeben 4.20 (Steuer 0.30)"]
     assert refund_lines(app) == []
 
 
@@ -126,7 +127,7 @@ def test_a_refund_of_a_sale_that_is_not_sold_any_more_is_refused(app, tmp_path):
         db.session.commit()
     problems = refused(app, write(tmp_path / "b.csv", SUMUP_HEAD, [
         sumup_refund("TX2", 1, "Kaffee", "4.20", "3.90", "0.30", "7.7%")]), SUMUP_SHOP)
-    assert problems == ["line 2: refund: sale sumup:TX1 is cancelled, not sold"]
+    assert problems == ["Zeile 2: refund: Verkauf sumup:TX1 ist storniert, nicht verkauft"]
     assert refund_lines(app) == []
 
 
@@ -247,5 +248,5 @@ def test_an_unlinked_refund_is_not_put_on_another_customers_sale(app, tmp_path):
     problems = refused(app, loyverse_refund(tmp_path, "03/06/2025 08:30", "Cara Muster",
                                             "cara@example.com"), LOYVERSE_SHOP)
     assert problems == [
-        "line 2: refund: the file does not say which sale this refunds and no earlier sale "
-        "of 10002 was found"] and refunded_refs(app) == []
+        "Zeile 2: refund: die Datei sagt nicht, welchen Verkauf dies erstattet, und es wurde "
+        "kein früherer Verkauf von 10002 gefunden"] and refunded_refs(app) == []
