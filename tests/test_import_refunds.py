@@ -148,6 +148,26 @@ def shopify_file(path, refunded, **changes):
     return path
 
 
+def test_an_english_shop_reads_the_same_refusals_in_english(app, tmp_path):
+    """The same refusals as above, in a shop whose words are English (en_CH: the same
+    numbers and dates): word for word as they always read."""
+    shop = {**SUMUP_SHOP, "locale": "en_CH"}
+    assert refused(app, write(tmp_path / "a.csv", SUMUP_HEAD, SUMUP_SALE + [
+        sumup_refund("TX2", 1, "Kaffee", "4.20", "3.89", "0.31", "7.7%")]), shop) == [
+        "line 4: refund: the file refunds 4.20 (tax 0.31); those items of the sale come to "
+        "4.20 (tax 0.30)"]
+    run(app, write(tmp_path / "b.csv", SUMUP_HEAD, SUMUP_SALE), shop)
+    assert refused(app, write(tmp_path / "c.csv", SUMUP_HEAD, [
+        sumup_refund("TX3", 3, "Kaffee", "12.60", "11.70", "0.90", "7.7%")]), shop) == [
+        "line 2: refund: refunds 1 more of sumup-kaffee than the sale has left to refund"]
+    with app.app_context():
+        db.session.query(Order).update({"status": "cancelled"})
+        db.session.commit()
+    assert refused(app, write(tmp_path / "d.csv", SUMUP_HEAD, [
+        sumup_refund("TX2", 1, "Kaffee", "4.20", "3.90", "0.30", "7.7%")]), shop) == [
+        "line 2: refund: sale sumup:TX1 is cancelled, not sold"]
+
+
 def test_refund_by_amount_is_shared_over_the_lines_with_their_tax(app, tmp_path):
     run(app, shopify_file(tmp_path / "a.csv", "18.00"), SHOPIFY_SHOP)
     (amount, net, tax, lines), = refund_lines(app)
