@@ -84,10 +84,10 @@ def parse_whole(value, low, high):
     if value < low:
         raise NumberError(gettext("must not be negative: %(value)s", value=value)
                           if low == 0 else
-                          gettext("must be at least %(low)s, not %(value)s", low=f"{low:,}",
-                                  value=value))
+                          gettext("must be at least %(low)s, not %(value)s",
+                                  low=format(low, ","), value=value))
     if value > high:
-        raise NumberError(gettext("too large: at most %(limit)s", limit=f"{high:,}"))
+        raise NumberError(gettext("too large: at most %(limit)s", limit=format(high, ",")))
     return value
 
 

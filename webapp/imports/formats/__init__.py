@@ -34,8 +34,8 @@ def by_name(name):
     try:
         return BY_NAME[name]
     except KeyError:
-        raise KeyError(f"unknown format {name!r}; expected one of "
-                       + ", ".join(BY_NAME)) from None
+        raise KeyError(Reason(N_("unknown format %(name)r; expected one of %(names)s"),
+                              name=name, names=", ".join(BY_NAME))) from None
 
 
 def unrecognised(header):
