@@ -35,6 +35,11 @@ class Bounded:
         if len(self.items) < MAX_LISTED:
             self.items.append(text)
 
+    @property
+    def full(self):
+        """Only counting now: a line added is not kept, so it need not be said."""
+        return len(self.items) >= MAX_LISTED
+
     def lines(self, what):
         more = self.total - len(self.items)
         return self.items + ([f"... and {more:,} more {what}"] if more else [])
@@ -55,14 +60,19 @@ class Plan:
 
     # ---- filled in by the engine ---------------------------------------------------
     def problem(self, item):
-        self._problems.add((item.line, str(item)))  # the line: to sort them by
+        kept = self._problems  # (line, text): sorted by line
+        kept.add(None if kept.full else (item.line, str(item)))
 
     def skip(self, line, what, reason):
-        self._skipped.add(gettext("line %(line)s: %(column)s: %(reason)s", line=line,
-                                  column=say(what), reason=say(reason)))
+        kept = self._skipped
+        kept.add(None if kept.full else gettext("line %(line)s: %(column)s: %(reason)s",
+                                                line=line, column=say(what),
+                                                reason=say(reason)))
 
     def note(self, line, text):
-        self._notes.add(gettext("line %(line)s: %(text)s", line=line, text=say(text)))
+        kept = self._notes
+        kept.add(None if kept.full else gettext("line %(line)s: %(text)s", line=line,
+                                                text=say(text)))
 
     def count(self, kind, outcome, n=1):
         self.counts[kind][outcome] += n
