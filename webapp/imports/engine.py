@@ -30,12 +30,13 @@ from sqlalchemy.pool import NullPool
 
 from .. import caching, low_stock
 from ..extensions import db
+from ..i18n import N_
 from . import formats
 from .pipeline import records_of
 from .plan import ImportFailed, Plan
 from .reading import ReadError, open_table
-from ..i18n import N_
-from .records import CustomerRecord, Problem, ProductRecord, Reason, RefundRecord, SaleRecord
+from .records import (CustomerRecord, Problem, ProductRecord, Reason, RefundRecord,
+                      SaleRecord)
 from .writer import Writer
 
 __all__ = ["import_file", "ImportFailed", "Plan"]

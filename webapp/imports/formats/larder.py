@@ -9,10 +9,11 @@ after the shop's locale is read out of the numbers (values.plain_number: `7,50` 
 """
 from ...catalog import PRODUCT_COLUMNS, CustomerIn, ProductIn
 from ...csv_cells import read_text_cell
+from ...i18n import N_
 from ...ordering import LineIn, OrderIn, parse_discount
 from ...validation import OrderRef, ValidationError, check, field_rule
-from ...i18n import N_
-from ..records import CustomerRecord, LineRecord, Problem, ProductRecord, Reason, SaleRecord
+from ..records import (CustomerRecord, LineRecord, Problem, ProductRecord, Reason,
+                       SaleRecord)
 from ..values import plain_number
 from .common import Columns, Row, consecutive
 

@@ -12,7 +12,8 @@ import itertools
 
 from ...tax import Line, PricingError, price_order
 from ..values import ValueProblem, parse_money
-from ..records import Reason, CustomerRecord, LineRecord, ProductRecord, RefundRecord, SaleRecord
+from ..records import (CustomerRecord, LineRecord, ProductRecord, Reason, RefundRecord,
+                       SaleRecord)
 from .common import (SHIPPING_SKU, Columns, Row, consecutive, header_has,
                      made_up_sku, payment_method, rate_from_text)
 

@@ -6,7 +6,7 @@ staff login, never a customer: every sale is a walk-in sale. Refund rows become 
 their own, linked by `Transaction refunded` (English) or, when the report does not link
 them (German), to the latest earlier sale of the same item in the file."""
 from ...i18n import N_
-from ..records import Reason, LineRecord, ProductRecord, RefundRecord, SaleRecord
+from ..records import LineRecord, ProductRecord, Reason, RefundRecord, SaleRecord
 from .common import (DEFAULT_CATEGORY, Columns, RefundMatcher, Row, consecutive, header_has,
                      made_up_sku, payment_method, rate_from_text, unit_and_extra)
 
