@@ -620,3 +620,17 @@ def test_problems_are_said_in_the_shops_language_by_a_child_reader_too(
     alone = [_problems(app, path) for path in files]
     monkeypatch.setattr(pipeline, "MIN_BYTES", 0)
     assert [_problems(app, path) for path in files] == alone == expected
+
+
+@pytest.mark.parametrize("locale, skipped", [
+    ("fr_FR", ["line 9: order 5550000005: voided",
+               "line 11: order 5550000007: test order (paid with Shopify's test gateway)"]),
+    ("de_AT", ["Zeile 9: Bestellung 5550000005: annulliert",
+               "Zeile 11: Bestellung 5550000007: Testbestellung (mit dem Test-Gateway von "
+               "Shopify bezahlt)"])])
+def test_skipped_sales_are_said_in_the_shops_language(app, locale, skipped):
+    shop(app, "shopify")
+    with app.app_context():
+        settings.save({"locale": locale})
+        db.session.commit()
+    assert run(app, DATA / "shopify_orders.csv", dry_run=True).skipped == skipped
