@@ -503,23 +503,25 @@ def test_every_import_problem_is_marked_for_the_catalog():
     assert unmarked == [] and untranslated == []
 
 
-@pytest.mark.parametrize("price, german", [
-    ("abc", "keine Zahl: 'abc'"), ("-1", "darf nicht negativ sein"),
-    ("1000000.01", "zu groß: höchstens 1,000,000.00")])
-def test_a_bad_price_reads_the_same_in_german_on_the_form_the_api_and_the_csv(
-        shop, client, owner_browser, price, german):
+@pytest.mark.parametrize("field, value, german", [
+    ("price", "abc", "keine Zahl: 'abc'"), ("price", "-1", "darf nicht negativ sein"),
+    ("price", "1000000.01", "zu groß: höchstens 1,000,000.00"),
+    ("barcode", "4006381333932", "die letzte Ziffer (die Prüfziffer) passt nicht zu den "
+                                 "anderen: prüfen Sie den Code oder scannen Sie ihn")])
+def test_a_bad_value_reads_the_same_in_german_on_the_form_the_api_and_the_csv(
+        shop, client, owner_browser, field, value, german):
     """One set of rules (webapp/validation.py on webapp/money.py's parsers): the same
     German reason at the form's field, in the API's `fields` and on the import's line."""
     from test_one_set_of_rules import _api_reason, _csv, _form_reason, _upload
 
     set_locale(shop, "de_DE")
-    row = {"sku": "NEU-1", "name": "Brot", "category": "Backwaren", "price": price,
-           "stock": "3"}
+    row = {"sku": "NEU-1", "name": "Brot", "category": "Backwaren", "price": "2.50",
+           "stock": "3", field: value}
     token = csrf_from(owner_browser, "/products/new")
     form = _form_reason(owner_browser.post("/products/new",
-                                           data={"csrf_token": token, **row}), "price")
-    api = _api_reason(client.post("/api/products", json=row), "price")
+                                           data={"csrf_token": token, **row}), field)
+    api = _api_reason(client.post("/api/products", json=row), field)
     page = html_module.unescape(_upload(owner_browser, token, "products", _csv(row)))
-    found = re.search(r"<li>Zeile 2: price: ([^<]*)</li>", page)
+    found = re.search(rf"<li>Zeile 2: {field}: ([^<]*)</li>", page)
     assert found, page[-2000:]
     assert form == api == found.group(1) == german
