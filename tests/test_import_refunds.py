@@ -77,6 +77,20 @@ def test_refund_by_item_takes_the_lines_share_and_keeps_its_rate(app, tmp_path):
         assert [r.restocked for r in db.session.query(Refund)] == [False]
 
 
+def test_the_same_refunds_imported_again_are_counted_unchanged(app, tmp_path):
+    """A refund row of its own (SumUp) and the refunds inside a sale's rows (Shopify):
+    a second import of the same file writes none again and says they are unchanged."""
+    path = write(tmp_path / "a.csv", SUMUP_HEAD, SUMUP_SALE + [
+        sumup_refund("TX2", 1, "Kaffee", "4.20", "3.90", "0.30", "7.7%")])
+    assert run(app, path, SUMUP_SHOP).counts["refunds"]["new"] == 1
+    assert run(app, path, SUMUP_SHOP).counts["refunds"] == {
+        "new": 0, "updated": 0, "unchanged": 1, "skipped": 0}
+    first = run(app, DATA / "shopify_orders.csv", SHOPIFY_SHOP).counts["refunds"]
+    again = run(app, DATA / "shopify_orders.csv", SHOPIFY_SHOP).counts["refunds"]
+    assert first["new"] == again["unchanged"] == 2 and again["new"] == 0
+    assert len(refund_lines(app)) == 3
+
+
 def test_a_second_refund_of_the_same_line_takes_what_is_left_then_no_more(app, tmp_path):
     run(app, write(tmp_path / "a.csv", SUMUP_HEAD, SUMUP_SALE + [
         sumup_refund("TX2", 1, "Kaffee", "4.20", "3.90", "0.30", "7.7%")]), SUMUP_SHOP)
