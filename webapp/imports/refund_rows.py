@@ -164,14 +164,13 @@ class RefundWriter:
                     parts.append((line, 0, part - tax, tax))
         net, tax = sum(p[2] for p in parts), sum(p[3] for p in parts)
         if net + tax != amount or (rec.tax_cents is not None and tax != rec.tax_cents):
+            shown = {"amount": _money(amount), "total": _money(net + tax), "tax": _money(tax)}
             self.problem(rec.line, "refund", Reason(
                 N_("the file refunds %(amount)s (tax %(file_tax)s); those items of the sale "
-                   "come to %(total)s (tax %(tax)s)"), amount=_money(amount),
-                file_tax=_money(rec.tax_cents), total=_money(net + tax), tax=_money(tax))
+                   "come to %(total)s (tax %(tax)s)"), file_tax=_money(rec.tax_cents), **shown)
                 if rec.tax_cents is not None else Reason(
                 N_("the file refunds %(amount)s; those items of the sale come to %(total)s "
-                   "(tax %(tax)s)"), amount=_money(amount), total=_money(net + tax),
-                tax=_money(tax)))
+                   "(tax %(tax)s)"), **shown))
             return
         refund_id = db.session.execute(insert(_R).values(
             order_id=order_id, created_at=rec.created_at, reason=rec.reason[:300],
