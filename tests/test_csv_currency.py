@@ -196,3 +196,19 @@ def test_the_import_page_refuses_another_currency(served, worker):
     assert "Nothing was imported" in page and "Import these" not in page
     assert WRONG in html.unescape(page)
     assert stats(browser)["products"] == 0
+
+
+def test_a_german_shop_reads_why_a_whole_file_is_refused_in_german(app):
+    """The whole-file refusals (money in another currency, a header nearly Larder's) are
+    said in the shop's language, like a bad row."""
+    with app.app_context():
+        settings.save({"locale": "de_DE"})
+        with pytest.raises(ImportFailed) as failed:
+            import_csv("products", WRONG_FILE)
+        assert failed.value.errors[0].startswith("Zeile 1: header: Beträge in USD")
+        assert "die Währung des Geschäfts ist EUR" in failed.value.errors[0]
+        with pytest.raises(ImportFailed) as failed:
+            import_csv(None, "sku,name,price,stock,colour\nA-1,Apple,0.50,3,red\n")
+        assert ("Larders Spalten für Artikel, aber fehlende Spalte(n): 'category'; dazu "
+                "unbekannte Spalte(n): 'colour'") in failed.value.errors[0]
+        assert db.session.execute(select(func.count(Product.id))).scalar() == 0

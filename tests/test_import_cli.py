@@ -80,3 +80,39 @@ def test_a_missing_file_or_a_folder_is_one_line(data_dir, tmp_path):
         f"larder: error: cannot read {missing}: no such file"
     assert one_line_error(larder(data_dir, "import", str(tmp_path))) == \
         f"larder: error: cannot read {tmp_path}: it is a folder"
+
+
+def _padded(path, text, size):
+    """`text` followed by rows of blank cells (skipped when read) up to `size` bytes."""
+    width = text.splitlines()[0].count(",") + 2
+    blank = " " * 1000 + "," * width + "\n"  # more cells than the header, all blank
+    path.write_text(text + blank * (size // len(blank) + 1), encoding="utf-8")
+    return path
+
+
+def test_a_german_shop_hears_the_bad_rows_in_german(data_dir, tmp_path):
+    """LARDER_LOCALE=de_DE: the bad rows' reasons in German, and the command's own words
+    (desktop/cli_words.py). The files are big enough to be read by a forked child (pipeline.MIN_BYTES):
+    the shared rules' reasons (a products file) and the till formats' (a SumUp export)
+    are said in German there too."""
+    from webapp.imports.pipeline import MIN_BYTES
+
+    german = {"LARDER_LOCALE": "de_DE"}
+    products = _padded(tmp_path / "products.csv", "sku,name,category,price,stock\n"
+                       "A-1,Apple,Produce,abc,10\nA-2,Pear,Produce,-2,3\n", MIN_BYTES)
+    sumup = tmp_path / "sumup.csv"
+    text = (DATA / "sumup_sales_2023_en.csv").read_text(encoding="utf-8")
+    _padded(sumup, text.replace(",2,Kaffee ,", ",zwei,Kaffee ,"), MIN_BYTES)
+    assert products.stat().st_size >= MIN_BYTES and sumup.stat().st_size >= MIN_BYTES
+
+    result = larder(data_dir, "import", str(products), env=german)
+    assert one_line_error(result).endswith("products.csv: 2 fehlerhafte Zeile(n), nichts importiert")
+    assert f"{products}: Zeile 2: price: keine Zahl: 'abc'" in result.stderr
+    assert f"{products}: Zeile 3: price: darf nicht negativ sein" in result.stderr
+    result = larder(data_dir, "import", str(sumup), env=german)
+    assert (f"{sumup}: Zeile 2: Quantity: keine Menge: 'zwei' (erwartet eine ganze Zahl "
+            "wie 2)") in result.stderr
+    english = larder(data_dir, "import", str(sumup), env={"LARDER_LOCALE": "en_GB"})
+    assert (f"{sumup}: line 2: Quantity: not a quantity: 'zwei' (expected a whole number "
+            "like 2)") in english.stderr
+    assert orders_in(data_dir) == 0

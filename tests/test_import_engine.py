@@ -259,17 +259,27 @@ def test_progress_goes_to_the_end(app):
     assert seen and seen[-1] == 1.0
 
 
-def test_a_closed_day_is_refused_with_the_line(app):
+@pytest.mark.parametrize("locale", ["de_CH", "en_CH"])
+def test_a_closed_day_is_refused_with_the_line(app, locale):
     shop(app, "sumup")
     with app.app_context():
+        settings.save({"locale": locale})
         day_close.close_day(date(2023, 3, 16), now=datetime(2026, 1, 1))
     with pytest.raises(ImportFailed) as failed:
         run(app, DATA / "sumup_sales_2023_en.csv")
+    if locale == "en_CH":  # English words: as they always read
+        assert failed.value.plan.problems == [
+            "line 5: date: the business day 2023-03-16 is closed (Z-report done); nothing "
+            "can be added to it",
+            "line 7: refund: refunds sale TX0000CCC3, which is neither in this file nor in "
+            "Larder (perhaps its lines are among the bad lines above)"]
+        return
+    # A Swiss shop (de_CH): the problems read in German, the columns as the file has them.
     assert failed.value.plan.problems == [
-        "line 5: date: the business day 2023-03-16 is closed (Z-report done); nothing "
-        "can be added to it",
-        "line 7: refund: refunds sale TX0000CCC3, which is neither in this file nor in "
-        "Larder (perhaps its lines are among the bad lines above)"]
+        "Zeile 5: date: der Geschäftstag 2023-03-16 ist abgeschlossen (Z-Bericht erstellt); "
+        "es kann nichts mehr hinzugefügt werden",
+        "Zeile 7: refund: erstattet den Verkauf TX0000CCC3, der weder in dieser Datei noch "
+        "in Larder ist (vielleicht sind seine Zeilen unter den fehlerhaften Zeilen oben)"]
     assert counts(app)["Order"] == 0
 
 
@@ -557,3 +567,70 @@ def test_a_sale_at_the_very_start_of_a_day_counts_on_that_day(app, tmp_path):
         totals = reports.build_report(date(2025, 3, 2), date(2025, 3, 2), "json",
                                       tmp_path / "again.json")
         assert totals["revenue_cents"] == 200
+
+
+# ---- the problems in the shop's language (docs/interface.md, "Languages") -------------
+
+def _bad_files(tmp_path):
+    """A SumUp export with a bad quantity and a bad amount (read by imports/values.py),
+    and a products file with a bad price and stock (judged by the shared rules)."""
+    sumup = tmp_path / "sumup.csv"
+    text = (DATA / "sumup_sales_2023_en.csv").read_text(encoding="utf-8")
+    sumup.write_text(text.replace(",2,Kaffee ,", ",zwei,Kaffee ,")
+                     .replace(",18.50,", ",18.5.0,"), encoding="utf-8")
+    products = tmp_path / "products.csv"
+    products.write_text("sku,name,category,price,stock\nA-1,Apple,Produce,abc,10\n"
+                        "A-2,Pear,Produce,-2,-1\n", encoding="utf-8")
+    return sumup, products
+
+
+def _problems(app, path):
+    with pytest.raises(ImportFailed) as failed:
+        run(app, path)
+    return failed.value.plan.problems
+
+
+ENGLISH = [
+    ["line 2: Quantity: not a quantity: 'zwei' (expected a whole number like 2)",
+     "line 4: Price (Gross): not an amount: '18.5.0' (digits grouped wrongly; expected like "
+     "1,234.50 or 1 234,50)"],
+    ["line 2: price: not a number: 'abc'", "line 3: price: must not be negative",
+     "line 3: stock: a whole number from 0 to 1,000,000"]]
+GERMAN = [
+    ["Zeile 2: Quantity: keine Menge: 'zwei' (erwartet eine ganze Zahl wie 2)",
+     "Zeile 4: Price (Gross): kein Betrag: '18.5.0' (Ziffern falsch gruppiert; erwartet wie "
+     "1,234.50 oder 1 234,50)"],
+    ["Zeile 2: price: keine Zahl: 'abc'", "Zeile 3: price: darf nicht negativ sein",
+     "Zeile 3: stock: eine ganze Zahl von 0 bis 1.000.000"]]
+
+
+@pytest.mark.parametrize("locale, expected", [("en_GB", ENGLISH), ("de_DE", GERMAN)])
+def test_problems_are_said_in_the_shops_language_by_a_child_reader_too(
+        app, tmp_path, monkeypatch, locale, expected):
+    """The same bad rows, read in this process and by a forked child (pipeline.py): the
+    child's problems are said in the shop's language like the others; an English shop
+    reads them word for word as before."""
+    from webapp.imports import pipeline
+
+    shop(app, "sumup")
+    with app.app_context():
+        settings.save({"locale": locale})
+        db.session.commit()
+    files = _bad_files(tmp_path)
+    alone = [_problems(app, path) for path in files]
+    monkeypatch.setattr(pipeline, "MIN_BYTES", 0)
+    assert [_problems(app, path) for path in files] == alone == expected
+
+
+@pytest.mark.parametrize("locale, skipped", [
+    ("fr_FR", ["line 9: order 5550000005: voided",
+               "line 11: order 5550000007: test order (paid with Shopify's test gateway)"]),
+    ("de_AT", ["Zeile 9: Bestellung 5550000005: annulliert",
+               "Zeile 11: Bestellung 5550000007: Testbestellung (mit dem Test-Gateway von "
+               "Shopify bezahlt)"])])
+def test_skipped_sales_are_said_in_the_shops_language(app, locale, skipped):
+    shop(app, "shopify")
+    with app.app_context():
+        settings.save({"locale": locale})
+        db.session.commit()
+    assert run(app, DATA / "shopify_orders.csv", dry_run=True).skipped == skipped

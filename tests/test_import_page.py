@@ -147,7 +147,7 @@ def test_broken_file_lists_its_bad_lines_and_writes_nothing(served, worker):
     assert final["state"] == "FAILURE"
     page = browser.get(f"/import/{preview}").text
     assert "Nothing was imported" in page
-    assert "line 2: price:" in page  # S-1's row: lots
+    assert "<li>line 2: price: not a number: &#39;lots&#39;</li>" in page  # S-1's row
     assert "…and 51 more." in page  # 251 bad rows, 200 shown
     assert "Import these" not in page
     assert stats(browser)["products"] == 0
@@ -284,3 +284,37 @@ def test_waiting_job_page_refreshes_itself_and_is_cancelled_before_it_runs(serve
         proc.stop()
     assert final["state"] == "FAILURE" and final["error"] == "Cancelled: nothing was imported."
     assert "Cancelled: nothing was imported." in browser.get(f"/import/{job_id}").text
+
+
+def test_a_german_shop_reads_the_bad_lines_in_german(served, worker):
+    """The worker says the bad rows in the shop's language (German here), and the job's
+    stored result keeps those words: the page shows them as they were written."""
+    import html
+
+    from webapp import settings
+    from webapp.extensions import db
+
+    app, browser = served()
+    with app.app_context():
+        settings.save({"locale": "de_DE"})
+        db.session.commit()
+    rows = "sku,name,category,price,stock\nS-1,Brot,Backwaren,viel,3\nS-2,Milch,Milch,-2,3\n"
+    preview = job_of(browser.upload(rows.encode(), "products.csv"))
+    final, _ = browser.wait(preview)
+    assert final["state"] == "FAILURE"
+    page = html.unescape(browser.get(f"/import/{preview}").text)
+    assert "<li>Zeile 2: price: keine Zahl: 'viel'</li>" in page
+    assert "<li>Zeile 3: price: darf nicht negativ sein</li>" in page
+    sumup = (SAMPLES / "sumup_sales_2023_en.csv").read_text(encoding="utf-8")
+    till = job_of(browser.upload(sumup.replace(",2,Kaffee ,", ",zwei,Kaffee ,").encode(),
+                                 "sumup.csv"))
+    assert browser.wait(till)[0]["state"] == "FAILURE"
+    page = html.unescape(browser.get(f"/import/{till}").text)
+    assert ("<li>Zeile 2: Quantity: keine Menge: 'zwei' (erwartet eine ganze Zahl wie 2)"
+            "</li>") in page
+
+    with app.app_context():  # written in German, shown as written
+        settings.save({"locale": "en_GB"})
+        db.session.commit()
+    page = html.unescape(browser.get(f"/import/{preview}").text)
+    assert "Zeile 2: price: keine Zahl: 'viel'" in page and "Nothing was imported" in page

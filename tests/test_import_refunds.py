@@ -16,6 +16,7 @@ from webapp.models import Order, Refund, RefundLine
 
 DATA = Path(__file__).parent / "data" / "imports"
 
+# German-speaking shops (de_CH, de_DE): their problems read in German.
 SUMUP_SHOP = {"locale": "de_CH", "timezone": "Europe/Zurich", "currency": "CHF",
               "prices_include_tax": True, "default_tax_rate_bp": 810}
 LOYVERSE_SHOP = {"locale": "de_DE", "timezone": "Europe/Berlin", "currency": "EUR",
@@ -76,6 +77,20 @@ def test_refund_by_item_takes_the_lines_share_and_keeps_its_rate(app, tmp_path):
         assert [r.restocked for r in db.session.query(Refund)] == [False]
 
 
+def test_the_same_refunds_imported_again_are_counted_unchanged(app, tmp_path):
+    """A refund row of its own (SumUp) and the refunds inside a sale's rows (Shopify):
+    a second import of the same file writes none again and says they are unchanged."""
+    path = write(tmp_path / "a.csv", SUMUP_HEAD, SUMUP_SALE + [
+        sumup_refund("TX2", 1, "Kaffee", "4.20", "3.90", "0.30", "7.7%")])
+    assert run(app, path, SUMUP_SHOP).counts["refunds"]["new"] == 1
+    assert run(app, path, SUMUP_SHOP).counts["refunds"] == {
+        "new": 0, "updated": 0, "unchanged": 1, "skipped": 0}
+    first = run(app, DATA / "shopify_orders.csv", SHOPIFY_SHOP).counts["refunds"]
+    again = run(app, DATA / "shopify_orders.csv", SHOPIFY_SHOP).counts["refunds"]
+    assert first["new"] == again["unchanged"] == 2 and again["new"] == 0
+    assert len(refund_lines(app)) == 3
+
+
 def test_a_second_refund_of_the_same_line_takes_what_is_left_then_no_more(app, tmp_path):
     run(app, write(tmp_path / "a.csv", SUMUP_HEAD, SUMUP_SALE + [
         sumup_refund("TX2", 1, "Kaffee", "4.20", "3.90", "0.30", "7.7%")]), SUMUP_SHOP)
@@ -87,8 +102,8 @@ def test_a_second_refund_of_the_same_line_takes_what_is_left_then_no_more(app, t
     # One more coffee than the sale has left.
     assert refused(app, write(tmp_path / "c.csv", SUMUP_HEAD, [
         sumup_refund("TX4", 1, "Kaffee", "4.20", "3.90", "0.30", "7.7%", "11:00")]),
-        SUMUP_SHOP) == ["line 2: refund: refunds 1 more of sumup-kaffee than the sale has left "
-                        "to refund"]
+        SUMUP_SHOP) == ["Zeile 2: refund: erstattet 1 mehr von sumup-kaffee, als der Verkauf "
+                        "noch zu erstatten hat"]
     assert len(refund_lines(app)) == 2
 
 
@@ -102,20 +117,20 @@ def test_all_units_of_a_line_at_once_is_allowed_one_more_is_refused(app, tmp_pat
         db.session.commit()
     assert refused(app, write(tmp_path / "b.csv", SUMUP_HEAD, [
         sumup_refund("TX3", 3, "Kaffee", "12.60", "11.70", "0.90", "7.7%")]),
-        SUMUP_SHOP) == ["line 2: refund: refunds 1 more of sumup-kaffee than the sale has left "
-                        "to refund"]
+        SUMUP_SHOP) == ["Zeile 2: refund: erstattet 1 mehr von sumup-kaffee, als der Verkauf "
+                        "noch zu erstatten hat"]
     assert refund_lines(app) == []
 
 
 def test_a_refund_whose_amount_or_tax_the_sale_cannot_give_is_refused(app, tmp_path):
     assert refused(app, write(tmp_path / "a.csv", SUMUP_HEAD, SUMUP_SALE + [
         sumup_refund("TX2", 1, "Kaffee", "4.20", "3.89", "0.31", "7.7%")]), SUMUP_SHOP) == [
-        "line 4: refund: the file refunds 4.20 (tax 0.31); those items of the sale come to "
-        "4.20 (tax 0.30)"]
+        "Zeile 4: refund: die Datei erstattet 4.20 (Steuer 0.31); diese Artikel des Verkaufs "
+        "ergeben 4.20 (Steuer 0.30)"]
     assert refused(app, write(tmp_path / "b.csv", SUMUP_HEAD, SUMUP_SALE + [
         sumup_refund("TX2", 1, "Kaffee", "4.25", "3.95", "0.30", "7.7%")]), SUMUP_SHOP) == [
-        "line 4: refund: the file refunds 4.25 (tax 0.30); those items of the sale come to "
-        "4.20 (tax 0.30)"]
+        "Zeile 4: refund: die Datei erstattet 4.25 (Steuer 0.30); diese Artikel des Verkaufs "
+        "ergeben 4.20 (Steuer 0.30)"]
     assert refund_lines(app) == []
 
 
@@ -126,7 +141,7 @@ def test_a_refund_of_a_sale_that_is_not_sold_any_more_is_refused(app, tmp_path):
         db.session.commit()
     problems = refused(app, write(tmp_path / "b.csv", SUMUP_HEAD, [
         sumup_refund("TX2", 1, "Kaffee", "4.20", "3.90", "0.30", "7.7%")]), SUMUP_SHOP)
-    assert problems == ["line 2: refund: sale sumup:TX1 is cancelled, not sold"]
+    assert problems == ["Zeile 2: refund: Verkauf sumup:TX1 ist storniert, nicht verkauft"]
     assert refund_lines(app) == []
 
 
@@ -145,6 +160,26 @@ def shopify_file(path, refunded, **changes):
         out.writeheader()
         out.writerows(rows)
     return path
+
+
+def test_an_english_shop_reads_the_same_refusals_in_english(app, tmp_path):
+    """The same refusals as above, in a shop whose words are English (en_CH: the same
+    numbers and dates): word for word as they always read."""
+    shop = {**SUMUP_SHOP, "locale": "en_CH"}
+    assert refused(app, write(tmp_path / "a.csv", SUMUP_HEAD, SUMUP_SALE + [
+        sumup_refund("TX2", 1, "Kaffee", "4.20", "3.89", "0.31", "7.7%")]), shop) == [
+        "line 4: refund: the file refunds 4.20 (tax 0.31); those items of the sale come to "
+        "4.20 (tax 0.30)"]
+    run(app, write(tmp_path / "b.csv", SUMUP_HEAD, SUMUP_SALE), shop)
+    assert refused(app, write(tmp_path / "c.csv", SUMUP_HEAD, [
+        sumup_refund("TX3", 3, "Kaffee", "12.60", "11.70", "0.90", "7.7%")]), shop) == [
+        "line 2: refund: refunds 1 more of sumup-kaffee than the sale has left to refund"]
+    with app.app_context():
+        db.session.query(Order).update({"status": "cancelled"})
+        db.session.commit()
+    assert refused(app, write(tmp_path / "d.csv", SUMUP_HEAD, [
+        sumup_refund("TX2", 1, "Kaffee", "4.20", "3.90", "0.30", "7.7%")]), shop) == [
+        "line 2: refund: sale sumup:TX1 is cancelled, not sold"]
 
 
 def test_refund_by_amount_is_shared_over_the_lines_with_their_tax(app, tmp_path):
@@ -247,5 +282,5 @@ def test_an_unlinked_refund_is_not_put_on_another_customers_sale(app, tmp_path):
     problems = refused(app, loyverse_refund(tmp_path, "03/06/2025 08:30", "Cara Muster",
                                             "cara@example.com"), LOYVERSE_SHOP)
     assert problems == [
-        "line 2: refund: the file does not say which sale this refunds and no earlier sale "
-        "of 10002 was found"] and refunded_refs(app) == []
+        "Zeile 2: refund: die Datei sagt nicht, welchen Verkauf dies erstattet, und es wurde "
+        "kein früherer Verkauf von 10002 gefunden"] and refunded_refs(app) == []

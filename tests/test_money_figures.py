@@ -86,3 +86,42 @@ def test_very_long_whole_numbers_keep_their_sign_and_size():
 def test_lifetime_bound_is_postgresql_integer_ids():
     # The 64-bit argument in webapp.money rests on ids being PostgreSQL `integer`.
     assert LIFETIME_ORDERS == 2_147_483_647
+
+
+def _reasons():
+    out = []
+    for text in ("abc", "nan", "-1", "1.005", "1000000.01"):
+        with pytest.raises(NumberError) as caught:
+            parse_money(text)
+        out.append(str(caught.value))
+    for value, low, high in (("x", 0, 10), (-1, 0, 10), (0, 1, 100_000), (11, 0, 10)):
+        with pytest.raises(NumberError) as caught:
+            parse_whole(value, low, high)
+        out.append(str(caught.value))
+    return out
+
+
+ENGLISH = ["not a number: 'abc'", "not a number: 'nan'", "must not be negative",
+           "at most two decimals", "too large: at most 1,000,000.00",
+           "not a whole number: 'x'", "must not be negative: -1", "must be at least 1, not 0",
+           "too large: at most 10"]
+GERMAN = ["keine Zahl: 'abc'", "keine Zahl: 'nan'", "darf nicht negativ sein",
+          "höchstens zwei Nachkommastellen", "zu groß: höchstens 1,000,000.00",
+          "keine ganze Zahl: 'x'", "darf nicht negativ sein: -1",
+          "muss mindestens 1 sein, nicht 0", "zu groß: höchstens 10"]
+
+
+@pytest.mark.parametrize("locale, expected", [("en_GB", ENGLISH), ("fr_FR", ENGLISH),
+                                              ("de_DE", GERMAN), ("de_AT", GERMAN)])
+def test_the_reasons_are_in_the_shops_language(app, locale, expected):
+    """What the forms, the API and the CSV import say (webapp/validation.py passes these
+    on): German in a German shop, English otherwise, and outside an app context."""
+    from webapp import settings
+    from webapp.extensions import db
+
+    assert _reasons() == ENGLISH  # no app context: English
+    with app.app_context():
+        settings.save({"locale": locale})
+        db.session.commit()
+    with app.app_context():
+        assert _reasons() == expected

@@ -14,9 +14,14 @@ lifetime's revenue is below 2**31 orders x 10**9 cents = 2.1e18 < 2**63 (9.2e18)
 SQLite (64-bit ids) the same bound holds up to 9.2 billion orders: 250,000 orders a day
 for 100 years. Revenue by product sums line values, which are parts of order totals;
 quantity sums stay below 500 x 2**31 lines x 100,000 = 1.1e17.
+
+The parsers' messages are in the shop's language (webapp.i18n; English outside an app
+context): they reach the forms, the API and the CSV import through webapp/validation.py.
 """
 from decimal import Context, Decimal, InvalidOperation
 import re
+
+from .i18n import gettext
 
 MAX_PRICE_CENTS = 100_000_000        # 1,000,000.00
 MAX_STOCK = 1_000_000
@@ -49,16 +54,17 @@ def parse_money(text, limit=MAX_PRICE_CENTS):
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise MoneyError(f"not a number: {text!r}") from None
+        raise MoneyError(gettext("not a number: %(text)r", text=text)) from None
     if not value.is_finite():
-        raise MoneyError(f"not a number: {text!r}")
+        raise MoneyError(gettext("not a number: %(text)r", text=text))
     if value < 0:
-        raise MoneyError("must not be negative")
+        raise MoneyError(gettext("must not be negative"))
     # Compared before any arithmetic: "1e999999999" must be "too large", not a crash.
     if value > Decimal(limit) / 100:
-        raise MoneyError(f"too large: at most {cents_for_display(limit)}")
+        raise MoneyError(gettext("too large: at most %(limit)s",
+                                 limit=cents_for_display(limit)))
     if value.compare(value.quantize(Decimal("0.01"), context=_CONTEXT)) != 0:
-        raise MoneyError("at most two decimals")
+        raise MoneyError(gettext("at most two decimals"))
     return int(value.scaleb(2, context=_CONTEXT))
 
 
@@ -66,20 +72,22 @@ def parse_whole(value, low, high):
     """A whole number from low to high inclusive, from an int or text ("3", "3.0").
     Raises NumberError with the reason."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise NumberError(f"not a whole number: {value!r}")
+        raise NumberError(gettext("not a whole number: %(value)r", value=value))
     if isinstance(value, str):
         text = value.strip()
         if not _WHOLE.fullmatch(text):
-            raise NumberError(f"not a whole number: {value!r}")
+            raise NumberError(gettext("not a whole number: %(value)r", value=value))
         whole = text.split(".")[0]
         if len(whole.lstrip("+-").lstrip("0")) > 18:  # no int() of a million digits
             whole = whole[0] + "1" + "0" * 18 if whole[0] in "+-" else "1" + "0" * 18
         value = int(whole)
     if value < low:
-        raise NumberError(f"must not be negative: {value}" if low == 0 else
-                          f"must be at least {low:,}, not {value}")
+        raise NumberError(gettext("must not be negative: %(value)s", value=value)
+                          if low == 0 else
+                          gettext("must be at least %(low)s, not %(value)s",
+                                  low=format(low, ","), value=value))
     if value > high:
-        raise NumberError(f"too large: at most {high:,}")
+        raise NumberError(gettext("too large: at most %(limit)s", limit=format(high, ",")))
     return value
 
 

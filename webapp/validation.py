@@ -110,8 +110,8 @@ def _barcode(value):
     if not (value.isascii() and value.isdigit() and len(value) in BARCODE_LENGTHS):
         raise ValueError(BARCODE_RULE)
     if not barcode_check_digit_ok(value):
-        raise ValueError("the last digit (the check digit) does not match the others: "
-                         "check the code, or scan it")
+        raise ValueError(_("the last digit (the check digit) does not match the others: "
+                           "check the code, or scan it"))
     return value
 
 

@@ -30,11 +30,13 @@ from sqlalchemy.pool import NullPool
 
 from .. import caching, low_stock
 from ..extensions import db
+from ..i18n import N_
 from . import formats
 from .pipeline import records_of
 from .plan import ImportFailed, Plan
 from .reading import ReadError, open_table
-from .records import CustomerRecord, Problem, ProductRecord, RefundRecord, SaleRecord
+from .records import (CustomerRecord, Problem, ProductRecord, Reason, RefundRecord,
+                      SaleRecord)
 from .writer import Writer
 
 __all__ = ["import_file", "ImportFailed", "Plan"]
@@ -50,7 +52,8 @@ def import_file(path, format=None, sheet=None, dry_run=False, progress=None, can
         plan.problem(exc.problem)
         raise ImportFailed(plan) from None
     except OSError as exc:
-        plan.problem(Problem(1, "file", f"cannot be read ({exc.strerror or exc})"))
+        plan.problem(Problem(1, "file", Reason(N_("cannot be read (%(error)s)"),
+                                               error=exc.strerror or str(exc))))
         raise ImportFailed(plan) from None
     with table, (_preview_database() if dry_run else contextlib.nullcontext()):
         plan.encoding, plan.delimiter, plan.sheet = table.encoding, table.delimiter, table.sheet
@@ -170,8 +173,9 @@ def _format(plan, header, name):
         if not fmt.recognise(header):
             plan.label = fmt.LABEL
             shown = ", ".join(header[:8]) + (", ..." if len(header) > 8 else "")
-            plan.problem(Problem(1, "header", f"not a {fmt.LABEL}: its columns are {shown} "
-                                              f"({formats.unrecognised(header)})"))
+            plan.problem(Problem(1, "header", Reason(
+                N_("not a %(format)s: its columns are %(columns)s (%(reason)s)"),
+                format=Reason(fmt.LABEL), columns=shown, reason=formats.unrecognised(header))))
             raise ImportFailed(plan)
         return fmt
     fmt = formats.detect(header)

@@ -14,9 +14,10 @@ settings and products say now.
 from typing import NamedTuple
 
 from ..extensions import db
+from ..i18n import N_
 from ..models import Order, OrderLine
 from ..money import cents_for_display
-from .records import Problem
+from .records import Problem, Reason
 
 _O, _L = Order.__table__, OrderLine.__table__
 
@@ -42,8 +43,9 @@ def settle(writer, rec):
             continue  # an unknown SKU is the writer's to report
         unit = product[1] if line.unit_price_cents is None else line.unit_price_cents
         if line.discount_cents > line.quantity * unit:
-            writer.plan.problem(Problem(line.line, "line_discount", "more than the line "
-                                        f"({cents_for_display(line.quantity * unit)})"))
+            writer.plan.problem(Problem(line.line, "line_discount", Reason(
+                N_("more than the line (%(amount)s)"),
+                amount=cents_for_display(line.quantity * unit))))
             ok = False
     return ok
 

@@ -14,6 +14,12 @@ it. Records go by a pipe in batches (records.pack: plain tuples, cheap to pickle
 pipe's small buffer keeps at most a couple of batches in flight, so memory stays bounded
 and the child waits when the writer is behind. An error in the child is raised here; a
 cancelled or failed import ends the child.
+
+Words: the child's Problems carry records.Reason (said in the shop's language by this
+process, when the plan lists them); the shared rules' reasons (webapp/validation.py, the
+Larder layouts) are said in the child, in the app context it inherits from this process,
+with the shop's language looked up here before the fork so that the child never needs
+the database for it.
 """
 import contextlib
 import multiprocessing
@@ -21,6 +27,7 @@ import os
 import pickle
 import sys
 
+from ..i18n import get_locale
 from .records import pack, unpack
 
 MIN_BYTES = 8 << 20   # ~120,000 lines of Larder's orders layout; below, one process
@@ -59,6 +66,7 @@ class _InProcess:
 
 class _Child:
     def __init__(self, fmt, table, context):
+        get_locale()  # kept in this app context, which the child inherits: see above
         fork = multiprocessing.get_context("fork")
         self._conn, child_end = fork.Pipe(duplex=False)
         self._process = fork.Process(target=_read, args=(child_end, fmt, table, context),

@@ -1,9 +1,14 @@
 """What an import found and did (or would do): the preview, the CLI's output, the result.
 
 Bounded whatever the file: problems, skipped sales and notes keep their first
-MAX_LISTED entries and count the rest.
+MAX_LISTED entries and count the rest. Their lines are said in the shop's language when
+they are added (in the importing process's app context: records.say), and kept so: a
+job's stored result reads as on the day it ran (docs/interface.md, "Languages").
 """
 import os
+
+from ..i18n import gettext
+from .records import say
 
 MAX_LISTED = 200
 KINDS = ("orders", "refunds", "products", "customers")
@@ -30,6 +35,11 @@ class Bounded:
         if len(self.items) < MAX_LISTED:
             self.items.append(text)
 
+    @property
+    def full(self):
+        """Only counting now: a line added is not kept, so it need not be said."""
+        return len(self.items) >= MAX_LISTED
+
     def lines(self, what):
         more = self.total - len(self.items)
         return self.items + ([f"... and {more:,} more {what}"] if more else [])
@@ -50,13 +60,19 @@ class Plan:
 
     # ---- filled in by the engine ---------------------------------------------------
     def problem(self, item):
-        self._problems.add(str(item))
+        kept = self._problems  # (line, text): sorted by line
+        kept.add(None if kept.full else (item.line, str(item)))
 
     def skip(self, line, what, reason):
-        self._skipped.add(f"line {line}: {what}: {reason}")
+        kept = self._skipped
+        kept.add(None if kept.full else gettext("line %(line)s: %(column)s: %(reason)s",
+                                                line=line, column=say(what),
+                                                reason=say(reason)))
 
     def note(self, line, text):
-        self._notes.add(f"line {line}: {text}")
+        kept = self._notes
+        kept.add(None if kept.full else gettext("line %(line)s: %(text)s", line=line,
+                                                text=say(text)))
 
     def count(self, kind, outcome, n=1):
         self.counts[kind][outcome] += n
@@ -73,7 +89,7 @@ class Plan:
     @property
     def problems(self):
         """In file order (a refund row is checked after the rows around it)."""
-        return sorted(self._problems.items, key=_line_number)
+        return [text for _, text in sorted(self._problems.items, key=lambda item: item[0])]
 
     @property
     def problem_count(self):
@@ -156,11 +172,6 @@ class Plan:
             "problems": self.problems, "problem_count": self.problem_count,
             "dry_run": self.dry_run, "cancelled": self.cancelled, "written": self.written,
         }
-
-
-def _line_number(text):
-    number = text[5:].partition(":")[0]
-    return int(number) if number.isdigit() else 0
 
 
 def _n(count, word):

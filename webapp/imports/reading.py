@@ -27,7 +27,8 @@ import os
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from .records import Problem
+from ..i18n import N_
+from .records import Problem, Reason
 
 CHUNK = 1 << 20
 # A cell may hold a long product description, but a quote left open must not swallow
@@ -35,6 +36,8 @@ CHUNK = 1 << 20
 csv.field_size_limit(max(csv.field_size_limit(), 1 << 20))
 ENCODINGS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16",
              "cp1252": "Windows-1252"}
+
+_CELLS = N_("expected %(width)s cells as in the header, found %(found)s")
 
 
 class ReadError(ValueError):
@@ -74,9 +77,10 @@ def open_table(path, sheet=None):
     if start.startswith(b"PK\x03\x04"):
         return _open_xlsx(path, sheet)
     if start.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ReadError(1, "this is an old Excel workbook (.xls); save it as .xlsx or CSV")
+        raise ReadError(1, N_("this is an old Excel workbook (.xls); save it as .xlsx or CSV"))
     if sheet:
-        raise ReadError(1, f"this is a text file, not a workbook: there is no sheet {sheet!r}")
+        raise ReadError(1, Reason(N_("this is a text file, not a workbook: there is no sheet "
+                                     "%(sheet)r"), sheet=sheet))
     return _open_csv(path, start)
 
 
@@ -93,8 +97,9 @@ def _encoding(path, start):
     if declared:
         bad = _first_bad_byte(path, declared)
         if bad:
-            raise ReadError(bad[0], f"the text is damaged: bytes that are not valid "
-                                    f"{ENCODINGS.get(declared, 'UTF-16')}")
+            raise ReadError(bad[0], Reason(N_("the text is damaged: bytes that are not valid "
+                                              "%(encoding)s"),
+                                           encoding=ENCODINGS.get(declared, "UTF-16")))
         return declared
     for encoding in ("utf-8", "cp1252"):
         bad = _first_bad_byte(path, encoding)
@@ -102,8 +107,9 @@ def _encoding(path, start):
             return encoding
         if encoding == "cp1252":
             line, byte = bad
-            raise ReadError(line, f"not a text file in UTF-8 or Windows-1252 (byte "
-                                  f"0x{byte:02X}); save it as CSV UTF-8")
+            raise ReadError(line, Reason(N_("not a text file in UTF-8 or Windows-1252 (byte "
+                                            "%(byte)s); save it as CSV UTF-8"),
+                                         byte=f"0x{byte:02X}"))
     raise AssertionError("unreachable")
 
 
@@ -148,7 +154,7 @@ def _open_csv(path, start):
         while first and not first.strip().strip(",;\t"):  # blank lines before the header
             first, line = text.readline(), line + 1
         if not first:
-            raise ReadError(1, "the file is empty")
+            raise ReadError(1, N_("the file is empty"))
         delimiter = _delimiter(first)
         reader = csv.reader(_chain(first, text), delimiter=delimiter, strict=True)
         header = [cell.strip().lstrip("\ufeff").strip() for cell in next(reader)]
@@ -156,7 +162,8 @@ def _open_csv(path, start):
         text.close()
         if isinstance(exc, ReadError):
             raise
-        raise ReadError(1, f"the header line cannot be read ({exc})") from None
+        raise ReadError(1, Reason(N_("the header line cannot be read (%(error)s)"),
+                                  error=str(exc))) from None
     label = ENCODINGS.get(encoding, "UTF-16")
     size = os.path.getsize(path) or 1
     return Table(header, _csv_rows(reader, len(header), line - 1),
@@ -178,11 +185,12 @@ def _csv_rows(reader, width, offset):
             return
         except csv.Error as exc:
             line, end = offset + end + 1, reader.line_num
-            yield Problem(line, "row", f"the row cannot be read ({exc}); check its quotes")
+            yield Problem(line, "row", Reason(N_("the row cannot be read (%(error)s); check "
+                                                 "its quotes"), error=str(exc)))
             continue
         except UnicodeDecodeError:  # only a file with a BOM is decoded unchecked
-            yield Problem(offset + end + 1, "file", "the text is damaged from this line on "
-                                                    "(bytes that are not valid Unicode)")
+            yield Problem(offset + end + 1, "file", N_("the text is damaged from this line on "
+                                                       "(bytes that are not valid Unicode)"))
             return
         line, end = offset + end + 1, reader.line_num
         if len(cells) != width:
@@ -191,8 +199,7 @@ def _csv_rows(reader, width, offset):
             if len(cells) > width and not any(cell.strip() for cell in cells[width:]):
                 cells = cells[:width]
             else:
-                yield Problem(line, "row", f"expected {width} cells as in the header, "
-                                           f"found {len(cells)}")
+                yield Problem(line, "row", Reason(_CELLS, width=width, found=len(cells)))
                 continue
         elif not cells[0] and not any(cell.strip() for cell in cells):
             continue
@@ -237,13 +244,15 @@ def _open_xlsx(path, sheet):
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException) as exc:
-        raise ReadError(1, "not a readable .xlsx workbook (an .ods or damaged file?); save "
-                           f"it as .xlsx or CSV ({exc})") from None
+        raise ReadError(1, Reason(N_("not a readable .xlsx workbook (an .ods or damaged "
+                                     "file?); save it as .xlsx or CSV (%(error)s)"),
+                                  error=str(exc))) from None
     try:
         if sheet:
             if sheet not in book.sheetnames:
-                raise ReadError(1, f"the workbook has no sheet {sheet!r}; its sheets: "
-                                   + ", ".join(book.sheetnames), column="sheet")
+                raise ReadError(1, Reason(N_("the workbook has no sheet %(sheet)r; its sheets: "
+                                             "%(sheets)s"), sheet=sheet,
+                                          sheets=", ".join(book.sheetnames)), column="sheet")
             ws = book[sheet]
         else:
             ws = book.worksheets[0]
@@ -254,7 +263,7 @@ def _open_xlsx(path, sheet):
             if any(header):
                 break
         if not header or not any(header):
-            raise ReadError(1, "the sheet is empty", column="sheet")
+            raise ReadError(1, N_("the sheet is empty"), column="sheet")
         while header and not header[-1]:
             header.pop()
     except BaseException:
@@ -270,8 +279,7 @@ def _open_xlsx(path, sheet):
             cells = [cell_text(v) for v in values]
             if len(cells) > width:
                 if any(c.strip() for c in cells[width:]):
-                    yield Problem(number, "row", f"expected {width} cells as in the "
-                                                 f"header, found {len(cells)}")
+                    yield Problem(number, "row", Reason(_CELLS, width=width, found=len(cells)))
                     continue
                 cells = cells[:width]
             if not any(c.strip() for c in cells):

@@ -8,17 +8,55 @@ format converts UTC offsets and time zones with values.to_shop_time).
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..i18n import gettext
+
+
+class Reason(str):
+    """A problem's words: English as a str (what the code and the logs compare), and the
+    catalog's text with its values, to be said in the shop's language by `say` where the
+    problem reaches the plan (in the importing process, in its app context). A file may be
+    read in a forked child (pipeline.py), which need not know the shop's language.
+
+        Reason(N_("not an amount: %(text)r (expected like 12.50)"), text=shown)
+    """
+
+    def __new__(cls, msgid, **values):
+        self = super().__new__(cls, msgid % values if values else msgid)
+        self.msgid, self.values = msgid, values
+        return self
+
+    def __reduce__(self):  # pickled whole to the importing process (pipeline.py)
+        return _reason, (self.msgid, self.values)
+
+
+def _reason(msgid, values):
+    return Reason(msgid, **values)
+
+
+def say(text):
+    """`text` in the shop's language: a Reason by its catalog text (a value that is a
+    Reason too, the rest, the file's own text, as it is), a plain str if the catalog has
+    it (a word marked N_), else as it is."""
+    if isinstance(text, Reason):
+        if not text.values:
+            return gettext(text.msgid)
+        return gettext(text.msgid, **{k: say(v) if isinstance(v, Reason) else v
+                                      for k, v in text.values.items()})
+    return gettext(text) if isinstance(text, str) and text else text
+
 
 @dataclass(slots=True)
 class Problem:
-    """A bad row: `line N: column: reason`, in words that say what was expected."""
+    """A bad row: `line N: column: reason`, in words that say what was expected. str()
+    says it in the shop's language (where the app context knows it; else English)."""
 
     line: int
     column: str
     reason: str
 
     def __str__(self):
-        return f"line {self.line}: {self.column}: {self.reason}"
+        return gettext("line %(line)s: %(column)s: %(reason)s", line=self.line,
+                       column=self.column, reason=say(self.reason))
 
 
 @dataclass(slots=True)

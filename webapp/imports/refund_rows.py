@@ -9,10 +9,12 @@ refused. A refund already in Larder (same sale, time and amount) is left alone."
 from sqlalchemy import func, insert, select
 
 from ..extensions import db
+from ..i18n import N_
 from ..models import Order, OrderLine, Product, Refund, RefundLine
 from ..money import cents_for_display
 from ..refunds import REFUNDABLE, share
 from ..tax import allocate, round_half_up
+from .records import Reason
 
 _P, _O, _L = Product.__table__, Order.__table__, OrderLine.__table__
 _R, _RL = Refund.__table__, RefundLine.__table__
@@ -72,15 +74,18 @@ class RefundWriter:
         else:
             order = self._latest_sale_of(rec)
         if order is None:
-            maybe = (" (perhaps its lines are among the bad lines above)"
-                     if self.plan.problem_count else "")
-            self.problem(rec.line, "refund", (f"refunds sale {ref.partition(':')[2] or ref}, "
-                         "which is neither in this file nor in Larder" if ref else
-                         "the file does not say which sale this refunds and no earlier sale "
-                         "of " + ", ".join(s for s, _ in rec.skus) + " was found") + maybe)
+            reason = (Reason(N_("refunds sale %(sale)s, which is neither in this file nor in "
+                                "Larder"), sale=ref.partition(":")[2] or ref) if ref else
+                      Reason(N_("the file does not say which sale this refunds and no earlier "
+                                "sale of %(skus)s was found"),
+                             skus=", ".join(s for s, _ in rec.skus)))
+            self.problem(rec.line, "refund", Reason(
+                N_("%(reason)s (perhaps its lines are among the bad lines above)"),
+                reason=reason) if self.plan.problem_count else reason)
             return
         if order.status not in REFUNDABLE:
-            self.problem(rec.line, "refund", f"sale {ref} is {order.status}, not sold")
+            self.problem(rec.line, "refund", Reason(N_("sale %(sale)s is %(status)s, not sold"),
+                                                    sale=ref, status=Reason(order.status)))
             return
         same = db.session.execute(select(_R.c.id).where(
             _R.c.order_id == order.id, _R.c.created_at == rec.created_at,
@@ -107,8 +112,9 @@ class RefundWriter:
                 query = query.where(_O.c.customer_id == cid)
         order = db.session.execute(query).first()
         if order is not None:
-            self.plan.note(rec.line, "a refund the file does not link to its sale: matched "
-                                     "to the latest earlier sale of the same item in Larder")
+            self.plan.note(rec.line, N_("a refund the file does not link to its sale: matched "
+                                        "to the latest earlier sale of the same item in "
+                                        "Larder"))
         return order
 
     def _by_sku(self, rec, lines, done):
@@ -124,8 +130,9 @@ class RefundWriter:
                     picked.append((line, q))
                     quantity -= q
             if quantity > 0:
-                self.problem(rec.line, "refund", f"refunds {quantity} more of {sku} than the "
-                                                 "sale has left to refund")
+                self.problem(rec.line, "refund", Reason(
+                    N_("refunds %(quantity)s more of %(sku)s than the sale has left to refund"),
+                    quantity=quantity, sku=sku))
                 return None
         return picked
 
@@ -146,8 +153,9 @@ class RefundWriter:
                      line) for line in lines]
             total_left = sum(gross for gross, _ in left)
             if amount > total_left:
-                self.problem(rec.line, "refund", f"refunds {_money(amount)}, more than the "
-                                                 f"{_money(total_left)} left of the sale")
+                self.problem(rec.line, "refund", Reason(
+                    N_("refunds %(amount)s, more than the %(left)s left of the sale"),
+                    amount=_money(amount), left=_money(total_left)))
                 return
             for (gross, line), part in zip(left, allocate(amount, [g for g, _ in left])):
                 if part:
@@ -156,10 +164,13 @@ class RefundWriter:
                     parts.append((line, 0, part - tax, tax))
         net, tax = sum(p[2] for p in parts), sum(p[3] for p in parts)
         if net + tax != amount or (rec.tax_cents is not None and tax != rec.tax_cents):
-            self.problem(rec.line, "refund", f"the file refunds {_money(amount)}"
-                         + (f" (tax {_money(rec.tax_cents)})" if rec.tax_cents is not None
-                            else "") + f"; those items of the sale come to "
-                         f"{_money(net + tax)} (tax {_money(tax)})")
+            shown = {"amount": _money(amount), "total": _money(net + tax), "tax": _money(tax)}
+            self.problem(rec.line, "refund", Reason(
+                N_("the file refunds %(amount)s (tax %(file_tax)s); those items of the sale "
+                   "come to %(total)s (tax %(tax)s)"), file_tax=_money(rec.tax_cents), **shown)
+                if rec.tax_cents is not None else Reason(
+                N_("the file refunds %(amount)s; those items of the sale come to %(total)s "
+                   "(tax %(tax)s)"), **shown))
             return
         refund_id = db.session.execute(insert(_R).values(
             order_id=order_id, created_at=rec.created_at, reason=rec.reason[:300],

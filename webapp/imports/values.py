@@ -20,11 +20,21 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..i18n import N_
 from ..money import MAX_ORDER_CENTS
+from .records import Reason
 
 
 class ValueProblem(ValueError):
-    """A value that cannot be read; str() is the plain reason."""
+    """A value that cannot be read; str() is the plain reason (English), `reason` the
+    same as a records.Reason, said in the shop's language where the problem is listed.
+
+        raise ValueProblem(N_("not a date: %(text)r"), text=shown)
+    """
+
+    def __init__(self, msgid, **values):
+        self.reason = msgid if isinstance(msgid, Reason) else Reason(msgid, **values)
+        super().__init__(self.reason)
 
 
 # ---- money -------------------------------------------------------------------------
@@ -68,8 +78,8 @@ def parse_money(text, decimal=".", negative=False):
             _MONEY_SEEN.clear()
         _MONEY_SEEN[(text, decimal)] = value
     if value < 0 and not negative:
-        raise ValueProblem(f"a negative amount ({text.strip()}) where an amount of 0 or "
-                           "more was expected")
+        raise ValueProblem(N_("a negative amount (%(text)s) where an amount of 0 or more "
+                              "was expected"), text=text.strip())
     return value
 
 
@@ -85,21 +95,21 @@ def _money_value(raw, decimal):
     else:
         value = _parse_written(raw.strip(), raw, decimal)
     if abs(value) > MAX_ORDER_CENTS:
-        raise ValueProblem(f"too large ({raw.strip()}): at most 10,000,000.00")
+        raise ValueProblem(N_("too large (%(text)s): at most 10,000,000.00"), text=raw.strip())
     return value
 
 
 def _parse_written(text, raw, decimal):
     if not text:
-        raise ValueProblem("missing amount")
+        raise ValueProblem(N_("missing amount"))
     match = _MONEY.fullmatch(_compact_spaces(text))
     if not match or bool(match["open"]) != bool(match["close"]):
-        raise ValueProblem(f"not an amount: {raw.strip()!r} (expected like 12.50)")
+        raise ValueProblem(N_("not an amount: %(text)r (expected like 12.50)"), text=raw.strip())
     if match["c1"] and match["c2"]:
-        raise ValueProblem(f"not an amount: {raw.strip()!r} (two currency signs)")
+        raise ValueProblem(N_("not an amount: %(text)r (two currency signs)"), text=raw.strip())
     signs = [s for s in (match["s1"], match["s2"], match["s3"]) if s]
     if len(signs) > 1:
-        raise ValueProblem(f"not an amount: {raw.strip()!r} (more than one sign)")
+        raise ValueProblem(N_("not an amount: %(text)r (more than one sign)"), text=raw.strip())
     minus = bool(match["open"]) or bool(signs and signs[0] in "-\u2212")
     cents = _number(match["num"], raw.strip(), decimal)
     return -cents if minus else cents
@@ -142,9 +152,9 @@ def _number(num, shown, decimal):
     """'1 234,50' -> 123450, by the rules in the module's docstring."""
     digits, fraction = _number_parts(num, shown, decimal)
     if len(fraction) > 2 and fraction[2:].strip("0"):
-        raise ValueProblem(f"more than two decimals: {shown!r}")
+        raise ValueProblem(N_("more than two decimals: %(text)r"), text=shown)
     if len(digits) > 12:
-        raise ValueProblem(f"too large ({shown}): at most 10,000,000.00")
+        raise ValueProblem(N_("too large (%(text)s): at most 10,000,000.00"), text=shown)
     return int(digits) * 100 + int((fraction + "00")[:2])
 
 
@@ -165,16 +175,16 @@ def _number_parts(num, shown, decimal):
             mark = sign
     whole, _, fraction = num.partition(mark) if mark else (num, "", "")
     if mark and (not fraction.isdigit() or (group and group in fraction)):
-        raise ValueProblem(f"not an amount: {shown!r} (expected like 12.50)")
+        raise ValueProblem(N_("not an amount: %(text)r (expected like 12.50)"), text=shown)
     parts = re.split(r"[ ,.]", whole) if (group or " " in whole) else [whole]
     if len(parts) > 1 and (not 1 <= len(parts[0]) <= 3
                            or any(len(p) != 3 for p in parts[1:])
                            or (group and any(g not in (group, " ")
                                              for g in re.findall(r"[ ,.]", whole)))):
-        raise ValueProblem(f"not an amount: {shown!r} (digits grouped wrongly; expected "
-                           "like 1,234.50 or 1 234,50)")
+        raise ValueProblem(N_("not an amount: %(text)r (digits grouped wrongly; expected "
+                              "like 1,234.50 or 1 234,50)"), text=shown)
     if not all(p.isdigit() for p in parts):
-        raise ValueProblem(f"not an amount: {shown!r} (expected like 12.50)")
+        raise ValueProblem(N_("not an amount: %(text)r (expected like 12.50)"), text=shown)
     return "".join(parts), fraction
 
 
@@ -188,19 +198,22 @@ def parse_quantity(text, negative=False):
     shown = text
     if text.count(",") == 1 and "." not in text:
         if len(text) - text.index(",") == 4:  # "1,000": one, or a thousand?
-            raise ValueProblem(f"ambiguous quantity {shown!r}: write it as 1000 or as 1")
+            raise ValueProblem(N_("ambiguous quantity %(text)r: write it as 1000 or as 1"),
+                               text=shown)
         text = text.replace(",", ".")
     text = text.replace("\u2212", "-")
     if not re.fullmatch(r"[-+]?\d{1,9}(\.\d*)?", text):
-        raise ValueProblem(f"not a quantity: {shown!r} (expected a whole number like 2)"
-                           if shown else "missing quantity")
+        if not shown:
+            raise ValueProblem(N_("missing quantity"))
+        raise ValueProblem(N_("not a quantity: %(text)r (expected a whole number like 2)"),
+                           text=shown)
     value = Decimal(text)
     if value != value.to_integral_value():
-        raise ValueProblem(f"a fractional quantity ({shown}): Larder counts whole items; "
-                           "sell by the piece or by a fixed weight")
+        raise ValueProblem(N_("a fractional quantity (%(text)s): Larder counts whole items; "
+                              "sell by the piece or by a fixed weight"), text=shown)
     value = int(value)
     if value < 0 and not negative:
-        raise ValueProblem(f"a negative quantity ({shown})")
+        raise ValueProblem(N_("a negative quantity (%(text)s)"), text=shown)
     return value
 
 
@@ -211,7 +224,8 @@ _DATE = re.compile(r"""\s*
     (?:(?:,?\s+|T)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?
        \s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?
     \s*(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2}|[+-]\d{2})?\s*""", re.X)
-ORDER_WORDS = {"dmy": "day/month/year", "mdy": "month/day/year", "ymd": "year-month-day"}
+ORDER_WORDS = {"dmy": N_("day/month/year"), "mdy": N_("month/day/year"),
+               "ymd": N_("year-month-day")}
 
 
 def date_order(locale):
@@ -235,7 +249,8 @@ def shop_zone(name):
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueProblem(f"unknown time zone {name!r} in the shop's settings") from None
+        raise ValueProblem(N_("unknown time zone %(name)r in the shop's settings"),
+                           name=name) from None
 
 
 def to_shop_time(moment, shop_tz):
@@ -254,7 +269,7 @@ def _offset(text):
     digits = text[1:].replace(":", "")
     hours, minutes = int(digits[:2]), int(digits[2:] or 0)
     if hours > 14 or minutes > 59:
-        raise ValueProblem(f"not a time offset: {text!r}")
+        raise ValueProblem(N_("not a time offset: %(text)r"), text=text)
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
@@ -307,13 +322,15 @@ class DateReader:
             return moment
         match = _DATE.fullmatch(text)
         if not match:
-            raise ValueProblem(f"not a date: {text.strip()!r} (expected like 2025-12-31 "
-                               "or 31/12/2025 14:05)" if text.strip() else "missing date")
+            if not text.strip():
+                raise ValueProblem(N_("missing date"))
+            raise ValueProblem(N_("not a date: %(text)r (expected like 2025-12-31 or "
+                                  "31/12/2025 14:05)"), text=text.strip())
         a, b, c = match["a"], match["b"], match["c"]
         if len(a) == 4:
             year, month, day = int(a), int(b), int(c)
         elif len(a) > 2 or len(c) == 3:
-            raise ValueProblem(f"not a date: {text.strip()!r}")
+            raise ValueProblem(N_("not a date: %(text)r"), text=text.strip())
         else:
             year = int(c) + (2000 if len(c) == 2 else 0)
             day, month = self._day_month(int(a), int(b), match["sep"], line, text.strip())
@@ -321,12 +338,13 @@ class DateReader:
         second = int(match["S"] or 0)
         if match["ampm"]:
             if not 1 <= hour <= 12:
-                raise ValueProblem(f"not a time: {text.strip()!r}")
+                raise ValueProblem(N_("not a time: %(text)r"), text=text.strip())
             hour = hour % 12 + (12 if match["ampm"][0] in "Pp" else 0)
         try:
             moment = datetime(year, month, day, hour, minute, second)
         except ValueError:
-            raise ValueProblem(f"not a date: {text.strip()!r} (no such day or time)") from None
+            raise ValueProblem(N_("not a date: %(text)r (no such day or time)"),
+                               text=text.strip()) from None
         if match["tz"]:
             moment = to_shop_time(moment.replace(tzinfo=_offset(match["tz"])), self.shop_tz)
         elif zone is not None:
@@ -338,7 +356,7 @@ class DateReader:
         if separator == ".":           # 15.03.23: dotted dates are day.month.year
             return first, second
         if first > 12 and second > 12:
-            raise ValueProblem(f"not a date: {shown!r}")
+            raise ValueProblem(N_("not a date: %(text)r"), text=shown)
         if first > 12 or second > 12:
             order = "dmy" if first > 12 else "mdy"
             if self.proof is None:
@@ -349,8 +367,8 @@ class DateReader:
             self.first_ambiguous = (line, shown)
         self._check()
         if self.order == "ymd":
-            raise ValueProblem(f"ambiguous date {shown!r}: it could be day/month or "
-                               "month/day; export dates as 2025-12-31")
+            raise ValueProblem(N_("ambiguous date %(text)r: it could be day/month or "
+                                  "month/day; export dates as 2025-12-31"), text=shown)
         return (first, second) if self.order == "dmy" else (second, first)
 
     def _check(self):
@@ -361,12 +379,14 @@ class DateReader:
             return
         self.refused = True
         amb_line, amb_text = self.first_ambiguous
-        raise ValueProblem(
-            f"this file writes dates {ORDER_WORDS[order]} (line {proof_line}: "
-            f"{proof_text}), but the shop's date format ({self.locale_label}) is "
-            f"{ORDER_WORDS[self.order]}, so dates such as {amb_text} (line {amb_line}) "
-            "cannot be read safely; change the shop's locale in Settings or export the "
-            "dates as 2025-12-31")
+        raise ValueProblem(N_(
+            "this file writes dates %(order)s (line %(proof_line)s: %(proof)s), but the "
+            "shop's date format (%(locale)s) is %(shop_order)s, so dates such as "
+            "%(example)s (line %(example_line)s) cannot be read safely; change the shop's "
+            "locale in Settings or export the dates as 2025-12-31"),
+            order=Reason(ORDER_WORDS[order]), proof_line=proof_line, proof=proof_text,
+            locale=self.locale_label, shop_order=Reason(ORDER_WORDS[self.order]),
+            example=amb_text, example_line=amb_line)
 
 
 # Square writes its locations' zones with Rails (ActiveSupport::TimeZone) names.
@@ -398,5 +418,6 @@ def zone_named(name):
     try:
         return ZoneInfo(RAILS_ZONES.get(name, name))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueProblem(f"unknown time zone {name!r} (expected a name like "
-                           "'Eastern Time (US & Canada)' or 'Europe/Paris')") from None
+        raise ValueProblem(N_("unknown time zone %(name)r (expected a name like "
+                              "'Eastern Time (US & Canada)' or 'Europe/Paris')"),
+                           name=name) from None

@@ -21,7 +21,8 @@ from ..validation import EMAIL_RE
 from .bulk import DeferredIndexes
 from .formats.common import DEFAULT_CATEGORY
 from .larder_sales import settle
-from .records import Problem
+from ..i18n import N_
+from .records import Problem, Reason
 from .refund_rows import RefundWriter, _money
 
 CHUNK = 1_000      # sales written together
@@ -102,8 +103,9 @@ class Writer(RefundWriter):
         if self.closed:
             day = settings.business_day_of(moment)
             if day in self.closed:
-                self.problem(line, column, f"the business day {day.isoformat()} is closed "
-                                           "(Z-report done); nothing can be added to it")
+                self.problem(line, column, Reason(N_(
+                    "the business day %(day)s is closed (Z-report done); nothing can be added "
+                    "to it"), day=day.isoformat()))
                 return True
         return False
 
@@ -113,7 +115,7 @@ class Writer(RefundWriter):
         plan.saw_sale(rec.created_at, len(rec.lines))
         plan.refunds_found += len(rec.refunds)
         if rec.skip:
-            plan.skip(rec.line, f"order {rec.source_id}", rec.skip)
+            plan.skip(rec.line, Reason(N_("order %(order)s"), order=rec.source_id), rec.skip)
             plan.count("orders", "skipped")
             return
         before = plan.problem_count
@@ -127,8 +129,9 @@ class Writer(RefundWriter):
             return
         customer_id = None if rec.customer is None else self._customer_of(rec.customer)
         if len(rec.lines) > MAX_LINES:
-            self.problem(rec.line, "order", f"order {rec.source_id}: {len(rec.lines)} lines; "
-                                            f"at most {MAX_LINES}")
+            self.problem(rec.line, "order", Reason(
+                N_("order %(order)s: %(count)s lines; at most %(limit)s"),
+                order=rec.source_id, count=len(rec.lines), limit=MAX_LINES))
             return
         lines, products = [], self.products
         for line in rec.lines:
@@ -138,8 +141,9 @@ class Writer(RefundWriter):
                 if product is None:
                     continue
             if not 1 <= line.quantity <= MAX_QUANTITY:
-                self.problem(line.line, "quantity", f"{line.quantity}: expected 1 to "
-                                                    f"{MAX_QUANTITY:,}")
+                self.problem(line.line, "quantity", Reason(
+                    N_("%(quantity)s: expected 1 to %(limit)s"), quantity=line.quantity,
+                    limit=f"{MAX_QUANTITY:,}"))
                 continue
             unit = product[1] if line.unit_price_cents is None else line.unit_price_cents
             rate = line.tax_rate_bp
@@ -149,16 +153,18 @@ class Writer(RefundWriter):
             lines.append((product[0], line.quantity, unit, rate, line.discount_cents, cost))
         method = rec.payment_method
         if rec.source == "larder" and method and method not in self.methods:
-            self.problem(rec.line, "payment_method", f"unknown payment method {method!r} (the "
-                         f"shop's: {', '.join(self.methods)}; add it in Settings)")
+            self.problem(rec.line, "payment_method", Reason(
+                N_("unknown payment method %(method)r (the shop's: %(known)s; add it in "
+                   "Settings)"), method=method, known=", ".join(self.methods)))
         if plan.problem_count > before:
             return
         priced = self._price(lines, rec)
         if priced is None:
             return
         if max(priced.total_cents, priced.gross_cents) > MAX_ORDER_CENTS:
-            self.problem(rec.line, "total", f"order {rec.source_id}: above "
-                                            f"{_money(MAX_ORDER_CENTS)}")
+            self.problem(rec.line, "total", Reason(N_("order %(order)s: above %(amount)s"),
+                                                   order=rec.source_id,
+                                                   amount=_money(MAX_ORDER_CENTS)))
             return
         if (rec.expected_total_cents is not None or rec.expected_tax_cents is not None) \
                 and not self._as_the_file_says(rec, priced):
@@ -185,20 +191,25 @@ class Writer(RefundWriter):
                                discount_amount_cents=rec.order_discount_cents or None,
                                discount_percent_bp=rec.order_discount_percent_bp)
         except PricingError as exc:
-            self.problem(rec.line, "discount", f"order {rec.source_id}: {exc}")
+            self.problem(rec.line, "discount", Reason(N_("order %(order)s: %(reason)s"),
+                                                      order=rec.source_id,
+                                                      reason=Reason(str(exc))))
             return None
 
     def _twice(self, rec):
-        self.problem(rec.line, "order", f"order {rec.source_id} appears twice in this file "
-                                        "(an order's rows must follow each other)")
+        self.problem(rec.line, "order", Reason(
+            N_("order %(order)s appears twice in this file (an order's rows must follow each "
+               "other)"), order=rec.source_id))
 
     def _as_the_file_says(self, rec, priced):
         ok = True
         for column, wanted, got in (("total", rec.expected_total_cents, priced.total_cents),
                                     ("tax", rec.expected_tax_cents, priced.tax_cents)):
             if wanted is not None and wanted != got:
-                self.problem(rec.line, column, f"order {rec.source_id}: the file says "
-                             f"{_money(wanted)}, its lines come to {_money(got)}")
+                self.problem(rec.line, column, Reason(
+                    N_("order %(order)s: the file says %(wanted)s, its lines come to "
+                       "%(got)s"), order=rec.source_id, wanted=_money(wanted),
+                    got=_money(got)))
                 ok = False
         return ok
 
@@ -211,10 +222,12 @@ class Writer(RefundWriter):
             if email in self.by_email:
                 return self.by_email[email]
             if c.known_only:
-                self.problem(c.line, "customer_email", f"unknown customer {email!r}")
+                self.problem(c.line, "customer_email",
+                             Reason(N_("unknown customer %(email)r"), email=email))
                 return None
             if not EMAIL_RE.fullmatch(email) or len(email) > 254:
-                self.problem(c.line, "email", f"not an e-mail address: {email!r}")
+                self.problem(c.line, "email",
+                             Reason(N_("not an e-mail address: %(email)r"), email=email))
                 return None
         if c.till_id and c.till_id in self.by_till:
             return self.by_till[c.till_id]
@@ -235,10 +248,11 @@ class Writer(RefundWriter):
         if known is not None:
             return known
         if rec.known_only:
-            self.problem(line.line, "sku", f"unknown sku {rec.sku!r}")
+            self.problem(line.line, "sku", Reason(N_("unknown sku %(sku)r"), sku=rec.sku))
             return None
         if sku_problem(rec.sku):
-            self.problem(line.line, "sku", f"bad sku {rec.sku!r} ({sku_problem(rec.sku)})")
+            self.problem(line.line, "sku", Reason(N_("bad sku %(sku)r (%(rule)s)"), sku=rec.sku,
+                                                  rule=str(sku_problem(rec.sku))))
             return None
         rate = line.tax_rate_bp or 0
         unit = line.unit_price_cents or 0
@@ -363,8 +377,9 @@ class Writer(RefundWriter):
         self.need_indexes()
         refunded = db.session.execute(select(_R.c.id).where(_R.c.order_id == old.id)).first()
         if refunded:
-            self.problem(rec.line, "order", f"order {rec.source_id} is already in Larder with "
-                         "other figures and has refunds; an import cannot change it")
+            self.problem(rec.line, "order", Reason(
+                N_("order %(order)s is already in Larder with other figures and has refunds; "
+                   "an import cannot change it"), order=rec.source_id))
             return
         if self._closed(old.created_at, rec.line, "order"):
             return
@@ -404,7 +419,8 @@ class Writer(RefundWriter):
     # ---- products and customers files -------------------------------------------------
     def _first(self, key, line, column):
         if key in self.keys_seen:
-            self.problem(line, column, f"duplicate of line {self.keys_seen[key]}")
+            self.problem(line, column, Reason(N_("duplicate of line %(line)s"),
+                                              line=self.keys_seen[key]))
             return False
         self.keys_seen[key] = line
         return True
@@ -414,7 +430,7 @@ class Writer(RefundWriter):
 
         self.plan.products_found += 1
         if rec.skip:
-            self.plan.skip(rec.line, f"product {rec.sku}", rec.skip)
+            self.plan.skip(rec.line, Reason(N_("product %(sku)s"), sku=rec.sku), rec.skip)
             self.plan.count("products", "skipped")
             return
         if self._first(("product", rec.sku), rec.line, "sku"):

@@ -9,6 +9,8 @@ common.Context (the shop's locale, time zone, tax rates).
 """
 from . import (larder_customers, larder_orders, larder_products, loyverse_receipts,
                shopify_orders, shopify_products, square_items, sumup_sales)
+from ...i18n import N_
+from ..records import Reason
 from .common import Context, made_up_sku
 
 __all__ = ["Context", "made_up_sku", "FORMATS", "detect", "by_name", "unrecognised"]
@@ -32,8 +34,8 @@ def by_name(name):
     try:
         return BY_NAME[name]
     except KeyError:
-        raise KeyError(f"unknown format {name!r}; expected one of "
-                       + ", ".join(BY_NAME)) from None
+        raise KeyError(Reason(N_("unknown format %(name)r; expected one of %(names)s"),
+                              name=name, names=", ".join(BY_NAME))) from None
 
 
 def unrecognised(header):
@@ -41,14 +43,14 @@ def unrecognised(header):
     from .loyverse_receipts import is_summary
 
     if is_summary(header):
-        return ("this is Loyverse's receipts summary (one row per receipt, no items); "
-                "export 'Receipts by item' instead")
+        return Reason(N_("this is Loyverse's receipts summary (one row per receipt, no "
+                         "items); export 'Receipts by item' instead"))
     from .larder import near_miss
 
     reason = near_miss(header)
     if reason:
         return reason
     shown = ", ".join(header[:6]) + (", ..." if len(header) > 6 else "")
-    return ("not a file Larder knows (columns: " + shown + "); expected a Shopify, "
-            "Square, SumUp or Loyverse export, or Larder's products, customers or "
-            "orders columns")
+    return Reason(N_("not a file Larder knows (columns: %(columns)s); expected a Shopify, "
+                     "Square, SumUp or Loyverse export, or Larder's products, customers or "
+                     "orders columns"), columns=shown)

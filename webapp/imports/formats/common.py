@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ...tax import BP, tax_included, tax_on
-from ..records import LineRecord, Problem
+from ...i18n import N_
+from ..records import LineRecord, Problem, Reason
 from ..values import (DateReader, ValueProblem, decimal_mark, parse_money, parse_quantity,
                       shop_zone)
 
@@ -173,9 +174,9 @@ def item_amounts(row, included, rates):
     tax = row.money("tax", negative=True, empty=0)
     cost = row.money("cost", negative=True, empty=None)
     if not row.text("item"):
-        row.bad("item", "missing item name")
+        row.bad("item", N_("missing item name"))
     if quantity == 0:
-        row.bad("qty", "a quantity of 0")
+        row.bad("qty", N_("a quantity of 0"))
     if row.problems:
         return None
     quantity, gross, discount, tax = abs(quantity), abs(gross), abs(discounts), abs(tax)
@@ -260,21 +261,21 @@ class Row:
         try:
             return parse_money(text, self.decimal, negative)
         except ValueProblem as exc:
-            self.problems.append(Problem(self.line, self.columns.name(key), str(exc)))
+            self.problems.append(Problem(self.line, self.columns.name(key), exc.reason))
             return None
 
     def quantity(self, key, negative=False):
         try:
             return parse_quantity(self.text(key), negative)
         except ValueProblem as exc:
-            self.problems.append(Problem(self.line, self.columns.name(key), str(exc)))
+            self.problems.append(Problem(self.line, self.columns.name(key), exc.reason))
             return None
 
     def when(self, reader, key, zone=None, text=None):
         try:
             return reader.read(self.text(key) if text is None else text, self.line, zone)
         except ValueProblem as exc:
-            self.problems.append(Problem(self.line, self.columns.name(key), str(exc)))
+            self.problems.append(Problem(self.line, self.columns.name(key), exc.reason))
             return None
 
     def bad(self, key, reason):
@@ -311,5 +312,6 @@ def consecutive(table, key_of, limit=MAX_GROUP):
 def _group(key, group, extra, limit):
     if not extra:
         return key, group
-    return None, Problem(group[0][0], "row", f"{limit + extra:,} rows for one order "
-                                             f"({key!r}); at most {limit:,}")
+    return None, Problem(group[0][0], "row", Reason(
+        N_("%(count)s rows for one order (%(key)r); at most %(limit)s"),
+        count=f"{limit + extra:,}", key=key, limit=f"{limit:,}"))

@@ -12,9 +12,11 @@ after the shop's locale is read out of the numbers (values.plain_number: `7,50` 
 """
 from ...catalog import PRODUCT_COLUMNS, CustomerIn, ProductIn
 from ...csv_cells import read_text_cell, split_money_header
+from ...i18n import N_
 from ...ordering import LineIn, OrderIn, parse_discount
 from ...validation import OrderRef, ValidationError, check, field_rule
-from ..records import CustomerRecord, LineRecord, Problem, ProductRecord, SaleRecord
+from ..records import (CustomerRecord, LineRecord, Problem, ProductRecord, Reason,
+                       SaleRecord)
 from ..values import plain_number
 from .common import Columns, Row, consecutive
 
@@ -28,6 +30,8 @@ LAYOUTS = {
                 "order_discount")),
 }
 KINDS = tuple(LAYOUTS)
+LAYOUT_WORDS = {"products": N_("products"), "customers": N_("customers"),
+                "orders": N_("orders")}
 SOURCE = "larder"
 # The columns in the shop's currency, headed `price (EUR)` by the export
 # (csv_cells.money_header). An order discount is an amount unless it says `%`.
@@ -58,12 +62,13 @@ def currency_problem(header, currency):
              if code is not None and code != currency]
     if not wrong:
         return None
-    codes = " and ".join(dict.fromkeys(code for _, code in wrong))
+    codes = ", ".join(dict.fromkeys(code for _, code in wrong))
     columns = ", ".join(repr(text) for text, _ in wrong)
     renamed = ", ".join(repr(f"{_split(text)[0]} ({currency})") for text, _ in wrong)
-    return Problem(1, "header", f"amounts in {codes} ({columns}), but the shop's currency "
-                                f"is {currency}: convert them to {currency} and name the "
-                                f"column(s) {renamed}")
+    return Problem(1, "header", Reason(
+        N_("amounts in %(codes)s (%(columns)s), but the shop's currency is %(currency)s: "
+           "convert them to %(currency)s and name the column(s) %(renamed)s"),
+        codes=codes, columns=columns, currency=currency, renamed=renamed))
 
 
 def recognise_layout(layout, header):
@@ -86,12 +91,23 @@ def near_miss(header):
     unknown = list(dict.fromkeys(n for n in names if n and n not in required + optional))
     twice = list(dict.fromkeys(n for i, n in enumerate(names) if n and n in names[:i]))
     unnamed = [str(i + 1) for i, n in enumerate(names) if not n]
-    parts = ([f"missing column(s): {quoted(missing)}"] if missing else []) + (
-        [f"also unknown column(s): {quoted(unknown)}"] if unknown else []) + (
-        [f"column(s) given twice: {quoted(twice)}"] if twice else []) + (
-        [f"column(s) without a name: number {', '.join(unnamed)}"] if unnamed else [])
-    return (f"Larder's {layout} columns, but " + "; ".join(parts)
-            + "; the optional ones are: " + ", ".join(optional))
+    parts = ([Reason(N_("missing column(s): %(columns)s"), columns=quoted(missing))]
+             if missing else []) + (
+        [Reason(N_("also unknown column(s): %(columns)s"), columns=quoted(unknown))]
+        if unknown else []) + (
+        [Reason(N_("column(s) given twice: %(columns)s"), columns=quoted(twice))]
+        if twice else []) + (
+        [Reason(N_("column(s) without a name: number %(numbers)s"),
+                numbers=", ".join(unnamed))] if unnamed else [])
+    if not parts:  # a whole layout of Larder's, read as another format (--format)
+        return Reason(N_("these are Larder's %(layout)s columns"),
+                      layout=Reason(LAYOUT_WORDS[layout]))
+    problems = parts[0]
+    for part in parts[1:]:  # each part said in the shop's language (records.say)
+        problems = Reason(N_("%(one)s; %(other)s"), one=problems, other=part)
+    return Reason(N_("Larder's %(layout)s columns, but %(problems)s; the optional ones "
+                     "are: %(optional)s"), layout=Reason(LAYOUT_WORDS[layout]),
+                  problems=problems, optional=", ".join(optional))
 
 
 def _columns(layout, table, context):
@@ -285,8 +301,9 @@ def orders(table, context):
             if row is not head:
                 for i, key in same:
                     if row_cells[i].strip() != head.cells[i].strip():
-                        row.bad(key, f"differs from line {head.line} of order "
-                                     f"{read_text_cell(head.text('order_ref'))!r}")
+                        row.bad(key, Reason(N_("differs from line %(line)s of order %(order)r"),
+                                            line=head.line,
+                                            order=read_text_cell(head.text("order_ref"))))
             before = len(row.problems)
             sku, quantity, price = sku_cell(row), quantity_cell(row), price_cell(row)
             rate, line_discount = rate_cell(row), discount_cell(row)

@@ -25,6 +25,10 @@ COLUMNS = {
 }
 
 
+# Receipts that sold nothing: listed as skipped, in whole words for the catalog.
+_SKIPPED = {"cancelled": N_("cancelled receipt"), "canceled": N_("canceled receipt"),
+            "voided": N_("voided receipt")}
+
 def recognise(header):
     return (header_has(header, "Receipt number", "Receipt type", "Quantity", "Gross sales",
                        "Net sales") and (header_has(header, "Item")
@@ -87,8 +91,8 @@ def _receipt(columns, group, context, dates, matcher):
                       customer=customer, prices_include_tax=included,
                       expected_total_cents=paid, expected_tax_cents=taxes)
     status = head.text("status").lower()
-    if status in ("cancelled", "canceled", "voided"):
-        sale.skip = f"{status} receipt"
+    if status in _SKIPPED:
+        sale.skip = _SKIPPED[status]
     else:
         matcher.sold(sale)
     yield sale

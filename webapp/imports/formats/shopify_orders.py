@@ -12,7 +12,8 @@ import itertools
 
 from ...tax import Line, PricingError, price_order
 from ..values import ValueProblem, parse_money
-from ..records import CustomerRecord, LineRecord, ProductRecord, RefundRecord, SaleRecord
+from ..records import (CustomerRecord, LineRecord, ProductRecord, Reason, RefundRecord,
+                       SaleRecord)
 from .common import (SHIPPING_SKU, Columns, Row, consecutive, header_has,
                      made_up_sku, payment_method, rate_from_text)
 
@@ -33,8 +34,9 @@ COLUMNS = {
     **{f"tax{n}_name": f"Tax {n} Name" for n in range(1, 6)},
     **{f"tax{n}_value": f"Tax {n} Value" for n in range(1, 6)},
 }
-UNPAID = {"pending": "not paid yet (pending)", "authorized": "not paid yet (authorized)",
-          "voided": "voided", "expired": "expired (never paid)"}
+UNPAID = {"pending": N_("not paid yet (pending)"),
+          "authorized": N_("not paid yet (authorized)"), "voided": N_("voided"),
+          "expired": N_("expired (never paid)")}
 
 
 def recognise(header):
@@ -59,8 +61,9 @@ def _order(columns, group, context, dates):
     first_line, first = group[0]
     head = Row(columns, first_line, first)
     if not head.text("status") and not head.text("total"):
-        head.bad("status", f"order {head.text('name')}: its first row (with the status, "
-                           "totals and date) is missing or not next to its other rows")
+        head.bad("status", Reason(N_("order %(order)s: its first row (with the status, "
+                                     "totals and date) is missing or not next to its other "
+                                     "rows"), order=head.text("name")))
         yield from head.problems
         return
     created = head.when(dates, "created")
@@ -81,7 +84,7 @@ def _order(columns, group, context, dates):
         line_discount = row.money("line_discount", empty=0)
         item = row.text("item")
         if not item:
-            row.bad("item", "missing product name")
+            row.bad("item", N_("missing product name"))
         problems += row.problems
         if row.problems:
             continue
@@ -125,11 +128,11 @@ def _order(columns, group, context, dates):
 
 def _skip(status, cancelled, refunded, payment):
     if "bogus" in payment.lower():
-        return "test order (paid with Shopify's test gateway)"
+        return N_("test order (paid with Shopify's test gateway)")
     if status in UNPAID:
         return UNPAID[status]
     if cancelled and not refunded:
-        return "cancelled"
+        return N_("cancelled")
     return ""
 
 

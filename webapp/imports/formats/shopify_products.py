@@ -47,7 +47,7 @@ def records(table, context):
 def _variant(row, head):
     title = head.text("title")
     if not title:
-        row.bad("title", "missing product name (the product's first row has none)")
+        row.bad("title", N_("missing product name (the product's first row has none)"))
     price = row.money("price")
     cost = row.money("cost", empty=None)
     options = [row.text(f"opt{n}") for n in (1, 2, 3)]
@@ -71,7 +71,7 @@ def _variant(row, head):
                            archived=status == "archived" if status else None,
                            barcode=barcode)
     if (row.text("gift") or head.text("gift")).lower() == "true":
-        record.skip = "a gift card (not a product Larder sells)"
+        record.skip = N_("a gift card (not a product Larder sells)")
     stock = row.text("stock")
     if stock.lstrip("-").isdigit():
         record.stock = max(int(stock), 0)

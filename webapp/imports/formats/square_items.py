@@ -52,7 +52,7 @@ def _zone(row, zones):
         except ValueProblem as exc:
             zones[name] = exc
     if isinstance(zones[name], ValueProblem):
-        row.bad("zone", str(zones[name]))
+        row.bad("zone", zones[name].reason)
         return None
     return zones[name]
 

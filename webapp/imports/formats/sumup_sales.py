@@ -6,7 +6,7 @@ staff login, never a customer: every sale is a walk-in sale. Refund rows become 
 their own, linked by `Transaction refunded` (English) or, when the report does not link
 them (German), to the latest earlier sale of the same item in the file."""
 from ...i18n import N_
-from ..records import LineRecord, ProductRecord, RefundRecord, SaleRecord
+from ..records import LineRecord, ProductRecord, Reason, RefundRecord, SaleRecord
 from .common import (DEFAULT_CATEGORY, Columns, RefundMatcher, Row, consecutive, header_has,
                      made_up_sku, payment_method, rate_from_text, unit_and_extra)
 
@@ -57,11 +57,12 @@ def _group(columns, group, dates, matcher):
         rate = rate_from_text(row.text("rate")) if row.text("rate") else 0
         item = " ".join(row.text("item").split())
         if not item:
-            row.bad("item", "missing item description")
+            row.bad("item", N_("missing item description"))
         if rate is None:
-            row.bad("rate", f"not a tax rate: {row.text('rate')!r} (expected like 7.7%)")
+            row.bad("rate", Reason(N_("not a tax rate: %(text)r (expected like 7.7%%)"),
+                                   text=row.text("rate")))
         if quantity == 0:
-            row.bad("qty", "a quantity of 0")
+            row.bad("qty", N_("a quantity of 0"))
         problems += row.problems
         if row.problems:
             continue
