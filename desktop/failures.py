@@ -1,5 +1,6 @@
 """One sentence for a failure that ended a command (desktop.cli.main's last resort): the
 disk, the data folder, the database. The traceback goes to the log, not the terminal."""
+from desktop.cli_words import _
 from webapp.errors import is_disk_full
 
 
@@ -12,16 +13,18 @@ def failure_message(exc, data_dir=None):
     if isinstance(exc, (ConfigError, AlreadyRunning)):
         return str(exc), None
     if is_disk_full(exc):
-        where = data_dir or "the data folder"
-        return f"the disk is full (while writing to {where}): free some space, then try again", exc
+        where = data_dir or _("the data folder")
+        return _("the disk is full (while writing to %(where)s): free some space, then try "
+                 "again", where=where), exc
     if isinstance(exc, OSError):
         if exc.filename:
-            return f"cannot use {exc.filename}: {exc.strerror or exc}", exc
-        return f"a file or network error: {exc.strerror or exc}", exc
+            return _("cannot use %(file)s: %(error)s", file=exc.filename,
+                     error=exc.strerror or exc), exc
+        return _("a file or network error: %(error)s", error=exc.strerror or exc), exc
     database = _database_error(exc)
     if database is not None:
-        return f"the database could not be used: {database}", exc
-    return f"unexpected error: {type(exc).__name__}: {exc}", exc
+        return _("the database could not be used: %(error)s", error=database), exc
+    return _("unexpected error: %(error)s", error=type(exc).__name__ + ": " + str(exc)), exc
 
 
 def _chain(exc):

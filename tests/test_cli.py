@@ -192,3 +192,33 @@ def test_an_english_shop_keeps_the_cli_words(data_dir, tmp_path):
             "larder: error: 'things' is not one of 'products', 'customers', 'orders'"
         assert larder(data_dir, "figures", "check", env=env).stdout == \
             "the daily figures agree with the orders\n"
+
+
+def test_a_failure_that_ends_a_command_is_said_in_the_shops_language(tmp_path):
+    """desktop/failures.py: the disk, a file, the database, anything else, in German for a
+    German shop and as before for an English one."""
+    import errno
+    import sqlite3
+
+    from desktop import cli_words
+    from desktop.failures import failure_message
+
+    full = OSError(errno.ENOSPC, "No space left on device")
+    gone = FileNotFoundError(errno.ENOENT, "No such file or directory", "/x/y.csv")
+    cases = [(full, "der Datenträger ist voll (beim Schreiben in /data): schaffen Sie "
+                    "Platz und versuchen Sie es erneut",
+              "the disk is full (while writing to /data): free some space, then try again"),
+             (gone, "/x/y.csv kann nicht benutzt werden: No such file or directory",
+              "cannot use /x/y.csv: No such file or directory"),
+             (sqlite3.DatabaseError("file is not a database"),
+              "die Datenbank konnte nicht benutzt werden: file is not a database",
+              "the database could not be used: file is not a database"),
+             (KeyError("x"), "unerwarteter Fehler: KeyError: 'x'",
+              "unexpected error: KeyError: 'x'")]
+    try:
+        for locale, column in (("de_DE", 1), ("en_GB", 2)):
+            cli_words.use_locale(locale)
+            for case in cases:
+                assert failure_message(case[0], "/data")[0] == case[column]
+    finally:
+        cli_words.use_data_dir(None)

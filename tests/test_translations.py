@@ -527,3 +527,27 @@ def test_a_bad_value_reads_the_same_in_german_on_the_form_the_api_and_the_csv(
     found = re.search(rf"<li>Zeile 2: {field}: ([^<]*)</li>", page)
     assert found, page[-2000:]
     assert form == api == found.group(1) == german
+
+
+def test_a_taken_code_and_a_refused_backup_are_german(sold, client, tmp_path):
+    """The catalog's one-product rules and the backups' refusals, said by the API and the
+    restore in a German shop (an English one below, word for word as before)."""
+    from webapp import backups
+
+    set_locale(sold, "de_DE")
+    data = {"sku": "SKU-001", "name": "Brot", "category": "Brot", "price": "1", "stock": "1"}
+    answer = client.post("/api/products", json=data)
+    assert answer.status_code == 400 and answer.json["fields"]["sku"] == "gibt es schon"
+    for sku in ("B-1", "B-2"):
+        answer = client.post("/api/products", json={**data, "sku": sku,
+                                                     "barcode": "4006381333931"})
+    assert answer.json["fields"]["barcode"] == ("schon vergeben an den Artikel B-1 (Brot): "
+                                                "ein Barcode, ein Artikel")
+    not_a_backup = tmp_path / "notes.txt"
+    not_a_backup.write_text("hello")
+    for locale, words in (("de_DE", "ist keine Larder-Sicherung (keine SQLite-Datenbank)"),
+                          ("en_GB", "is not a Larder backup (not a SQLite database)")):
+        set_locale(sold, locale)
+        with sold.app_context(), pytest.raises(backups.BackupError) as refused:
+            backups.restore(sold, not_a_backup)
+        assert str(refused.value) == f"{not_a_backup} {words}"

@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"^larder-(\d{4}-\d{2}-\d{2}-\d{6})-([a-z][a-z0-9.-]*)\.db$")
 LARDER_TABLES = {"products", "customers", "orders", "order_lines", "users", "jobs"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
-PG_ADVICE = ("the database is not SQLite (DATABASE_URL): back it up with pg_dump and restore "
-             "it with pg_restore (see docs/reliability.md)")
+PG_ADVICE = N_("the database is not SQLite (DATABASE_URL): back it up with pg_dump and "
+               "restore it with pg_restore (see docs/reliability.md)")
 REASON_WORDS = {"daily": N_("Daily"), "manual": N_("Made by hand"),
                 "before-restore": N_("Before a restore")}
 
@@ -72,9 +72,9 @@ def sqlite_path(app):
     config = getattr(app, "config", app)
     url = make_url(config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() != "sqlite":
-        raise BackupError(PG_ADVICE)
+        raise BackupError(_(PG_ADVICE))
     if not url.database or url.database == ":memory:":
-        raise BackupError("the database is in memory: there is nothing to back up")
+        raise BackupError(_("the database is in memory: there is nothing to back up"))
     return Path(url.database)
 
 
@@ -161,13 +161,14 @@ def make_backup(app, reason="manual", dest=None):
     of the listing and of pruning). Raises BackupError (PostgreSQL, a failed check)."""
     src = sqlite_path(app)
     if not src.exists():
-        raise BackupError(f"there is no database at {src} yet")
+        raise BackupError(_("there is no database at %(path)s yet", path=src))
     if dest is None:
         final = _new_name(backup_dir(app.config["DATA_DIR"]), reason)
     else:
         final = Path(dest).resolve()
         if final in (src.resolve(), Path(f"{src.resolve()}-wal"), Path(f"{src.resolve()}-shm")):
-            raise BackupError(f"{dest} is the database itself: choose another file")
+            raise BackupError(_("%(path)s is the database itself: choose another file",
+                                path=dest))
     fd, tmp = tempfile.mkstemp(prefix=".backup-", suffix=".part", dir=final.parent)
     os.close(fd)
     try:
@@ -175,11 +176,12 @@ def make_backup(app, reason="manual", dest=None):
         copy_database(src, tmp, _busy_ms(app))
         problem = integrity_problem(tmp)
         if problem:
-            raise BackupError(f"the copy failed its integrity check ({problem}); the "
-                              f"database itself may be damaged: keep the older backups")
+            raise BackupError(_("the copy failed its integrity check (%(problem)s); the "
+                                "database itself may be damaged: keep the older backups",
+                                problem=problem))
         os.replace(tmp, final)
     except sqlite3.Error as exc:
-        raise BackupError(f"cannot back up the database: {exc}") from None
+        raise BackupError(_("cannot back up the database: %(error)s", error=exc)) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -250,9 +252,11 @@ def _stage(path, folder):
         with open(path, "rb") as fh:
             magic = fh.read(len(SQLITE_MAGIC))
     except OSError as exc:
-        raise BackupError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise BackupError(_("cannot read %(path)s: %(error)s", path=path,
+                             error=exc.strerror or exc)) from None
     if magic != SQLITE_MAGIC:
-        raise BackupError(f"{path} is not a Larder backup (not a SQLite database)")
+        raise BackupError(_("%(path)s is not a Larder backup (not a SQLite database)",
+                             path=path))
     fd, staged = tempfile.mkstemp(prefix=".restore-", suffix=".part", dir=folder)
     os.close(fd)
     try:
@@ -264,10 +268,12 @@ def _stage(path, folder):
             con.close()
     except OSError as exc:
         os.unlink(staged)
-        raise BackupError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise BackupError(_("cannot read %(path)s: %(error)s", path=path,
+                             error=exc.strerror or exc)) from None
     except sqlite3.DatabaseError as exc:
         os.unlink(staged)
-        raise BackupError(f"{path} is damaged ({exc}): choose another backup") from None
+        raise BackupError(_("%(path)s is damaged (%(problem)s): choose another backup",
+                             path=path, problem=exc)) from None
     return staged
 
 
@@ -276,15 +282,17 @@ def _check_staged(staged, path):
 
     problem = integrity_problem(staged)
     if problem:
-        raise BackupError(f"{path} is damaged ({problem}): choose another backup")
+        raise BackupError(_("%(path)s is damaged (%(problem)s): choose another backup",
+                             path=path, problem=problem))
     con = sqlite3.connect(f"{Path(staged).resolve().as_uri()}?mode=ro", uri=True)
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master "
                                             "WHERE type = 'table'")}
         missing = LARDER_TABLES - tables
         if missing:
-            raise BackupError(f"{path} is a SQLite database but not Larder's (it has no "
-                              f"{', '.join(sorted(missing))} table)")
+            raise BackupError(_("%(path)s is a SQLite database but not Larder's (it has no "
+                                "%(tables)s table)", path=path,
+                                tables=", ".join(sorted(missing))))
         rev = None
         if "alembic_version" in tables:
             row = con.execute("SELECT version_num FROM alembic_version").fetchone()
@@ -292,8 +300,9 @@ def _check_staged(staged, path):
     finally:
         con.close()
     if rev is not None and rev not in known_revisions():
-        raise BackupError(f"{path} was written by a newer version of Larder (schema {rev}); "
-                          f"this is Larder with schema {HEAD}: restore it with that version")
+        raise BackupError(_("%(path)s was written by a newer version of Larder (schema "
+                            "%(rev)s); this is Larder with schema %(head)s: restore it with "
+                            "that version", path=path, rev=rev, head=HEAD))
     return rev
 
 
@@ -327,10 +336,11 @@ def restore(app, file):
             finally:
                 src.close()
     except sqlite3.Error as exc:
-        raise BackupError(f"cannot restore {file}: {exc}") from None
+        raise BackupError(_("cannot restore %(path)s: %(error)s", path=file,
+                            error=exc)) from None
     except AlreadyLocked:
-        raise BackupError("a schema upgrade has been running for two minutes: nothing was "
-                          "restored; try again when it has finished") from None
+        raise BackupError(_("a schema upgrade has been running for two minutes: nothing "
+                            "was restored; try again when it has finished")) from None
     finally:
         os.unlink(staged)
     log.info("restored the database from %s (safety copy %s)", file, safety.name)

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import caching, daily_figures, low_stock
 from .extensions import db
+from .i18n import _
 from .models import Customer, Order, OrderLine, Product
 from .money import cents_to_str
 from .validation import (SKU_RE, SKU_RULE, Email, Input, Money, OptionalBarcode,
@@ -91,8 +92,8 @@ def _sku_taken(sku, but=None):
     if other is None or other is but:
         return None
     if other.archived:
-        return "already exists (an archived product: restore it from Archived products)"
-    return "already exists"
+        return _("already exists (an archived product: restore it from Archived products)")
+    return _("already exists")
 
 
 def barcode_taken(code, sku=None):
@@ -107,8 +108,11 @@ def barcode_taken(code, sku=None):
                *([Product.sku != sku] if sku else [])).limit(1)).first()
     if other is None:
         return None
-    what = "an archived product" if other.archived else "the product"
-    return f"already used by {what} {other.sku} ({other.name}): one barcode, one product"
+    if other.archived:
+        return _("already used by an archived product %(sku)s (%(name)s): one barcode, one "
+                 "product", sku=other.sku, name=other.name)
+    return _("already used by the product %(sku)s (%(name)s): one barcode, one product",
+             sku=other.sku, name=other.name)
 
 
 def _commit_unique(product):

@@ -112,7 +112,7 @@ def send_digest(day=None):
     lines = "\n".join(_line(p) for p in products)
     subject = ngettext("Low stock: %(num)s product (%(day)s)",
                        "Low stock: %(num)s products (%(day)s)", len(products),
-                       day=f"{day:%Y-%m-%d}")
+                       day=day.isoformat())
     msg = _message(_sender(), subject,
                    _("These products are at or below their reorder level:") + f"\n\n{lines}\n")
     result = deliver(msg, f"low-stock-digest-{day:%Y-%m-%d}.eml")
