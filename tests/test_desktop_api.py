@@ -1,5 +1,7 @@
 """The window's native touches (desktop/window.py DesktopApi) with real files and a real
 app; only pywebview's dialog is stood in for (it needs a person to click)."""
+import types
+
 import pytest
 
 from desktop.window import DesktopApi, load_size, save_size
@@ -20,7 +22,8 @@ class DialogWindow:
 
 @pytest.fixture
 def api(app):
-    return DesktopApi(app)
+    # What the launcher hands over: its start-up, whose `app` is made by then.
+    return DesktopApi(types.SimpleNamespace(app=app))
 
 
 def test_save_report_copies_the_file_under_its_name(app, api, client, tmp_path):
