@@ -15,7 +15,7 @@ import pytest
 from conftest import TOKEN
 from worker_proc import ROOT, WorkerProcess, child_env, process_tree, wait_for
 
-HEAVY = ("flask", "flask_babel", "babel", "sqlalchemy", "flask_sqlalchemy", "flask_caching",
+HEAVY = ("flask", "flask_babel", "sqlalchemy", "flask_sqlalchemy", "flask_caching",
          "celery", "kombu", "webapp.models",
          "webapp.extensions")
 
