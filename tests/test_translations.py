@@ -350,6 +350,11 @@ def test_an_order_short_of_stock_is_refused_in_german(sold, client):
                                      "die Menge oder buchen Sie zuerst Bestand zu"}
     unknown = client.post("/api/orders", json={"lines": [{"sku": "NOPE", "quantity": 1}]})
     assert unknown.json["fields"] == {"lines[0].sku": "unbekannte Artikelnummer 'NOPE'"}
+    # Amounts in a reason are written as the shop writes numbers: 1.000,00, not 1,000.00.
+    assert client.patch("/api/products/SKU-002", json={"price": "250.00"}).status_code == 200
+    answer = client.post("/api/orders", json={"lines": [{"sku": "SKU-002", "quantity": 4,
+                                                         "discount": "1000.01"}]})
+    assert answer.json["fields"] == {"lines[0].discount": "mehr als die Zeile (1.000,00)"}
 
 
 def test_a_refused_refund_or_cancel_is_german(sold, client):
@@ -507,7 +512,7 @@ def test_every_import_problem_is_marked_for_the_catalog():
 
 @pytest.mark.parametrize("field, value, german", [
     ("price", "abc", "keine Zahl: 'abc'"), ("price", "-1", "darf nicht negativ sein"),
-    ("price", "1000000.01", "zu groß: höchstens 1,000,000.00"),
+    ("price", "1000000.01", "zu groß: höchstens 1.000.000,00"),
     ("barcode", "4006381333932", "die letzte Ziffer (die Prüfziffer) passt nicht zu den "
                                  "anderen: prüfen Sie den Code oder scannen Sie ihn")])
 def test_a_bad_value_reads_the_same_in_german_on_the_form_the_api_and_the_csv(

@@ -62,7 +62,7 @@ def parse_money(text, limit=MAX_PRICE_CENTS):
     # Compared before any arithmetic: "1e999999999" must be "too large", not a crash.
     if value > Decimal(limit) / 100:
         raise MoneyError(gettext("too large: at most %(limit)s",
-                                 limit=cents_for_display(limit)))
+                                 limit=locale_number(limit, cents=True)))
     if value.compare(value.quantize(Decimal("0.01"), context=_CONTEXT)) != 0:
         raise MoneyError(gettext("at most two decimals"))
     return int(value.scaleb(2, context=_CONTEXT))
@@ -85,9 +85,9 @@ def parse_whole(value, low, high):
         raise NumberError(gettext("must not be negative: %(value)s", value=value)
                           if low == 0 else
                           gettext("must be at least %(low)s, not %(value)s",
-                                  low=format(low, ","), value=value))
+                                  low=locale_number(low), value=value))
     if value > high:
-        raise NumberError(gettext("too large: at most %(limit)s", limit=format(high, ",")))
+        raise NumberError(gettext("too large: at most %(limit)s", limit=locale_number(high)))
     return value
 
 
@@ -95,6 +95,22 @@ def cents_to_str(cents):
     sign = "-" if cents < 0 else ""
     cents = abs(int(cents))
     return f"{sign}{cents // 100}.{cents % 100:02d}"
+
+
+def locale_number(number, cents=False):
+    """A limit in a reason, written as the shop writes numbers ("1.000.000,00" in de_DE,
+    so that a German reader does not take 1,000 for one); outside an app context (a
+    script) the English form "1,000,000.00"."""
+    from flask import has_app_context
+
+    if not has_app_context():
+        return cents_for_display(number) if cents else format(number, ",")
+    from babel.numbers import format_decimal
+
+    from .i18n import shop_locale
+
+    return format_decimal(Decimal(number) / 100 if cents else number,
+                          format="#,##0.00" if cents else "#,##0", locale=shop_locale())
 
 
 def cents_for_display(cents):

@@ -19,7 +19,7 @@ from . import caching, daily_figures, day_close, low_stock, settings, tax
 from .extensions import db
 from .i18n import N_, STORED_PARTS, format_count, gettext, stored
 from .models import Customer, Order, OrderLine, Product, now
-from .money import MAX_LINES, MAX_ORDER_CENTS, cents_for_display
+from .money import MAX_LINES, MAX_ORDER_CENTS, locale_number
 from .validation import (Input, OptionalEmail, OptionalMoney, OptionalText, Quantity, Sku,
                          ValidationError, _money, check, parse_rate)
 
@@ -133,7 +133,7 @@ def price_draft(data):
         if (line.discount or 0) > line.quantity * product.price_cents:
             errors[f"lines[{i}].discount"] = gettext(
                 "more than the line (%(amount)s)",
-                amount=cents_for_display(line.quantity * product.price_cents))
+                amount=locale_number(line.quantity * product.price_cents, cents=True))
             continue
         rate = default_rate if product.tax_rate_bp is None else product.tax_rate_bp
         priced_lines.append((product, line, tax.Line(line.quantity, product.price_cents, rate,
@@ -152,7 +152,7 @@ def price_draft(data):
         else:
             if priced.total_cents > MAX_ORDER_CENTS or priced.gross_cents > MAX_ORDER_CENTS:
                 errors["lines"] = gettext("the order's total is above %(amount)s",
-                                          amount=cents_for_display(MAX_ORDER_CENTS))
+                                          amount=locale_number(MAX_ORDER_CENTS, cents=True))
     return Draft(order_in, customer, method, priced_lines, priced, errors)
 
 
