@@ -6,8 +6,6 @@ worker, at an upgrade) holds the schema's upgrade lock, which a new database mus
 Also: the web process loads no PDF or migration code to serve its pages, and no email
 header parser or PostgreSQL dialect (SQLite) for its first page."""
 import json
-import subprocess
-import sys
 import textwrap
 import threading
 
@@ -17,7 +15,7 @@ import requests
 from desktop.server import AppGate, ServerThread
 from desktop_app import DesktopApp, alive, process_tree
 from webapp.locks import FileLock
-from worker_proc import ROOT, child_env, wait_for
+from worker_proc import probe, wait_for
 from x11 import VirtualDisplay
 
 
@@ -177,11 +175,7 @@ def test_web_process_loads_no_pdf_or_migration_code_for_its_pages(data_dir):
     from webapp import create_app
 
     create_app({"LARDER_TOKEN": "t"}, data_dir=data_dir)  # the schema made beforehand
-    proc = subprocess.run([sys.executable, "-c", PAGES, str(data_dir)], cwd=ROOT,
-                          env=child_env(), capture_output=True, text=True, timeout=120)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("SEEN ")]
-    assert lines, proc.stderr[-3000:]
-    seen = json.loads(lines[0][5:])
+    seen, proc = probe(PAGES, data_dir)
     assert seen["codes"] == [200] * 9
     assert seen["pages"] == []
     assert seen["first_page"] == []

@@ -303,18 +303,9 @@ def test_order_short_of_stock_is_a_failed_task(client, shop):
     """An order short of stock is refused when recorded (tests/test_api_stock.py); one
     whose stock went between recording and processing (another sale at the same moment,
     an edit) fails in its processing, with the reason."""
-    from webapp import ordering
-    from webapp.background import jobs
+    from test_stored_words import failed_order
 
-    with shop.app_context():
-        order = ordering.create_order({"customer_email": "bob@example.com",
-                                       "lines": [{"sku": "SKU-003", "quantity": 10}]})
-        order_id, ref = order.id, order.ref
-    assert client.patch("/api/products/SKU-003", json={"stock": 9}).status_code == 200
-    with shop.app_context():
-        job, _ = jobs.submit("order", f"Process order {ref}", {"order_id": order_id},
-                             dedup_key=f"order:{order_id}")
-        task_id = job.task_id
+    _, _, task_id = failed_order(shop, client)
     status = client.get(f"/api/tasks/{task_id}").json
     assert status["state"] == "FAILURE", status
     assert "not enough stock" in status["error"] and "SKU-003" in status["error"]

@@ -1,19 +1,16 @@
 """A small supervisor (issue 13, memory): the worker's supervisor builds no Flask app, no
 database and no Celery; the quick node does the start-up requeue (once per supervisor
 start) and runs beat. Real processes on the real local broker."""
-import json
 import os
 import shelve
 import signal
-import subprocess
-import sys
 import textwrap
 import uuid
 
 import pytest
 
 from conftest import TOKEN
-from worker_proc import ROOT, WorkerProcess, child_env, process_tree, wait_for
+from worker_proc import WorkerProcess, probe, process_tree, wait_for
 
 HEAVY = ("flask", "flask_babel", "sqlalchemy", "flask_sqlalchemy", "flask_caching",
          "celery", "kombu", "webapp.models",
@@ -47,11 +44,7 @@ def test_the_supervisor_loads_no_app_database_or_celery(data_dir):
     from webapp import create_app
 
     create_app({"LARDER_TOKEN": "t"}, data_dir=data_dir)  # the schema made beforehand
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(data_dir)], cwd=ROOT,
-                          env=child_env(), capture_output=True, text=True, timeout=180)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("SEEN ")]
-    assert lines, proc.stderr[-3000:]
-    seen = json.loads(lines[0][5:])
+    seen, proc = probe(PROBE, data_dir, timeout=180)
     assert seen == {"state": "ok", "loaded": []}
     assert proc.returncode == 0, proc.stderr[-3000:]
 

@@ -1,4 +1,5 @@
 """Start the real bundled worker (`python -m desktop worker`) for a test, and stop it."""
+import json
 import os
 import signal
 import subprocess
@@ -85,3 +86,14 @@ def wait_for(predicate, timeout=30, interval=0.05, what="condition"):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def probe(script, data_dir, timeout=120):
+    """Run `script` (python -c, from the project root, data_dir as its argument): (what
+    it printed as JSON after "SEEN ", the finished process). A probe looks at a real
+    process from inside (what it loaded, what it answered)."""
+    proc = subprocess.run([sys.executable, "-c", script, str(data_dir)], cwd=ROOT,
+                          env=child_env(), capture_output=True, text=True, timeout=timeout)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("SEEN ")]
+    assert lines, proc.stderr[-3000:]
+    return json.loads(lines[0][5:]), proc
