@@ -12,7 +12,7 @@ import pytest
 from webapp import settings
 from webapp.extensions import db
 from webapp.imports.engine import ImportFailed, import_file
-from webapp.models import Order, Refund, RefundLine
+from webapp.models import Order, OrderLine, Refund, RefundLine
 
 DATA = Path(__file__).parent / "data" / "imports"
 
@@ -118,6 +118,32 @@ def test_all_units_of_a_line_at_once_is_allowed_one_more_is_refused(app, tmp_pat
     assert refused(app, write(tmp_path / "b.csv", SUMUP_HEAD, [
         sumup_refund("TX3", 3, "Kaffee", "12.60", "11.70", "0.90", "7.7%")]),
         SUMUP_SHOP) == ["Zeile 2: refund: erstattet 1 mehr von sumup-kaffee, als der Verkauf "
+                        "noch zu erstatten hat"]
+    assert refund_lines(app) == []
+
+
+def test_a_refund_of_two_units_takes_back_the_cost_of_two(app, tmp_path):
+    """The refund line's cost is the line's unit cost times the units refunded (the
+    margin after refunds counts it)."""
+    run(app, write(tmp_path / "a.csv", SUMUP_HEAD, SUMUP_SALE), SUMUP_SHOP)
+    with app.app_context():  # the coffees cost 1.35 each when they were sold
+        db.session.query(OrderLine).filter(OrderLine.quantity == 2).update(
+            {"unit_cost_cents": 135})
+        db.session.commit()
+    run(app, write(tmp_path / "b.csv", SUMUP_HEAD, [
+        sumup_refund("TX2", 2, "Kaffee", "8.40", "7.80", "0.60", "7.7%")]), SUMUP_SHOP)
+    with app.app_context():
+        assert [(l.quantity, l.cost_cents) for l in db.session.query(RefundLine)] == [
+            (2, 270)]
+
+
+def test_one_refund_naming_an_item_twice_takes_no_more_than_the_sale_has(app, tmp_path):
+    """Two rows of one refund for the same item (2 + 1 coffees of a sale of 2): what the
+    first row took counts against the second."""
+    assert refused(app, write(tmp_path / "a.csv", SUMUP_HEAD, SUMUP_SALE + [
+        sumup_refund("TX2", 2, "Kaffee", "8.40", "7.80", "0.60", "7.7%"),
+        sumup_refund("TX2", 1, "Kaffee", "4.20", "3.90", "0.30", "7.7%")]),
+        SUMUP_SHOP) == ["Zeile 4: refund: erstattet 1 mehr von sumup-kaffee, als der Verkauf "
                         "noch zu erstatten hat"]
     assert refund_lines(app) == []
 
