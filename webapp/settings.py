@@ -296,7 +296,7 @@ def current():
     from flask import g, has_app_context
 
     if not has_app_context():  # no database at hand: the defaults
-        return {name: d.default_value() for name, d in DEFINITIONS.items()}
+        return _defaults()
     if "larder_settings" not in g:
         values = _defaults()
         values.update(stored())

@@ -105,18 +105,26 @@ def prune_wake_ups(celery_conf):
 def purge_queue_folder(celery_conf):
     """Delete every waiting or fetched message (the supervisor then queues every
     unfinished job again from its row)."""
-    options = celery_conf["broker_transport_options"]
     removed = 0
-    folders = [options["data_folder_in"]]
-    processing = options["processed_folder"]
-    folders += [os.path.join(processing, n) for n in os.listdir(processing)
-                if os.path.isdir(os.path.join(processing, n))]
-    for folder in folders:
-        for name in os.listdir(folder):
-            if name.endswith(".msg"):
-                try:
-                    os.remove(os.path.join(folder, name))
-                    removed += 1
-                except FileNotFoundError:
-                    pass
+    for path in message_files(celery_conf):
+        try:
+            os.remove(path)
+            removed += 1
+        except FileNotFoundError:
+            pass
     return removed
+
+
+def message_files(celery_conf):
+    """The path of every message waiting in the queue or fetched by a node, the queue's
+    first: a message moves queue -> node, so one taken while this looks is seen in one
+    or the other."""
+    options = celery_conf["broker_transport_options"]
+    processing = options["processed_folder"]
+    folders = [options["data_folder_in"]]
+    folders += [os.path.join(processing, name) for name in sorted(os.listdir(processing))]
+    for folder in folders:
+        if os.path.isdir(folder):
+            for name in os.listdir(folder):
+                if name.endswith(".msg"):
+                    yield os.path.join(folder, name)

@@ -18,7 +18,6 @@ docs/tasks.md, "Lost messages".
 """
 import json
 import logging
-import os
 import time
 from datetime import timedelta
 
@@ -78,20 +77,9 @@ def broker_task_ids(celery):
     queues = {conf.task_default_queue} | {route["queue"] for route in
                                           (conf.task_routes or {}).values()}
     if conf.broker_url == "filesystem://":
-        options = conf.broker_transport_options
-        # The queue before the node folders: a message moves queue -> node, so one
-        # taken while we look is seen in one or the other.
-        folders = [options["data_folder_in"]]
-        processing = options["processed_folder"]
-        folders += [os.path.join(processing, name) for name in sorted(os.listdir(processing))]
-        ids = set()
-        for folder in folders:
-            if not os.path.isdir(folder):
-                continue
-            for name in os.listdir(folder):
-                if name.endswith(".msg"):
-                    ids.add(_task_id(_read(os.path.join(folder, name))))
-        return ids
+        from .broker_files import message_files
+
+        return {_task_id(_read(path)) for path in message_files(conf)}
     if conf.broker_url.startswith(("redis://", "rediss://", "unix://")):
         with celery.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1)  # down: say so now, not after retries
